@@ -1,0 +1,136 @@
+//! The rules file: an iptables-save text read into a ruleset (a missing
+//! file is a fresh kernel), and written back atomically.
+
+use anyhow::{anyhow, Context, Result};
+use ironwall_model::addr::Family;
+use ironwall_model::restore::{restore, RestoreOpts};
+use ironwall_model::ruleset::Ruleset;
+use ironwall_model::save;
+use std::io::Write;
+use std::path::Path;
+
+/// Reads the rules file; a missing file is an empty ruleset.
+pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
+    let mut rs = Ruleset::new(Family::V4);
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(rs),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let opts = RestoreOpts {
+        counters: true,
+        ..RestoreOpts::default()
+    };
+    restore(&mut rs, &text, &opts, sets).map_err(|e| {
+        anyhow!(
+            "{}: line {}: {}",
+            path.display(),
+            e.line,
+            e.message.trim_end()
+        )
+    })?;
+    Ok(rs)
+}
+
+/// Writes the ruleset as `iptables-save -c` text, through a temporary file
+/// renamed over the target, so that readers see the old or the new file.
+pub fn store(path: &Path, rs: &Ruleset) -> Result<()> {
+    let text = save::save(rs, None, true, "iptables-save", &ctime_now());
+    write_atomic(path, text.as_bytes())
+}
+
+/// Writes `data` to `path` atomically (temp file in the same folder, fsync,
+/// rename).
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let res = (|| -> Result<()> {
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Reads the set names from a file in `ipset save` format (`create NAME
+/// TYPE ...` lines).
+pub fn load_sets(path: Option<&Path>) -> Result<Vec<String>> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            match (w.next(), w.next()) {
+                (Some("create") | Some("-N"), Some(name)) => Some(name.to_string()),
+                _ => None,
+            }
+        })
+        .collect())
+}
+
+/// The time as C's `ctime` prints it (`Thu Nov 26 04:33:10 2026`), in UTC.
+pub fn ctime_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    ctime(secs)
+}
+
+fn ctime(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        y
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ctime_format() {
+        assert_eq!(super::ctime(1795667590), "Thu Nov 26 04:33:10 2026");
+        assert_eq!(super::ctime(0), "Thu Jan  1 00:00:00 1970");
+    }
+}
