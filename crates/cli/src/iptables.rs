@@ -4,7 +4,7 @@
 use crate::store;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
-use ironwall_model::{run_iptables, save, Kind};
+use ironwall_model::{run_iptables, save};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -89,6 +89,7 @@ fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) ->
     match run_iptables(rs, args, sets) {
         Ok(out) => {
             print!("{}", out.stdout);
+            eprint!("{}", out.stderr);
             if out.changed {
                 if let Err(e) = store::store(rules, rs) {
                     eprintln!("iptables: {e:#}");
@@ -99,9 +100,6 @@ fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) ->
         }
         Err(e) => {
             eprint!("{}", e.render("iptables"));
-            if e.kind == Kind::Parameter && e.msg.is_empty() {
-                return 2;
-            }
             e.exit_code()
         }
     }

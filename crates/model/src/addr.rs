@@ -309,7 +309,7 @@ impl Iface {
 pub fn parse_iface(arg: &str) -> Result<String> {
     if arg.len() > 15 {
         return Err(Error::param(format!(
-            "interface name `{arg}' must be shorter than 16 characters"
+            "interface name `{arg}' must be shorter than IFNAMSIZ (15)"
         )));
     }
     if arg.contains('/') || arg.contains(' ') {

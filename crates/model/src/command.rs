@@ -5,62 +5,92 @@ use crate::list::{self, ListFormat};
 use crate::parse::{Cmd, Parsed};
 use crate::rule::{Counters, Rule, Target};
 use crate::ruleset::{table_def, Chain, Ruleset};
-use crate::{save, Error, Result};
+use crate::{save, Error, Kind, Result};
+use std::fmt::Write;
 
 /// What a command produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// Text for stdout.
     pub stdout: String,
+    /// Warnings for stderr.
+    pub stderr: String,
     /// Whether the ruleset changed (and must be written back).
     pub changed: bool,
 }
 
 const NO_CHAIN: &str = "No chain/target/match by that name.";
+const BAD_RULE: &str = "Bad rule (does a matching rule exist in that chain?).";
+
+/// The `-h` text after its first line.
+const HELP: &str = include_str!("help.txt");
 
 /// Applies `p` to `rs`. On error `rs` may be partly changed: callers apply
 /// to a copy and keep it only on success.
 pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
-    let mut out = Outcome::default();
+    let mut out = Outcome {
+        stderr: p.warnings.clone(),
+        ..Outcome::default()
+    };
+    let prog = rs.family.prog();
+    let version = format!("{prog} v{} (ironwall)", crate::IPTABLES_VERSION);
+    match p.cmd {
+        Cmd::Help => {
+            out.stdout = format!("{version}\n{HELP}");
+            return Ok(out);
+        }
+        Cmd::Version => {
+            out.stdout = if p.invert_version {
+                format!("Not {} (ironwall) ;-)\n", crate::IPTABLES_VERSION)
+            } else {
+                format!("{version}\n")
+            };
+            return Ok(out);
+        }
+        _ => {}
+    }
     if table_def(&p.table).is_none() {
-        return Err(Error::param(format!("table '{}' does not exist", p.table)));
+        return Err(Error::new(
+            Kind::Version,
+            format!("table '{}' does not exist", p.table),
+        ));
     }
     let chain = p.chain.as_deref();
+    let verbose = p.verbose > 0;
     match p.cmd {
         Cmd::Nothing | Cmd::Help | Cmd::Version => {}
-        Cmd::Append | Cmd::Insert | Cmd::Replace | Cmd::Check | Cmd::Delete => {
+        Cmd::Append | Cmd::Insert | Cmd::Replace => {
+            let chain = chain.unwrap_or_default();
+            // Each rule goes before the rule at the position (or last
+            // when the position is one past the end): several rules of
+            // one `-I` end up in reverse order.
+            let at = p.rulenum.unwrap_or(1) as usize - 1;
+            for r in &p.rules {
+                check_target(rs, &p.table, r)?;
+                let op = rule_op(rs, &p.table, chain, p.cmd, at, r)?;
+                check_jump(rs, &p.table, chain, r, op)?;
+                if verbose {
+                    print_rule(&mut out.stdout, r);
+                }
+            }
+            out.changed = true;
+        }
+        Cmd::Check | Cmd::Delete => {
             let chain = chain.unwrap_or_default();
             for r in &p.rules {
                 check_target(rs, &p.table, r)?;
-            }
-            check_chain_exists_for_rule(rs, &p.table, chain)?;
-            let exists = rs.table(&p.table).is_some();
-            match p.cmd {
-                Cmd::Append | Cmd::Insert | Cmd::Replace => {
-                    let c = chain_mut(rs, &p.table, chain)?;
-                    rule_op(c, p)?;
+                let c = rs
+                    .table_mut_if_exists(&p.table)
+                    .and_then(|t| t.chain_mut(chain))
+                    .ok_or_else(|| Error::other(BAD_RULE))?;
+                let pos = c.rules.iter().position(|x| x.same_as(r));
+                let i = pos.ok_or_else(|| Error::other(BAD_RULE))?;
+                if p.cmd == Cmd::Delete {
+                    c.rules.remove(i);
                     out.changed = true;
                 }
-                _ => {
-                    if !exists {
-                        return Err(Error::other(NO_CHAIN));
-                    }
-                    let c = chain_mut(rs, &p.table, chain)?;
-                    for r in &p.rules {
-                        let pos = c.rules.iter().position(|x| x.same_as(r));
-                        match (p.cmd, pos) {
-                            (_, None) => {
-                                return Err(Error::other(
-                                    "Bad rule (does a matching rule exist in that chain?).",
-                                ))
-                            }
-                            (Cmd::Delete, Some(i)) => {
-                                c.rules.remove(i);
-                                out.changed = true;
-                            }
-                            _ => {}
-                        }
-                    }
+                if verbose {
+                    print_rule(&mut out.stdout, r);
                 }
             }
         }
@@ -84,33 +114,61 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                     p.rulenum,
                     ListFormat {
                         numeric: p.numeric,
-                        verbose: p.verbose > 0,
+                        verbose,
                         exact: p.exact,
                         line_numbers: p.line_numbers,
+                        notable: false,
                     },
                 )
             } else {
-                save::list_rules(&view, chain, p.rulenum, p.verbose > 0)
+                save::list_rules(&view, chain, p.rulenum, verbose)
             };
-            out.stdout = text.ok_or_else(|| Error::other(NO_CHAIN))?;
+            out.stdout = text.ok_or_else(|| {
+                Error::new(
+                    Kind::Problem,
+                    format!(
+                        "chain `{}' in table `{}' is incompatible, use 'nft' tool.",
+                        chain.unwrap_or_default(),
+                        p.table
+                    ),
+                )
+            })?;
             if p.zero_too {
-                out.changed |= zero(rs, &p.table, chain, p.rulenum)?;
+                out.changed |= zero(rs, &p.table, chain, p.rulenum, verbose, &mut out.stdout)?;
             }
         }
         Cmd::Flush => {
+            let flushing = |out: &mut String, name: &str| {
+                if verbose {
+                    let _ = writeln!(out, "Flushing chain `{name}'");
+                }
+            };
             if let Some(name) = chain {
-                let c = existing_chain_mut(rs, &p.table, name)?;
+                let t = rs
+                    .table_mut(&p.table)
+                    .ok_or_else(|| Error::other(NO_CHAIN))?;
+                let c = t.chain_mut(name).ok_or_else(|| Error::other(NO_CHAIN))?;
+                flushing(&mut out.stdout, name);
                 c.rules.clear();
                 out.changed = true;
-            } else if let Some(t) = rs.table_mut_if_exists(&p.table) {
+            } else if verbose || rs.table(&p.table).is_some() {
+                let t = rs
+                    .table_mut(&p.table)
+                    .ok_or_else(|| Error::other(NO_CHAIN))?;
+                let names: Vec<String> = t.ordered().iter().map(|c| c.name.clone()).collect();
+                for name in names {
+                    flushing(&mut out.stdout, &name);
+                }
                 for c in &mut t.chains {
                     c.rules.clear();
                 }
                 out.changed = true;
             }
         }
-        Cmd::Zero => out.changed = zero(rs, &p.table, chain, None)?,
-        Cmd::ZeroNum => out.changed = zero(rs, &p.table, chain, p.rulenum)?,
+        Cmd::Zero => out.changed = zero(rs, &p.table, chain, None, verbose, &mut out.stdout)?,
+        Cmd::ZeroNum => {
+            out.changed = zero(rs, &p.table, chain, p.rulenum, verbose, &mut out.stdout)?
+        }
         Cmd::NewChain => {
             let name = chain.unwrap_or_default();
             let t = rs
@@ -129,11 +187,17 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
             out.changed = true;
         }
         Cmd::DeleteChain => {
-            out.changed = delete_chain(rs, &p.table, chain)?;
+            out.changed = delete_chain(rs, &p.table, chain, verbose, &mut out.stdout)?;
         }
         Cmd::RenameChain => {
             let old = chain.unwrap_or_default();
             let new = p.newname.as_deref().unwrap_or_default();
+            if is_builtin_name(&p.table, new) {
+                return Err(Error::other("File exists."));
+            }
+            // iptables-nft takes any new name the kernel takes (a target's
+            // name, 29 bytes and more), but such a chain could not be
+            // saved and restored: ironwall checks it as `-N` does.
             crate::parse::assert_valid_chain_name(new, rs.family)?;
             let t = rs
                 .table_mut_if_exists(&p.table)
@@ -142,9 +206,8 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 return Err(Error::other("File exists."));
             }
             match t.chain(old) {
-                None => return Err(Error::other(NO_CHAIN)),
-                Some(c) if c.is_builtin() => return Err(Error::other(NO_CHAIN)),
-                Some(_) => {}
+                Some(c) if !c.is_builtin() => {}
+                _ => return Err(Error::other(NO_CHAIN)),
             }
             for c in &mut t.chains {
                 if c.name == old {
@@ -162,16 +225,18 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
         Cmd::Policy => {
             let name = chain.unwrap_or_default();
             let pol = p.policy.as_deref().unwrap_or_default();
+            if !is_builtin_name(&p.table, name) {
+                return Err(Error::other("Bad built-in chain name."));
+            }
             let policy = match pol {
                 "ACCEPT" => "ACCEPT",
                 "DROP" => "DROP",
-                _ => return Err(Error::other("Bad policy name.")),
+                _ => {
+                    return Err(Error::other(
+                        "Bad policy name. Run `dmesg' for more information.",
+                    ))
+                }
             };
-            let builtin =
-                table_def(&p.table).is_some_and(|d| d.chains.iter().any(|(n, _)| *n == name));
-            if !builtin {
-                return Err(Error::other("Bad built-in chain name."));
-            }
             let c = chain_mut(rs, &p.table, name)?;
             c.policy = Some(policy);
             out.changed = true;
@@ -180,36 +245,62 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
     Ok(out)
 }
 
-fn rule_op(c: &mut Chain, p: &Parsed) -> Result<()> {
-    match p.cmd {
-        Cmd::Append => c.rules.extend(p.rules.iter().cloned()),
-        Cmd::Insert => {
-            let n = p.rulenum.unwrap_or(1) as usize;
-            if n > c.rules.len() + 1 {
-                return Err(Error::other("Index of insertion too big."));
-            }
-            for (i, r) in p.rules.iter().enumerate() {
-                c.rules.insert(n - 1 + i, r.clone());
-            }
-        }
-        Cmd::Replace => {
-            let n = p.rulenum.unwrap_or(1) as usize;
-            if n > c.rules.len() {
-                return Err(Error::other("Index of replacement too big."));
-            }
-            if let Some(r) = p.rules.first() {
-                c.rules[n - 1] = r.clone();
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+/// `print_rule` with `FMT_PRINT_RULE`: what `-v` prints for a rule command.
+fn print_rule(out: &mut String, r: &Rule) {
+    let f = ListFormat {
+        numeric: true,
+        verbose: true,
+        exact: false,
+        line_numbers: false,
+        notable: true,
+    };
+    list::rule_line(out, f, 0, r);
 }
 
-/// A `-j CHAIN` / `-g CHAIN` must name an existing chain of the table.
+fn is_builtin_name(table: &str, chain: &str) -> bool {
+    table_def(table).is_some_and(|d| d.chains.iter().any(|(n, _)| *n == chain))
+}
+
+/// Puts one rule of `-A`/`-I`/`-R` in place; returns the batch operation
+/// name the kernel would report (`APPEND`, `INSERT`, `REPLACE`).
+fn rule_op(
+    rs: &mut Ruleset,
+    table: &str,
+    chain: &str,
+    cmd: Cmd,
+    at: usize,
+    r: &Rule,
+) -> Result<&'static str> {
+    if cmd == Cmd::Replace {
+        let c = existing_chain_mut(rs, table, chain)?;
+        let slot = c
+            .rules
+            .get_mut(at)
+            .ok_or_else(|| Error::other("Index of replacement too big."))?;
+        *slot = r.clone();
+        return Ok("REPLACE");
+    }
+    if !is_builtin_name(table, chain) && rs.table(table).and_then(|t| t.chain(chain)).is_none() {
+        return Err(Error::other(NO_CHAIN));
+    }
+    let c = chain_mut(rs, table, chain)?;
+    if cmd == Cmd::Append || (at > 0 && at == c.rules.len()) {
+        c.rules.push(r.clone());
+        return Ok("APPEND");
+    }
+    if at > c.rules.len() {
+        return Err(Error::other("Index of insertion too big."));
+    }
+    c.rules.insert(at, r.clone());
+    Ok("INSERT")
+}
+
+/// A `-j CHAIN` / `-g CHAIN` must name an existing chain of the table (a
+/// built-in name passes here; the kernel refuses it at commit).
 fn check_target(rs: &Ruleset, table: &str, r: &Rule) -> Result<()> {
     if let Some(name) = r.target.chain() {
-        let exists = rs.table(table).is_some_and(|t| t.chain(name).is_some());
+        let exists = is_builtin_name(table, name)
+            || rs.table(table).is_some_and(|t| t.chain(name).is_some());
         if !exists {
             return Err(Error::param(format!("Chain '{name}' does not exist")));
         }
@@ -217,13 +308,52 @@ fn check_target(rs: &Ruleset, table: &str, r: &Rule) -> Result<()> {
     Ok(())
 }
 
-fn check_chain_exists_for_rule(rs: &Ruleset, table: &str, chain: &str) -> Result<()> {
-    let builtin = table_def(table).is_some_and(|d| d.chains.iter().any(|(n, _)| *n == chain));
-    if builtin || rs.table(table).is_some_and(|t| t.chain(chain).is_some()) {
-        Ok(())
-    } else {
-        Err(Error::other(NO_CHAIN))
+/// The kernel's checks of a jump at commit: no jump to a base chain, no
+/// loop reachable from a base chain.
+fn check_jump(rs: &Ruleset, table: &str, chain: &str, r: &Rule, op: &str) -> Result<()> {
+    let Some(target) = r.target.chain() else {
+        return Ok(());
+    };
+    let fail = |why: &str| {
+        Err(Error::kernel(format!(
+            " RULE_{op} failed ({why}): rule in chain {chain}"
+        )))
+    };
+    if is_builtin_name(table, target) {
+        return fail(if target == chain {
+            "Operation not supported"
+        } else {
+            "No such file or directory"
+        });
     }
+    match rs.table(table) {
+        Some(t) if has_loop(t) => fail("Too many links"),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a chain reachable from a base chain reaches itself again.
+fn has_loop(t: &crate::ruleset::Table) -> bool {
+    fn visit(t: &crate::ruleset::Table, name: &str, path: &mut Vec<String>) -> bool {
+        if path.iter().any(|p| p == name) {
+            return true;
+        }
+        let Some(c) = t.chain(name) else {
+            return false;
+        };
+        path.push(name.to_string());
+        let found = c
+            .rules
+            .iter()
+            .filter_map(|r| r.target.chain())
+            .any(|n| visit(t, n, path));
+        path.pop();
+        found
+    }
+    t.chains
+        .iter()
+        .filter(|c| c.is_builtin())
+        .any(|c| visit(t, &c.name, &mut Vec::new()))
 }
 
 /// The chain, creating the table (as the kernel does on first write).
@@ -235,42 +365,45 @@ fn chain_mut<'a>(rs: &'a mut Ruleset, table: &str, chain: &str) -> Result<&'a mu
 
 /// The chain of an existing table.
 fn existing_chain_mut<'a>(rs: &'a mut Ruleset, table: &str, chain: &str) -> Result<&'a mut Chain> {
-    let builtin = table_def(table).is_some_and(|d| d.chains.iter().any(|(n, _)| *n == chain));
-    if builtin {
-        return chain_mut(rs, table, chain);
-    }
     rs.table_mut_if_exists(table)
         .and_then(|t| t.chain_mut(chain))
         .ok_or_else(|| Error::other(NO_CHAIN))
 }
 
-fn zero(rs: &mut Ruleset, table: &str, chain: Option<&str>, rulenum: Option<u32>) -> Result<bool> {
-    match chain {
-        Some(name) => {
-            let c = existing_chain_mut(rs, table, name)?;
-            match rulenum {
-                Some(n) => {
-                    let r = c
-                        .rules
-                        .get_mut(n as usize - 1)
-                        .ok_or_else(|| Error::other(NO_CHAIN))?;
-                    r.counters = Counters::default();
-                }
-                None => {
-                    c.counters = Counters::default();
-                    for r in &mut c.rules {
-                        r.counters = Counters::default();
-                    }
-                }
+fn zero_chain(c: &mut Chain, verbose: bool, out: &mut String) {
+    if verbose {
+        let _ = writeln!(out, "Zeroing chain `{}'", c.name);
+    }
+    c.counters = Counters::default();
+    for r in &mut c.rules {
+        r.counters = Counters::default();
+    }
+}
+
+fn zero(
+    rs: &mut Ruleset,
+    table: &str,
+    chain: Option<&str>,
+    rulenum: Option<u32>,
+    verbose: bool,
+    out: &mut String,
+) -> Result<bool> {
+    match (chain, rulenum) {
+        (Some(name), Some(n)) => {
+            let c = existing_chain_mut(rs, table, name).map_err(|_| Error::other(BAD_RULE))?;
+            if let Some(r) = c.rules.get_mut(n as usize - 1) {
+                r.counters = Counters::default();
             }
         }
-        None => {
-            if let Some(t) = rs.table_mut_if_exists(table) {
-                for c in &mut t.chains {
-                    c.counters = Counters::default();
-                    for r in &mut c.rules {
-                        r.counters = Counters::default();
-                    }
+        (Some(name), None) => zero_chain(existing_chain_mut(rs, table, name)?, verbose, out),
+        (None, _) => {
+            let Some(t) = rs.table_mut_if_exists(table) else {
+                return Ok(false);
+            };
+            let names: Vec<String> = t.ordered().iter().map(|c| c.name.clone()).collect();
+            for name in names {
+                if let Some(c) = t.chain_mut(&name) {
+                    zero_chain(c, verbose, out);
                 }
             }
         }
@@ -278,42 +411,64 @@ fn zero(rs: &mut Ruleset, table: &str, chain: Option<&str>, rulenum: Option<u32>
     Ok(true)
 }
 
-fn delete_chain(rs: &mut Ruleset, table: &str, chain: Option<&str>) -> Result<bool> {
+/// A chain the kernel refuses to delete: not empty, or jumped to.
+fn busy(t: &crate::ruleset::Table, c: &Chain) -> bool {
+    !c.rules.is_empty() || t.references(&c.name) > 0
+}
+
+fn chain_busy_error(name: &str) -> Error {
+    Error::kernel(format!(
+        " CHAIN_DEL failed (Device or resource busy): chain {name}"
+    ))
+}
+
+fn delete_chain(
+    rs: &mut Ruleset,
+    table: &str,
+    chain: Option<&str>,
+    verbose: bool,
+    out: &mut String,
+) -> Result<bool> {
     let Some(t) = rs.table_mut_if_exists(table) else {
         return match chain {
             Some(_) => Err(Error::other(NO_CHAIN)),
             None => Ok(false),
         };
     };
+    let deleting = |out: &mut String, c: &Chain| {
+        if verbose && !c.is_builtin() {
+            let _ = writeln!(out, "Deleting chain `{}'", c.name);
+        }
+    };
     match chain {
         Some(name) => {
             let c = t.chain(name).ok_or_else(|| Error::other(NO_CHAIN))?;
-            if c.is_builtin() {
-                return Err(Error::other("Device or resource busy."));
-            }
-            if t.references(name) > 0 {
-                return Err(Error::other("Too many links."));
-            }
-            if !c.rules.is_empty() {
+            deleting(out, c);
+            if c.is_builtin() && c.policy != Some("ACCEPT") {
                 return Err(Error::other("Directory not empty."));
             }
-            t.chains.retain(|c| c.name != name);
+            if busy(t, c) {
+                return Err(chain_busy_error(name));
+            }
+            if c.is_builtin() {
+                // Deleted from the kernel; listings show it fresh again.
+                if let Some(c) = t.chain_mut(name) {
+                    c.counters = Counters::default();
+                }
+            } else {
+                t.chains.retain(|c| c.name != name);
+            }
         }
         None => {
-            let names: Vec<String> = t
-                .chains
-                .iter()
-                .filter(|c| !c.is_builtin())
-                .map(|c| c.name.clone())
-                .collect();
-            for n in &names {
-                if t.references(n) > 0 {
-                    let referenced_from_kept = t.chains.iter().any(|c| {
-                        c.is_builtin() && c.rules.iter().any(|r| r.target.chain() == Some(n))
-                    });
-                    if referenced_from_kept {
-                        return Err(Error::other("Too many links."));
-                    }
+            for c in t.ordered() {
+                deleting(out, c);
+                if !c.is_builtin() && busy(t, c) {
+                    return Err(chain_busy_error(&c.name));
+                }
+            }
+            for c in &mut t.chains {
+                if c.is_builtin() && c.rules.is_empty() && c.policy == Some("ACCEPT") {
+                    c.counters = Counters::default();
                 }
             }
             t.chains.retain(|c| c.is_builtin());

@@ -19,6 +19,14 @@ pub enum Kind {
     Parameter,
     /// Exit code 4: the kernel refused the change (iptables-nft).
     Kernel,
+    /// Exit code 1, worded by iptables itself: `iptables v1.8.11
+    /// (ironwall): MSG` without the help hint.
+    Problem,
+    /// Exit code 3: an unknown table (`VERSION_PROBLEM`).
+    Version,
+    /// Exit code 2, the message printed bare (no program prefix), then
+    /// the help hint: "Bad argument `x'", or only the hint when empty.
+    Usage,
 }
 
 /// An error from parsing or applying an iptables command.
@@ -28,52 +36,60 @@ pub struct Error {
     pub kind: Kind,
     /// The message, as iptables words it.
     pub msg: String,
+    /// Warnings printed to stderr before the message.
+    pub before: String,
 }
 
 /// Result alias for the model.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// An error of `kind`.
+    pub fn new(kind: Kind, msg: impl Into<String>) -> Self {
+        Error {
+            kind,
+            msg: msg.into(),
+            before: String::new(),
+        }
+    }
     /// A parameter problem (exit 2).
     pub fn param(msg: impl Into<String>) -> Self {
-        Error {
-            kind: Kind::Parameter,
-            msg: msg.into(),
-        }
+        Error::new(Kind::Parameter, msg)
     }
     /// An other problem (exit 1).
     pub fn other(msg: impl Into<String>) -> Self {
-        Error {
-            kind: Kind::Other,
-            msg: msg.into(),
-        }
+        Error::new(Kind::Other, msg)
     }
     /// A refusal at commit (exit 4).
     pub fn kernel(msg: impl Into<String>) -> Self {
-        Error {
-            kind: Kind::Kernel,
-            msg: msg.into(),
-        }
+        Error::new(Kind::Kernel, msg)
     }
     /// The process exit code iptables uses for this error.
     pub fn exit_code(&self) -> i32 {
         match self.kind {
-            Kind::Other => 1,
-            Kind::Parameter => 2,
+            Kind::Other | Kind::Problem => 1,
+            Kind::Parameter | Kind::Usage => 2,
+            Kind::Version => 3,
             Kind::Kernel => 4,
         }
     }
     /// The text iptables writes to stderr for this error, for program `prog`
     /// (`iptables`, `ip6tables`).
     pub fn render(&self, prog: &str) -> String {
-        match self.kind {
-            Kind::Parameter => format!(
-                "{prog} v{ver} (ironwall): {msg}\nTry `{prog} -h' or '{prog} --help' for more information.\n",
-                ver = crate::IPTABLES_VERSION,
-                msg = self.msg.trim_end_matches('\n')
-            ),
-            Kind::Other | Kind::Kernel => format!("{prog}: {}\n", self.msg),
-        }
+        let prefix = format!("{prog} v{} (ironwall): ", crate::IPTABLES_VERSION);
+        let hint = format!("Try `{prog} -h' or '{prog} --help' for more information.\n");
+        let msg = &self.msg;
+        let text = match self.kind {
+            Kind::Parameter => format!("{prefix}{msg}\n{hint}"),
+            Kind::Usage if msg.is_empty() => hint,
+            Kind::Usage => format!("{msg}\n{hint}"),
+            Kind::Problem | Kind::Kernel => format!("{prefix}{msg}\n"),
+            Kind::Version => {
+                format!("{prefix}{msg}\nPerhaps iptables or your kernel needs to be upgraded.\n")
+            }
+            Kind::Other => format!("{prog}: {msg}\n"),
+        };
+        format!("{}{text}", self.before)
     }
 }
 

@@ -17,6 +17,9 @@ pub struct ListFormat {
     pub exact: bool,
     /// `--line-numbers`.
     pub line_numbers: bool,
+    /// `FMT_NOTABLE`: one line without columns, as `-v` prints a rule
+    /// given to `-A`/`-I`/`-D`/`-R`/`-C` (no counters, no line number).
+    pub notable: bool,
 }
 
 /// `xtables_print_num`: K/M/G/T abbreviations unless `exact`; `table`
@@ -94,25 +97,33 @@ fn header(out: &mut String, f: ListFormat, chain: &Chain, refs: usize) {
     let _ = writeln!(out, " {:<19} ", "destination");
 }
 
-/// One rule line of `-L` (with its newline).
+/// One rule line of `-L` (with its newline); under `notable` the line
+/// `-v` prints for a rule command.
 pub fn rule_line(out: &mut String, f: ListFormat, num: usize, rule: &Rule) {
     let ip = &rule.ip;
-    if f.line_numbers {
+    // FMT(tab, notab): padded column or bare text.
+    let col = |out: &mut String, text: &str, width: usize| {
+        if f.notable {
+            let _ = write!(out, "{text} ");
+        } else {
+            let _ = write!(out, "{text:<width$} ");
+        }
+    };
+    if f.line_numbers && !f.notable {
         let _ = write!(out, "{num:<4} ");
     }
-    if f.verbose {
+    if f.verbose && !f.notable {
         print_num(out, rule.counters.packets, f.exact, true);
         print_num(out, rule.counters.bytes, f.exact, true);
     }
-    let _ = write!(out, "{:<9} ", rule.target.name());
+    col(out, rule.target.name(), 9);
     out.push(if ip.proto_inv { '!' } else { ' ' });
     match proto_to_name(ip.proto, f.numeric) {
-        Some(n) => {
-            let _ = write!(out, "{n:<4} ");
-        }
-        None => {
-            let _ = write!(out, "{:<4} ", ip.proto);
-        }
+        Some(n) => col(out, n, 4),
+        None => col(out, &ip.proto.to_string(), 4),
+    }
+    if f.notable {
+        out.push_str("opt ");
     }
     out.push(if ip.frag_inv { '!' } else { '-' });
     out.push(if ip.frag { 'f' } else { '-' });
@@ -123,13 +134,21 @@ pub fn rule_line(out: &mut String, f: ListFormat, num: usize, rule: &Rule) {
             let name = if i.is_set() { i.name.as_str() } else { any };
             format!("{}{}", if i.invert { "!" } else { "" }, name)
         };
-        let _ = write!(out, " {:<6} ", text(&ip.iniface));
-        let _ = write!(out, "{:<6} ", text(&ip.outiface));
+        if f.notable {
+            let _ = write!(out, "in {} out {} ", text(&ip.iniface), text(&ip.outiface));
+        } else {
+            let _ = write!(out, " {:<6} ", text(&ip.iniface));
+            let _ = write!(out, "{:<6} ", text(&ip.outiface));
+        }
     }
     out.push(if ip.src_inv { '!' } else { ' ' });
-    let _ = write!(out, "{:<19} ", ip.src.list_text(f.numeric));
+    col(out, &ip.src.list_text(f.numeric), 19);
     out.push(if ip.dst_inv { '!' } else { ' ' });
-    let _ = write!(out, "{:<19} ", ip.dst.list_text(f.numeric));
+    if f.notable {
+        let _ = write!(out, "-> {}  ", ip.dst.list_text(f.numeric));
+    } else {
+        col(out, &ip.dst.list_text(f.numeric), 19);
+    }
     if let Target::Goto(_) = rule.target {
         out.push_str("[goto] ");
     }

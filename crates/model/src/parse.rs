@@ -12,7 +12,7 @@ use crate::addr::{parse_addr_list, parse_iface, Family, Iface};
 use crate::ext::{self, Arg, Call, Def, Loaded, Opt, Role, RuleCtx};
 use crate::num::{scan_u64, strtoul};
 use crate::rule::{Counters, IpSpec, Rule, Target, CHAIN_PROTOS, VERDICTS};
-use crate::{names, Error, Result};
+use crate::{names, Error, Kind, Result};
 
 /// The command given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,10 @@ pub struct Parsed {
     pub line_numbers: bool,
     /// The rules (several when `-s`/`-d` name several addresses).
     pub rules: Vec<Rule>,
+    /// `! -V`.
+    pub invert_version: bool,
+    /// Warnings printed to stderr while parsing.
+    pub warnings: String,
 }
 
 /// What the parser needs to know besides the words.
@@ -207,6 +211,8 @@ struct State<'a> {
     /// Parsing ends early: `-h`, `-V`, or a restore line for the other
     /// family (`-4`/`-6`).
     stop: bool,
+    /// Words were left after `--`.
+    leftover: bool,
 }
 
 const CMD_NONE: u32 = 0;
@@ -407,19 +413,19 @@ impl<'a> State<'a> {
         if !opt.raw {
             if (!opt.multi || opt.excl & bit != 0) && inst.seen & bit != 0 {
                 return Err(Error::param(format!(
-                    "{}: option \"--{}\" can only be used once.",
+                    "{}: option \"--{}\" can only be used once.\n",
                     def.name, opt.name
                 )));
             }
             if invert && !opt.invert {
                 return Err(Error::param(format!(
-                    "{}: option \"--{}\" cannot be inverted.",
+                    "{}: option \"--{}\" cannot be inverted.\n",
                     def.name, opt.name
                 )));
             }
             if opt.arg == Arg::Required && arg.is_none() {
                 return Err(Error::param(format!(
-                    "{}: option \"--{}\" requires an argument.",
+                    "{}: option \"--{}\" requires an argument.\n",
                     def.name, opt.name
                 )));
             }
@@ -449,7 +455,7 @@ impl<'a> State<'a> {
             }
             if o.mand && inst.seen & bit == 0 {
                 return Err(Error::param(format!(
-                    "{}: option \"--{}\" must be specified",
+                    "{}: option \"--{}\" must be specified\n",
                     def.name, o.name
                 )));
             }
@@ -460,13 +466,13 @@ impl<'a> State<'a> {
                 let obit = 1u32 << other.id;
                 if o.also & obit != 0 && inst.seen & obit == 0 {
                     return Err(Error::param(format!(
-                        "{}: option \"--{}\" also requires \"--{}\".",
+                        "{}: option \"--{}\" also requires \"--{}\".\n",
                         def.name, o.name, other.name
                     )));
                 }
                 if other.id != o.id && o.excl & obit != 0 && inst.seen & obit != 0 {
                     return Err(Error::param(format!(
-                        "{}: option \"--{}\" cannot be used together with \"--{}\".",
+                        "{}: option \"--{}\" cannot be used together with \"--{}\".\n",
                         def.name, o.name, other.name
                     )));
                 }
@@ -555,12 +561,8 @@ impl State<'_> {
             };
             let r = match self.lookup_long(name) {
                 Ok(r) => r,
-                Err(ambiguous) => {
-                    if ambiguous {
-                        return Err(Error::param(format!("option '{word}' is ambiguous")));
-                    }
-                    return Ok(Tok::Unknown(word));
-                }
+                // getopt_long, quiet: an ambiguous prefix is unknown.
+                Err(_) => return Ok(Tok::Unknown(word)),
             };
             let arg_kind = match r {
                 OptRef::Base(c) => LONG_OPTS
@@ -597,6 +599,49 @@ impl State<'_> {
     }
 }
 
+fn empty_parsed(table: &str) -> Parsed {
+    Parsed {
+        cmd: Cmd::Nothing,
+        zero_too: false,
+        table: table.to_string(),
+        chain: None,
+        rulenum: None,
+        newname: None,
+        policy: None,
+        numeric: false,
+        verbose: 0,
+        exact: false,
+        line_numbers: false,
+        rules: Vec::new(),
+        invert_version: false,
+        warnings: String::new(),
+    }
+}
+
+/// `sscanf(s, "%i")` or `"%u"`: optional blanks and sign, then digits
+/// (`%i` also reads `0x` hex and `0` octal). The value, wrapped to 32 bits.
+fn scan_int(s: &str, c_style: bool) -> Option<i64> {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, t) = if c_style && (t.starts_with("0x") || t.starts_with("0X")) {
+        (16, &t[2..])
+    } else if c_style && t.starts_with('0') {
+        (8, t)
+    } else {
+        (10, t)
+    };
+    let end = t.find(|ch: char| !ch.is_digit(radix)).unwrap_or(t.len());
+    if end == 0 {
+        return None;
+    }
+    let v = i64::from_str_radix(&t[..end], radix).unwrap_or(i64::MAX);
+    Some(if neg { -v } else { v })
+}
+
 /// Parses one iptables command line (without the program name).
 pub fn parse(args: &[String], env: ParseEnv) -> Result<Parsed> {
     let mut st = State {
@@ -618,29 +663,36 @@ pub fn parse(args: &[String], env: ParseEnv) -> Result<Parsed> {
         src_text: None,
         dst_text: None,
         counters: None,
-        p: Parsed {
-            cmd: Cmd::Nothing,
-            zero_too: false,
-            table: env.table.to_string(),
-            chain: None,
-            rulenum: None,
-            newname: None,
-            policy: None,
-            numeric: false,
-            verbose: 0,
-            exact: false,
-            line_numbers: false,
-            rules: Vec::new(),
-        },
+        p: empty_parsed(env.table),
         table_set: false,
         stop: false,
+        leftover: false,
     };
     let mut wait_interval_set = false;
     let mut wait_set = false;
+    let res = parse_words(&mut st, &mut wait_set, &mut wait_interval_set).and_then(|done| {
+        if done {
+            Ok(st.p.clone())
+        } else {
+            finish(&mut st, wait_set, wait_interval_set)
+        }
+    });
+    res.map_err(|mut e| {
+        e.before = std::mem::take(&mut st.p.warnings);
+        e
+    })
+}
+
+/// The getopt loop; true when parsing ended early (`-h`, `-V`, a restore
+/// line of the other family).
+fn parse_words(st: &mut State, wait_set: &mut bool, wait_interval_set: &mut bool) -> Result<bool> {
     loop {
         let tok = st.next_tok()?;
         match tok {
-            Tok::End => break,
+            Tok::End => {
+                st.leftover = st.optind < st.args.len();
+                break;
+            }
             Tok::NonOpt(w) => {
                 if w == "!" {
                     if st.invert {
@@ -649,7 +701,7 @@ pub fn parse(args: &[String], env: ParseEnv) -> Result<Parsed> {
                     st.invert = true;
                     continue;
                 }
-                return Err(Error::param(format!("Bad argument `{w}'")));
+                return Err(Error::new(Kind::Usage, format!("Bad argument `{w}'")));
             }
             Tok::Ext(ti, o, arg) => st.ext_option(ti, o, arg)?,
             Tok::Unknown(ref w) | Tok::Missing(ref w) => {
@@ -670,15 +722,15 @@ pub fn parse(args: &[String], env: ParseEnv) -> Result<Parsed> {
                 }));
             }
             Tok::Base(c, arg) => {
-                base_option(&mut st, c, arg, &mut wait_set, &mut wait_interval_set)?;
+                base_option(st, c, arg, wait_set, wait_interval_set)?;
                 if st.stop {
-                    return Ok(st.p);
+                    return Ok(true);
                 }
             }
         }
         st.invert = false;
     }
-    finish(st, wait_set, wait_interval_set)
+    Ok(false)
 }
 
 fn base_option(
@@ -689,6 +741,15 @@ fn base_option(
     wait_interval_set: &mut bool,
 ) -> Result<()> {
     let arg_s = arg.clone().unwrap_or_default();
+    // iptables 1.8.9 reads the argument of -p -s -d -j -i -o as
+    // `argv[optind - 1]`: the whole option word when it is attached
+    // (`-ptcp`, `--jump=DROP`).
+    let word = st
+        .optind
+        .checked_sub(1)
+        .and_then(|i| st.args.get(i))
+        .cloned()
+        .unwrap_or_default();
     match c {
         'A' => {
             st.add_command(CMD_APPEND, CMD_NONE)?;
@@ -784,11 +845,12 @@ fn base_option(
         }
         'V' => {
             st.p.cmd = Cmd::Version;
+            st.p.invert_version = st.invert;
             st.stop = true;
         }
         'p' => {
             st.set_option(OPT_PROTOCOL)?;
-            let lower = arg_s.to_ascii_lowercase();
+            let lower = word.to_ascii_lowercase();
             let proto = parse_protocol(&lower)?;
             if proto == 0 && st.invert {
                 return Err(Error::param("rule would never match protocol"));
@@ -800,16 +862,16 @@ fn base_option(
         's' => {
             st.set_option(OPT_SOURCE)?;
             st.ip.src_inv = st.invert;
-            st.src_text = arg;
+            st.src_text = Some(word);
         }
         'd' => {
             st.set_option(OPT_DESTINATION)?;
             st.ip.dst_inv = st.invert;
-            st.dst_text = arg;
+            st.dst_text = Some(word);
         }
         'g' | 'j' => {
             st.set_option(OPT_JUMP)?;
-            let name = parse_target_name(&arg_s)?;
+            let name = parse_target_name(if c == 'g' { &arg_s } else { &word })?;
             if c == 'g' {
                 st.goto = true;
                 st.jumpto = Some(name);
@@ -826,7 +888,7 @@ fn base_option(
             } else {
                 (OPT_VIANAMEOUT, &mut st.ip.outiface)
             };
-            let name = parse_iface(&arg_s)?;
+            let name = parse_iface(&word)?;
             *iface = Iface {
                 name,
                 invert: st.invert,
@@ -888,13 +950,33 @@ fn base_option(
                     st.env.family.prog()
                 )));
             }
+            let value = match arg {
+                Some(a) => Some(a),
+                None if st.has_arg() => Some(st.take_next()),
+                None => None,
+            };
             if c == 'w' {
-                *wait_set = true;
+                // `-w` alone waits forever (-1); `-w 0` does not wait.
+                let secs = match &value {
+                    Some(v) => {
+                        scan_int(v, true).ok_or_else(|| Error::param("wait seconds not numeric"))?
+                    }
+                    None => -1,
+                };
+                *wait_set = secs != 0;
             } else {
+                let v = value.ok_or_else(|| Error::param("wait interval value required"))?;
+                let usec = scan_int(&v, false)
+                    .ok_or_else(|| Error::param("wait interval not numeric"))?
+                    as u32;
+                if usec > 999_999 {
+                    return Err(Error::param(format!(
+                        "too long usec wait {usec} > 999999 usec"
+                    )));
+                }
+                st.p.warnings
+                    .push_str("Ignoring deprecated --wait-interval option.\n");
                 *wait_interval_set = true;
-            }
-            if arg.is_none() && st.has_arg() {
-                st.optind += 1;
             }
         }
         '0' => {
@@ -927,7 +1009,7 @@ fn base_option(
                     st.stop = true;
                     return Ok(());
                 }
-                return Err(Error::param(String::new()));
+                return Err(Error::new(Kind::Usage, String::new()));
             }
         }
         _ => return Err(Error::param(format!("unknown option \"-{c}\""))),
@@ -1006,7 +1088,7 @@ pub fn assert_valid_chain_name(name: &str, family: Family) -> Result<()> {
     Ok(())
 }
 
-fn finish(mut st: State, wait_set: bool, wait_interval_set: bool) -> Result<Parsed> {
+fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Parsed> {
     if st.p.table == "nat"
         && (st.p.policy.as_deref() == Some("DROP") || st.jumpto.as_deref() == Some("DROP"))
     {
@@ -1032,6 +1114,9 @@ fn finish(mut st: State, wait_set: bool, wait_interval_set: bool) -> Result<Pars
     }
     if let Some(t) = &mut st.target {
         State::finish_ext(t, &ctx)?;
+    }
+    if st.leftover {
+        return Err(Error::param("unknown arguments found on commandline"));
     }
     if st.cmd == CMD_NONE {
         return Err(Error::param("no command specified"));
@@ -1114,7 +1199,10 @@ fn finish(mut st: State, wait_set: bool, wait_interval_set: bool) -> Result<Pars
             },
             (None, None) => Target::None,
         };
-        let matches: Vec<Loaded> = st.matches.into_iter().map(|m| m.loaded).collect();
+        let matches: Vec<Loaded> = std::mem::take(&mut st.matches)
+            .into_iter()
+            .map(|m| m.loaded)
+            .collect();
         for s in &srcs {
             for d in &dsts {
                 let mut ip = st.ip.clone();
@@ -1129,7 +1217,7 @@ fn finish(mut st: State, wait_set: bool, wait_interval_set: bool) -> Result<Pars
             }
         }
     }
-    Ok(st.p)
+    Ok(std::mem::replace(&mut st.p, empty_parsed("")))
 }
 
 fn generic_opt_check(command: u32, options: u32) -> Result<()> {

@@ -367,8 +367,10 @@ fn commit(
             Op::Command(parsed) => {
                 if let Err(e) = command::apply(rs, &parsed) {
                     return Err(match e.kind {
-                        Kind::Parameter => param_error(prog, &e.msg, commit_line),
-                        Kind::Other => failed(prog, line, Some(&e.msg)),
+                        Kind::Parameter | Kind::Usage => param_error(prog, &e.msg, commit_line),
+                        Kind::Other | Kind::Problem | Kind::Version => {
+                            failed(prog, line, Some(&e.msg))
+                        }
                         Kind::Kernel => RestoreError {
                             code: 4,
                             message: format!(

@@ -1,0 +1,774 @@
+//! Live differential test of the `iptables` command: each scenario runs in
+//! a fresh namespace with the real iptables-nft and with `ironwall
+//! iptables --rules F`; after every command the exit code, stdout, stderr
+//! (version prefix normalised) and the `iptables-save` output must agree,
+//! and a failed command must leave the rules file byte-identical.
+
+mod common;
+
+use common::{words, Twin};
+
+/// Scenarios: a name and the commands (arguments after `iptables`).
+const SCENARIOS: &[(&str, &[&str])] = &[
+    // Rule commands on missing chains and tables.
+    ("append-missing-chain", &["-A NOPE -j ACCEPT"]),
+    (
+        "insert-missing-chain",
+        &["-I NOPE -j ACCEPT", "-I NOPE 2 -j ACCEPT"],
+    ),
+    ("replace-missing-chain", &["-R NOPE 1 -j ACCEPT"]),
+    ("delete-missing-chain", &["-D NOPE -j ACCEPT", "-D NOPE 1"]),
+    (
+        "check-missing-chain",
+        &["-C NOPE -j ACCEPT", "-C INPUT -j ACCEPT"],
+    ),
+    (
+        "append-then-check",
+        &[
+            "-A INPUT -s 1.2.3.4 -j DROP",
+            "-C INPUT -s 1.2.3.4 -j DROP",
+            "-C INPUT -s 1.2.3.5 -j DROP",
+        ],
+    ),
+    // Rule numbers.
+    (
+        "insert-too-big",
+        &[
+            "-I INPUT 2 -j ACCEPT",
+            "-I INPUT 1 -j ACCEPT",
+            "-I INPUT 3 -j DROP",
+            "-I INPUT 2 -j DROP",
+        ],
+    ),
+    ("insert-zero", &["-I INPUT 0 -j ACCEPT"]),
+    (
+        "insert-bad-number",
+        &[
+            "-I INPUT x -j ACCEPT",
+            "-I INPUT -1 -j ACCEPT",
+            "-I INPUT 0x2 -j ACCEPT",
+        ],
+    ),
+    (
+        "replace-too-big",
+        &[
+            "-R INPUT 1 -j ACCEPT",
+            "-A INPUT -j ACCEPT",
+            "-R INPUT 2 -j DROP",
+            "-R INPUT 1 -j DROP",
+            "-R INPUT 5 -j DROP",
+        ],
+    ),
+    ("replace-no-number", &["-R INPUT -j DROP"]),
+    (
+        "delete-num-too-big",
+        &[
+            "-D INPUT 1",
+            "-A INPUT -j ACCEPT",
+            "-D INPUT 2",
+            "-D INPUT 1",
+            "-D INPUT 0",
+        ],
+    ),
+    (
+        "delete-by-spec",
+        &[
+            "-A INPUT -p tcp --dport 22 -j ACCEPT",
+            "-D INPUT -p tcp --dport 23 -j ACCEPT",
+            "-D INPUT -p tcp --dport 22 -j ACCEPT",
+            "-D INPUT -p tcp --dport 22 -j ACCEPT",
+        ],
+    ),
+    (
+        "delete-num-extra",
+        &["-A INPUT -j ACCEPT", "-D INPUT 1 -j ACCEPT"],
+    ),
+    ("delete-num-fresh-user", &["-N A", "-D A 1"]),
+    // Chains.
+    ("new-chain-twice", &["-N A", "-N A"]),
+    ("new-chain-builtin-name", &["-N INPUT"]),
+    (
+        "new-chain-bad-names",
+        &[
+            "-N -x",
+            "-N ACCEPT",
+            "-N DROP",
+            "-N RETURN",
+            "-N 'a b'",
+            "-N !x",
+        ],
+    ),
+    (
+        "new-chain-too-long",
+        &[
+            "-N ABCDEFGHIJKLMNOPQRSTUVWXYZ12",
+            "-N ABCDEFGHIJKLMNOPQRSTUVWXYZ123",
+            "-L ABCDEFGHIJKLMNOPQRSTUVWXYZ123",
+        ],
+    ),
+    (
+        "new-chain-in-tables",
+        &[
+            "-t nat -N A",
+            "-t raw -N A",
+            "-t mangle -N B",
+            "-t security -N C",
+        ],
+    ),
+    ("delete-chain-builtin", &["-X INPUT", "-X NOPE"]),
+    (
+        "delete-chain-referenced",
+        &[
+            "-N A",
+            "-A INPUT -j A",
+            "-X A",
+            "-X",
+            "-D INPUT -j A",
+            "-X A",
+        ],
+    ),
+    (
+        "delete-chain-nonempty",
+        &["-N A", "-A A -j ACCEPT", "-X A", "-X", "-F A", "-X"],
+    ),
+    ("delete-all-chains", &["-N A", "-N B", "-X", "-X"]),
+    (
+        "rename-chain",
+        &["-N A", "-E A B", "-E B B", "-E NOPE C", "-N C", "-E B C"],
+    ),
+    ("rename-to-builtin", &["-N A", "-E A INPUT"]),
+    (
+        "rename-builtin",
+        &["-E INPUT B", "-A B -j ACCEPT", "-E B INPUT"],
+    ),
+    (
+        "rename-referenced",
+        &["-N A", "-A INPUT -j A", "-E A B", "-L INPUT"],
+    ),
+    (
+        "rename-bad-new",
+        &[
+            "-N A",
+            "-E A -x",
+            "-E A",
+        ],
+    ),
+    (
+        "policy",
+        &[
+            "-P INPUT DROP",
+            "-P A DROP",
+            "-N A",
+            "-P A DROP",
+            "-P INPUT FOO",
+            "-P INPUT",
+            "-P INPUT RETURN",
+            "-P INPUT accept",
+            "-P FORWARD ACCEPT",
+        ],
+    ),
+    (
+        "policy-nat",
+        &["-t nat -P PREROUTING DROP", "-t nat -P PREROUTING ACCEPT"],
+    ),
+    // Listings on fresh and unknown tables.
+    (
+        "list-missing",
+        &[
+            "-L NOPE",
+            "-S NOPE",
+            "-L NOPE 1",
+            "-S INPUT 1",
+            "-L INPUT 1",
+        ],
+    ),
+    (
+        "list-fresh-tables",
+        &[
+            "-t nat -L",
+            "-t raw -S",
+            "-t mangle -L -n",
+            "-t security -L -v",
+        ],
+    ),
+    (
+        "unknown-table",
+        &[
+            "-t foo -L",
+            "-t foo -A INPUT -j ACCEPT",
+            "-t foo -N A",
+            "-t Filter -L",
+        ],
+    ),
+    ("flush-fresh", &["-F"]),
+    ("flush-fresh-nat", &["-t nat -F"]),
+    ("zero-fresh", &["-Z"]),
+    ("zero-fresh-raw", &["-t raw -Z"]),
+    ("delete-chains-fresh", &["-X"]),
+    ("delete-chains-fresh-mangle", &["-t mangle -X"]),
+    ("flush-missing-chain", &["-F NOPE", "-Z NOPE", "-F INPUT"]),
+    (
+        "zero-rule-numbers",
+        &[
+            "-Z INPUT 5",
+            "-A INPUT -j ACCEPT",
+            "-Z INPUT 1",
+            "-Z INPUT 2",
+            "-Z INPUT 0",
+        ],
+    ),
+    (
+        "list-zero",
+        &[
+            "-A INPUT -j ACCEPT",
+            "-L -Z",
+            "-Z -L",
+            "-L INPUT -Z",
+            "-S -Z",
+            "-L -Z -n -v",
+            "-Z -S INPUT 1",
+        ],
+    ),
+    // Jumps.
+    (
+        "jump-missing",
+        &["-A INPUT -j NOPE", "-A INPUT -g NOPE", "-I INPUT -j nope"],
+    ),
+    ("goto", &["-N A", "-A INPUT -g A", "-L INPUT", "-S"]),
+    (
+        "loop",
+        &[
+            "-N A",
+            "-N B",
+            "-A A -j B",
+            "-A B -j A",
+            "-A B -g A",
+            "-A A -j A",
+        ],
+    ),
+    (
+        "loop-replace",
+        &["-N A", "-N B", "-A A -j B", "-A B -j ACCEPT", "-R B 1 -j A"],
+    ),
+    (
+        "target-empty",
+        &[
+            "-A INPUT -j ''",
+            "-A INPUT -j ABCDEFGHIJKLMNOPQRSTUVWXYZ123",
+        ],
+    ),
+    (
+        "jump-builtin-chain",
+        &["-A INPUT -j FORWARD", "-A INPUT -j OUTPUT"],
+    ),
+    // Option combinations.
+    (
+        "illegal-combos",
+        &[
+            "-A INPUT -n -j ACCEPT",
+            "-L -s 1.2.3.4",
+            "-F -v",
+            "-F -n",
+            "-N A -x",
+            "-P INPUT DROP -n",
+            "-D INPUT 1 -v",
+            "-L -c 1 2",
+            "-S -n",
+            "-L --line-numbers -x -v -n",
+        ],
+    ),
+    (
+        "commands-together",
+        &["-A INPUT -D INPUT", "-L -F", "-L -S", "-Z -F", "-N A -X A"],
+    ),
+    ("no-command", &["", "-n", "-v", "-s 1.2.3.4", "-t nat"]),
+    (
+        "bad-arguments",
+        &[
+            "-A INPUT foo",
+            "-L INPUT 1 2",
+            "-A",
+            "-A INPUT -p",
+            "-A INPUT --dport",
+            "-Q",
+        ],
+    ),
+    (
+        "list-formats",
+        &[
+            "-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT",
+            "-N A",
+            "-A INPUT -j A",
+            "-L",
+            "-L -n",
+            "-L -v",
+            "-L -x",
+            "-L -vx",
+            "-L -vnx --line-numbers",
+            "-nvL",
+            "-L --line-numbers",
+            "-S -v",
+            "-L INPUT 1 --line-numbers",
+            "-S INPUT 1",
+            "-S INPUT 2",
+            "-L INPUT 3",
+            "-S INPUT 9",
+        ],
+    ),
+    (
+        "verbose-commands",
+        &[
+            "-v -A INPUT -s 1.2.3.4 -p tcp --dport 22 -j ACCEPT",
+            "-v -I INPUT -i eth0 ! -s 10.0.0.0/8 -j DROP",
+            "-v -N A",
+            "-v -A A -d 1.1.1.1,2.2.2.2 -j RETURN",
+            "-v -R INPUT 1 -o lo -j ACCEPT",
+            "-v -D INPUT 2",
+            "-v -D A -d 1.1.1.1 -j RETURN",
+            "-v -F A",
+            "-v -F",
+            "-v -Z",
+            "-v -Z INPUT",
+            "-v -X A",
+            "-v -P INPUT DROP",
+            "-v -E",
+        ],
+    ),
+    (
+        "verbose-more",
+        &[
+            "-v -N A",
+            "-v -N B",
+            "-v -X",
+            "-v -t nat -F",
+            "-v -A INPUT -f -p udp --sport 53 -j ACCEPT",
+            "-v -A INPUT -p icmp -j ACCEPT",
+            "-v -C INPUT -p icmp -j ACCEPT",
+            "-v -A INPUT ! -p tcp ! -i lo+ -j ACCEPT",
+        ],
+    ),
+    (
+        "version-help",
+        &["-V", "--version", "-V -L", "-h", "--help"],
+    ),
+    (
+        "family-flags",
+        &[
+            "-4 -A INPUT -j ACCEPT",
+            "-6 -A INPUT -j ACCEPT",
+            "--ipv4 -L INPUT",
+            "--ipv6 -L",
+        ],
+    ),
+    // Addresses.
+    (
+        "multi-address",
+        &[
+            "-A INPUT -s 1.1.1.1,2.2.2.2 -d 3.3.3.3,4.4.4.4 -j ACCEPT",
+            "-L -n",
+            "-D INPUT -s 2.2.2.2,1.1.1.1 -d 4.4.4.4 -j ACCEPT",
+            "-C INPUT -s 1.1.1.1,2.2.2.2 -d 3.3.3.3 -j ACCEPT",
+            "-D INPUT -s 1.1.1.1,2.2.2.2 -d 3.3.3.3,4.4.4.4 -j ACCEPT",
+        ],
+    ),
+    (
+        "multi-address-insert",
+        &[
+            "-A INPUT -j DROP",
+            "-I INPUT 1 -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+            "-R INPUT 1 -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+            "-A INPUT ! -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+            "-A INPUT -s 1.1.1.1,1.1.1.1 -j ACCEPT",
+        ],
+    ),
+    (
+        "addresses-odd",
+        &[
+            "-A INPUT -s 1.2.3.4/33 -j ACCEPT",
+            "-A INPUT -s 1.2.3.4/255.255.0.0 -j ACCEPT",
+            "-A INPUT -s 1.2.3.4/255.0.255.0 -j ACCEPT",
+            "-A INPUT -s 1.2.3 -j ACCEPT",
+            "-A INPUT -s 300.1.1.1 -j ACCEPT",
+            "-A INPUT -s localhost -j ACCEPT",
+            "-A INPUT -d 0/0 -j ACCEPT",
+            "-A INPUT -s '' -j ACCEPT",
+            "-A INPUT -s 1.2.3.4/ -j ACCEPT",
+            "-A INPUT -s 1.2.3.4/0 -j ACCEPT",
+            "-S",
+        ],
+    ),
+    // Inversion placement.
+    (
+        "invert",
+        &[
+            "-A INPUT ! -s 1.2.3.4 -j ACCEPT",
+            "-A INPUT -s ! 1.2.3.4 -j ACCEPT",
+            "-A INPUT ! ! -s 1.2.3.4 -j ACCEPT",
+            "-A INPUT ! -j ACCEPT",
+            "! -A INPUT -j ACCEPT",
+            "-A INPUT -p tcp ! --dport 22 -j ACCEPT",
+            "-A INPUT -p tcp --dport ! 22 -j ACCEPT",
+            "-A INPUT -j ACCEPT !",
+            "-A INPUT ! -p all -j ACCEPT",
+            "-A INPUT ! -f -j ACCEPT",
+            "-S",
+        ],
+    ),
+    // getopt corner cases.
+    (
+        "getopt",
+        &[
+            "-AINPUT -jACCEPT",
+            "-vnL",
+            "-nvL INPUT",
+            "-Lnv",
+            "--append=INPUT --jump=DROP",
+            "--app INPUT -j DROP",
+            "--list-r",
+            "--li",
+            "--line -L",
+            "-A INPUT -p tcp --dp 22 -j ACCEPT",
+            "-A INPUT -p tcp --d 22 -j ACCEPT",
+            "-A INPUT -p tcp --dport=23 -j ACCEPT",
+            "-L -- INPUT",
+            "-- -L",
+            "-S",
+            "--verbose=1 -L",
+            "-L INPUT --numeric",
+        ],
+    ),
+    (
+        "getopt-more",
+        &[
+            "-Ln INPUT",
+            "-LINPUT -n",
+            "-AINPUT -p tcp -m tcp --sport 1 -jACCEPT",
+            "-A INPUT -ptcp --dport 5 -j ACCEPT",
+            "-A INPUT -p TCP --dport 6 -j ACCEPT",
+            "-A INPUT -s1.2.3.4 -jDROP",
+            "-S",
+        ],
+    ),
+    (
+        "repeated-options",
+        &[
+            "-A INPUT -s 1.1.1.1 -s 2.2.2.2 -j ACCEPT",
+            "-A INPUT -p tcp -p udp",
+            "-A INPUT -j ACCEPT -j DROP",
+            "-A INPUT -i lo -i eth0",
+            "-L -n -n",
+            "-L -v -v",
+            "-t nat -t filter -L",
+        ],
+    ),
+    (
+        "interfaces",
+        &[
+            "-A INPUT -i '' -j ACCEPT",
+            "-A INPUT -i eth+ -j ACCEPT",
+            "-A INPUT -o eth0 -j ACCEPT",
+            "-A OUTPUT -i eth0 -j ACCEPT",
+            "-A FORWARD -i abcdefghijklmnop -j ACCEPT",
+            "-A FORWARD -i abcdefghijklmnopq -j ACCEPT",
+            "-A FORWARD -o a.b:c -j ACCEPT",
+            "-S",
+        ],
+    ),
+    (
+        "protocols",
+        &[
+            "-A INPUT -p foo",
+            "-A INPUT -p 256",
+            "-A INPUT -p 0 -j ACCEPT",
+            "-A INPUT -p ICMP -j ACCEPT",
+            "-A INPUT -p 6 --dport 1 -j ACCEPT",
+            "-A INPUT -p udp --dport 1:2 -j ACCEPT",
+            "-A INPUT --dport 1",
+            "-S",
+        ],
+    ),
+    (
+        "matches",
+        &[
+            "-A INPUT -m nope",
+            "-A INPUT -m tcp --dport 1",
+            "-A INPUT -p udp -m tcp --dport 2",
+            "-A INPUT -m comment --comment hi -j ACCEPT",
+            "-A INPUT -m comment",
+            "-S",
+        ],
+    ),
+    (
+        "counters-option",
+        &[
+            "-A INPUT -c 5 6 -j ACCEPT",
+            "-I INPUT -c 7,8 -j ACCEPT",
+            "-A INPUT -c x 1",
+            "-A INPUT -c 1",
+            "-S -v",
+            "-L -v -x",
+            "-Z INPUT 2",
+            "-L -v -x",
+            "-Z",
+            "-S -v",
+        ],
+    ),
+    (
+        "nat-drop",
+        &[
+            "-t nat -A PREROUTING -j DROP",
+            "-t nat -P OUTPUT DROP",
+            "-t nat -A POSTROUTING -j ACCEPT",
+        ],
+    ),
+    ("wait", &["-w -L", "-w 1 -L", "-W 1 -L", "-w -W 5 -L"]),
+    (
+        "flush-chain-fresh-nat",
+        &[
+            "-t nat -F PREROUTING",
+            "-t raw -Z OUTPUT",
+            "-t mangle -L POSTROUTING",
+        ],
+    ),
+    (
+        "loop-from-base",
+        &[
+            "-N A",
+            "-N B",
+            "-A A -j B",
+            "-A B -j A",
+            "-A INPUT -j A",
+            "-I INPUT -j B",
+            "-A FORWARD -g A",
+            "-D A -j B",
+            "-A INPUT -j A",
+            "-A B -j A",
+            "-S",
+        ],
+    ),
+    (
+        "loop-self",
+        &[
+            "-N A",
+            "-A INPUT -j A",
+            "-A A -j A",
+            "-A A -g A",
+            "-N B",
+            "-A A -j B",
+            "-I B -j A",
+            "-R A 1 -j B",
+            "-S",
+        ],
+    ),
+    (
+        "loop-deep",
+        &[
+            "-N A",
+            "-N B",
+            "-N C",
+            "-A A -j B",
+            "-A B -j C",
+            "-A C -j RETURN",
+            "-A OUTPUT -j A",
+            "-A C -g A",
+            "-I C 1 -j B",
+            "-R C 1 -j A",
+            "-S",
+        ],
+    ),
+    (
+        "jump-builtin-ops",
+        &[
+            "-A INPUT -j INPUT",
+            "-A INPUT -j ACCEPT",
+            "-I INPUT -j FORWARD",
+            "-R INPUT 1 -j OUTPUT",
+            "-D INPUT -j NOPE",
+            "-C INPUT -j NOPE",
+            "-C INPUT -j FORWARD",
+            "-D INPUT -g FORWARD",
+            "-I INPUT 2 -j FORWARD",
+        ],
+    ),
+    (
+        "insert-multi-positions",
+        &[
+            "-A INPUT -j DROP",
+            "-A INPUT -j RETURN",
+            "-I INPUT 2 -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+            "-I INPUT 5 -d 3.3.3.3,4.4.4.4 -j ACCEPT",
+            "-I INPUT 8 -s 5.5.5.5,6.6.6.6 -j ACCEPT",
+            "-I INPUT 7 -s 5.5.5.5,6.6.6.6 -j ACCEPT",
+            "-S",
+        ],
+    ),
+    (
+        "delete-multi",
+        &[
+            "-A INPUT -s 1.1.1.1 -j ACCEPT",
+            "-D INPUT -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+            "-A INPUT -s 2.2.2.2 -j ACCEPT",
+            "-v -D INPUT -s 2.2.2.2,1.1.1.1 -j ACCEPT",
+            "-S",
+        ],
+    ),
+    (
+        "delete-builtin-chain",
+        &[
+            "-A INPUT -j ACCEPT",
+            "-X INPUT",
+            "-P OUTPUT DROP",
+            "-X OUTPUT",
+            "-S",
+        ],
+    ),
+    (
+        "zero-fresh-chain",
+        &[
+            "-Z INPUT",
+            "-Z INPUT 1",
+            "-Z NOPE 1",
+            "-N A",
+            "-Z A 3",
+            "-Z A",
+            "-v -Z A 1",
+        ],
+    ),
+    (
+        "wait-values",
+        &[
+            "-w 0 -W 1 -L",
+            "-w x -L",
+            "-W x -L",
+            "-w 5 -L",
+            "-W 1000000 -w -L",
+            "-w -W -L",
+            "-w0 -L",
+        ],
+    ),
+    ("version-combos", &["-n -V", "-V -x"]),
+    (
+        "rename-long",
+        &["-N A", "-E A ABCDEFGHIJKLMNOPQRSTUVWXYZ12", "-S"],
+    ),
+    ("help-variants", &["-h", "--help", "-L -h", "-hx"]),
+    (
+        "target-names",
+        &[
+            "-A INPUT -j accept",
+            "-A INPUT -j ABCDEFGHIJKLMNOPQRSTUVWXYZ12",
+            "-N ABCDEFGHIJKLMNOPQRSTUVWXYZ12",
+            "-A INPUT -j ABCDEFGHIJKLMNOPQRSTUVWXYZ12",
+            "-A INPUT -j \"a b\"",
+            "-S",
+        ],
+    ),
+    (
+        "policy-fresh-tables",
+        &[
+            "-t mangle -P POSTROUTING DROP",
+            "-t raw -P PREROUTING DROP",
+            "-t security -P FORWARD DROP",
+            "-t raw -P INPUT DROP",
+            "-t mangle -S",
+        ],
+    ),
+    (
+        "check-variants",
+        &[
+            "-A INPUT -p tcp --dport 22 -j ACCEPT",
+            "-C INPUT -p tcp --dport 22 -j ACCEPT",
+            "-C INPUT -p tcp --dport 22",
+            "-C INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+            "-C INPUT -p 6 --dport 22 -j ACCEPT",
+            "-C INPUT -p tcp --dport ssh -j ACCEPT",
+            "-C INPUT 1",
+            "-v -C INPUT -p tcp --dport 22 -j ACCEPT",
+        ],
+    ),
+    (
+        "append-to-fresh-nat",
+        &[
+            "-t nat -A POSTROUTING -o eth0 -j ACCEPT",
+            "-t nat -S",
+            "-t nat -L -n -v",
+        ],
+    ),
+    (
+        "hosts",
+        &[
+            "-A INPUT -s localhost -j ACCEPT",
+            "-A INPUT -d ip6-localhost -j ACCEPT",
+            "-A INPUT -s nonexistent.invalid -j ACCEPT",
+            "-L INPUT",
+            "-S",
+        ],
+    ),
+    (
+        "list-rulenum-fresh",
+        &["-t nat -L PREROUTING 1", "-t nat -S OUTPUT 1"],
+    ),
+];
+
+#[test]
+fn live_commands() {
+    if !ironwall_lab::kernel_tests("live_commands") {
+        return;
+    }
+    assert!(SCENARIOS.len() >= 60);
+    let mut failures = Vec::new();
+    // Two workers: the namespaces are independent.
+    let chunks: Vec<&[(&str, &[&str])]> = SCENARIOS.chunks(SCENARIOS.len().div_ceil(2)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .flat_map(|sc| run_scenario(sc))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            failures.extend(h.join().expect("worker"));
+        }
+    });
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Runs one scenario; returns one text per mismatch.
+fn run_scenario((name, cmds): &(&str, &[&str])) -> Vec<String> {
+    let twin = Twin::new("cmd");
+    let mut bad = Vec::new();
+    for cmd in cmds.iter() {
+        let args = words(cmd);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let before = twin.rules_bytes();
+        let real = twin.real(&args);
+        let ours = twin.ours(&args);
+        if real != ours {
+            bad.push(format!(
+                "[{name}] iptables {cmd}\n  real: {real:?}\n  ours: {ours:?}"
+            ));
+        }
+        if ours.0 != 0 && twin.rules_bytes() != before {
+            bad.push(format!(
+                "[{name}] iptables {cmd}: failed but changed the rules file"
+            ));
+        }
+        let (rs, os) = (twin.real_save(), twin.ours_save());
+        if rs != os {
+            bad.push(format!(
+                "[{name}] after iptables {cmd}: save differs\n  real: {rs:?}\n  ours: {os:?}"
+            ));
+        }
+    }
+    bad
+}
