@@ -145,14 +145,7 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         "rename-referenced",
         &["-N A", "-A INPUT -j A", "-E A B", "-L INPUT"],
     ),
-    (
-        "rename-bad-new",
-        &[
-            "-N A",
-            "-E A -x",
-            "-E A",
-        ],
-    ),
+    ("rename-bad-new", &["-N A", "-E A -x", "-E A"]),
     (
         "policy",
         &[
@@ -722,14 +715,7 @@ fn live_commands() {
     std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .flat_map(|sc| run_scenario(sc))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|chunk| s.spawn(move || chunk.iter().flat_map(run_scenario).collect::<Vec<_>>()))
             .collect();
         for h in handles {
             failures.extend(h.join().expect("worker"));

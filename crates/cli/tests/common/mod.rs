@@ -16,30 +16,21 @@ pub fn normalize_prefix(s: &str) -> String {
     s.replace(REAL_PREFIX, OURS_PREFIX)
 }
 
-/// The real iptables in a fresh namespace, and ironwall on a fresh rules
-/// file.
-pub struct Twin {
-    pub ns: Netns,
+/// ironwall on a fresh rules file in a temporary folder.
+pub struct Ours {
     _dir: tempfile::TempDir,
     pub rules: PathBuf,
 }
 
-/// (exit code, stdout, stderr).
-pub type Res = (i32, String, String);
-
-impl Twin {
-    pub fn new(tag: &str) -> Twin {
+impl Ours {
+    pub fn new() -> Ours {
         let dir = tempfile::tempdir().expect("tempdir");
         let rules = dir.path().join("rules");
-        Twin {
-            ns: Netns::new(tag),
-            _dir: dir,
-            rules,
-        }
+        Ours { _dir: dir, rules }
     }
 
     /// Runs `ironwall SUB --rules F ARGS` with `stdin`.
-    pub fn ours_sub(&self, sub: &str, args: &[&str], stdin: Option<&str>) -> Res {
+    pub fn run(&self, sub: &str, args: &[&str], stdin: Option<&str>) -> Res {
         use std::io::Write;
         use std::process::Stdio;
         let mut cmd = Command::new(ironwall_bin());
@@ -56,6 +47,30 @@ impl Twin {
             let _ = si.write_all(input.as_bytes());
         }
         triple(child.wait_with_output().expect("waiting for ironwall"))
+    }
+}
+
+/// (exit code, stdout, stderr).
+pub type Res = (i32, String, String);
+
+/// The real iptables in a fresh namespace, and ironwall on a fresh rules
+/// file.
+pub struct Twin {
+    pub ns: Netns,
+    pub ours: Ours,
+}
+
+impl Twin {
+    pub fn new(tag: &str) -> Twin {
+        Twin {
+            ns: Netns::new(tag),
+            ours: Ours::new(),
+        }
+    }
+
+    /// Runs `ironwall SUB --rules F ARGS` with `stdin`.
+    pub fn ours_sub(&self, sub: &str, args: &[&str], stdin: Option<&str>) -> Res {
+        self.ours.run(sub, args, stdin)
     }
 
     /// The real iptables, output prefix-normalised.
@@ -79,7 +94,7 @@ impl Twin {
 
     /// The rules file's bytes (empty when it does not exist).
     pub fn rules_bytes(&self) -> Vec<u8> {
-        std::fs::read(&self.rules).unwrap_or_default()
+        std::fs::read(&self.ours.rules).unwrap_or_default()
     }
 }
 
