@@ -99,6 +99,7 @@ fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) ->
             0
         }
         Err(e) => {
+            print!("{}", e.stdout);
             eprint!("{}", e.render("iptables"));
             e.exit_code()
         }

@@ -1,5 +1,9 @@
 //! The rules file: an iptables-save text read into a ruleset (a missing
 //! file is a fresh kernel), and written back atomically.
+//!
+//! What the save format cannot say rides in comment lines, which
+//! iptables-restore skips: `# ironwall absent TABLE CHAIN...` names the
+//! built-in chains the kernel would not hold (see `Table::absent`).
 
 use anyhow::{anyhow, Context, Result};
 use ironwall_model::addr::Family;
@@ -29,13 +33,25 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
             e.message.trim_end()
         )
     })?;
+    for line in text.lines() {
+        let mut words = line.strip_prefix(ABSENT).unwrap_or_default().split(' ');
+        let table = words.next().unwrap_or_default();
+        if let Some(t) = rs.table_mut_if_exists(table) {
+            t.absent = words.map(str::to_string).collect();
+        }
+    }
     Ok(rs)
 }
+
+const ABSENT: &str = "# ironwall absent ";
 
 /// Writes the ruleset as `iptables-save -c` text, through a temporary file
 /// renamed over the target, so that readers see the old or the new file.
 pub fn store(path: &Path, rs: &Ruleset) -> Result<()> {
-    let text = save::save(rs, None, true, "iptables-save", &ctime_now());
+    let mut text = save::save(rs, None, true, "iptables-save", &ctime_now());
+    for t in rs.tables.iter().filter(|t| !t.absent.is_empty()) {
+        text.push_str(&format!("{ABSENT}{} {}\n", t.name(), t.absent.join(" ")));
+    }
     write_atomic(path, text.as_bytes())
 }
 

@@ -305,6 +305,16 @@ impl Iface {
     }
 }
 
+/// The warning `xtables_parse_interface` prints for '/' or ' ' in an
+/// interface name, if any.
+pub fn iface_warning(arg: &str) -> Option<String> {
+    (arg.contains('/') || arg.contains(' ')).then(|| {
+        format!(
+            "Warning: weird character in interface `{arg}' ('/' and ' ' are not allowed by the kernel).\n"
+        )
+    })
+}
+
 /// `xtables_parse_interface`: checks the length and characters.
 pub fn parse_iface(arg: &str) -> Result<String> {
     if arg.len() > 15 {
@@ -312,7 +322,9 @@ pub fn parse_iface(arg: &str) -> Result<String> {
             "interface name `{arg}' must be shorter than IFNAMSIZ (15)"
         )));
     }
-    if arg.contains('/') || arg.contains(' ') {
+    // iptables only warns about ' ' (see `iface_warning`); ironwall
+    // refuses it, as the saved rule could not be read back.
+    if arg.contains(' ') {
         return Err(Error::param(format!("Invalid interface name `{arg}'")));
     }
     Ok(arg.to_string())

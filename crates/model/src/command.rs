@@ -4,7 +4,7 @@
 use crate::list::{self, ListFormat};
 use crate::parse::{Cmd, Parsed};
 use crate::rule::{Counters, Rule, Target};
-use crate::ruleset::{table_def, Chain, Ruleset};
+use crate::ruleset::{table_def, Chain, Ruleset, Table};
 use crate::{save, Error, Kind, Result};
 use std::fmt::Write;
 
@@ -32,12 +32,24 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
         stderr: p.warnings.clone(),
         ..Outcome::default()
     };
+    match apply_into(rs, p, &mut out) {
+        Ok(()) => Ok(out),
+        Err(mut e) => {
+            e.stdout = std::mem::take(&mut out.stdout);
+            Err(e)
+        }
+    }
+}
+
+/// [`apply`], printing into `out` as it goes; errors the kernel would
+/// report at commit come after everything printed.
+fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
     let prog = rs.family.prog();
     let version = format!("{prog} v{} (ironwall)", crate::IPTABLES_VERSION);
     match p.cmd {
         Cmd::Help => {
             out.stdout = format!("{version}\n{HELP}");
-            return Ok(out);
+            return Ok(());
         }
         Cmd::Version => {
             out.stdout = if p.invert_version {
@@ -45,7 +57,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
             } else {
                 format!("{version}\n")
             };
-            return Ok(out);
+            return Ok(());
         }
         _ => {}
     }
@@ -65,14 +77,18 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
             // when the position is one past the end): several rules of
             // one `-I` end up in reverse order.
             let at = p.rulenum.unwrap_or(1) as usize - 1;
+            let mut commit = Ok(());
             for r in &p.rules {
                 check_target(rs, &p.table, r)?;
                 let op = rule_op(rs, &p.table, chain, p.cmd, at, r)?;
-                check_jump(rs, &p.table, chain, r, op)?;
+                if commit.is_ok() {
+                    commit = check_jump(rs, &p.table, chain, r, op);
+                }
                 if verbose {
                     print_rule(&mut out.stdout, r);
                 }
             }
+            commit?;
             out.changed = true;
         }
         Cmd::Check | Cmd::Delete => {
@@ -134,7 +150,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 )
             })?;
             if p.zero_too {
-                out.changed |= zero(rs, &p.table, chain, p.rulenum, verbose, &mut out.stdout)?;
+                out.changed |= list_zero(rs, p, verbose, &mut out.stdout)?;
             }
         }
         Cmd::Flush => {
@@ -144,19 +160,18 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 }
             };
             if let Some(name) = chain {
-                let t = rs
-                    .table_mut(&p.table)
-                    .ok_or_else(|| Error::other(NO_CHAIN))?;
-                let c = t.chain_mut(name).ok_or_else(|| Error::other(NO_CHAIN))?;
+                let c = chain_mut(rs, &p.table, name)?;
                 flushing(&mut out.stdout, name);
                 c.rules.clear();
                 out.changed = true;
             } else if verbose || rs.table(&p.table).is_some() {
-                let t = rs
-                    .table_mut(&p.table)
-                    .ok_or_else(|| Error::other(NO_CHAIN))?;
-                let names: Vec<String> = t.ordered().iter().map(|c| c.name.clone()).collect();
-                for name in names {
+                // `-v` makes the table and all its built-in chains first.
+                let t = if verbose {
+                    builtin_init(rs, &p.table, None)?
+                } else {
+                    table_for_write(rs, &p.table)?
+                };
+                for name in present_names(t) {
                     flushing(&mut out.stdout, &name);
                 }
                 for c in &mut t.chains {
@@ -171,9 +186,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
         }
         Cmd::NewChain => {
             let name = chain.unwrap_or_default();
-            let t = rs
-                .table_mut(&p.table)
-                .ok_or_else(|| Error::other(NO_CHAIN))?;
+            let t = table_for_write(rs, &p.table)?;
             if t.chain(name).is_some() {
                 return Err(Error::other("Chain already exists."));
             }
@@ -242,7 +255,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
             out.changed = true;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `print_rule` with `FMT_PRINT_RULE`: what `-v` prints for a rule command.
@@ -279,9 +292,6 @@ fn rule_op(
             .ok_or_else(|| Error::other("Index of replacement too big."))?;
         *slot = r.clone();
         return Ok("REPLACE");
-    }
-    if !is_builtin_name(table, chain) && rs.table(table).and_then(|t| t.chain(chain)).is_none() {
-        return Err(Error::other(NO_CHAIN));
     }
     let c = chain_mut(rs, table, chain)?;
     if cmd == Cmd::Append || (at > 0 && at == c.rules.len()) {
@@ -320,7 +330,8 @@ fn check_jump(rs: &Ruleset, table: &str, chain: &str, r: &Rule, op: &str) -> Res
         )))
     };
     if is_builtin_name(table, target) {
-        return fail(if target == chain {
+        let present = rs.table(table).and_then(|t| t.present_chain(target));
+        return fail(if present.is_some() {
             "Operation not supported"
         } else {
             "No such file or directory"
@@ -333,8 +344,8 @@ fn check_jump(rs: &Ruleset, table: &str, chain: &str, r: &Rule, op: &str) -> Res
 }
 
 /// Whether a chain reachable from a base chain reaches itself again.
-fn has_loop(t: &crate::ruleset::Table) -> bool {
-    fn visit(t: &crate::ruleset::Table, name: &str, path: &mut Vec<String>) -> bool {
+fn has_loop(t: &Table) -> bool {
+    fn visit(t: &Table, name: &str, path: &mut Vec<String>) -> bool {
         if path.iter().any(|p| p == name) {
             return true;
         }
@@ -356,18 +367,67 @@ fn has_loop(t: &crate::ruleset::Table) -> bool {
         .any(|c| visit(t, &c.name, &mut Vec::new()))
 }
 
-/// The chain, creating the table (as the kernel does on first write).
+/// The table for a write, created as iptables-nft creates it: the table
+/// alone, its built-in chains absent until used.
+fn table_for_write<'a>(rs: &'a mut Ruleset, table: &str) -> Result<&'a mut Table> {
+    let fresh = rs.table(table).is_none();
+    let t = rs.table_mut(table).ok_or_else(|| Error::other(NO_CHAIN))?;
+    if fresh {
+        t.absent = t.def.chains.iter().map(|(n, _)| n.to_string()).collect();
+    }
+    Ok(t)
+}
+
+/// `nft_xt_builtin_init`: the table and the built-in `chain` (all
+/// built-ins when `None`) made present.
+fn builtin_init<'a>(
+    rs: &'a mut Ruleset,
+    table: &str,
+    chain: Option<&str>,
+) -> Result<&'a mut Table> {
+    let t = table_for_write(rs, table)?;
+    match chain {
+        Some(name) => t.absent.retain(|a| a != name),
+        None => t.absent.clear(),
+    }
+    Ok(t)
+}
+
+/// The chain for `-A`/`-I`/`-P`/`-F CHAIN`, creating the table and the
+/// built-in chain as the kernel does on first write.
 fn chain_mut<'a>(rs: &'a mut Ruleset, table: &str, chain: &str) -> Result<&'a mut Chain> {
-    rs.table_mut(table)
-        .and_then(|t| t.chain_mut(chain))
+    builtin_init(rs, table, Some(chain))?
+        .chain_mut(chain)
         .ok_or_else(|| Error::other(NO_CHAIN))
 }
 
-/// The chain of an existing table.
+/// A chain the kernel holds.
 fn existing_chain_mut<'a>(rs: &'a mut Ruleset, table: &str, chain: &str) -> Result<&'a mut Chain> {
-    rs.table_mut_if_exists(table)
-        .and_then(|t| t.chain_mut(chain))
-        .ok_or_else(|| Error::other(NO_CHAIN))
+    match rs.table_mut_if_exists(table) {
+        Some(t) if t.present_chain(chain).is_some() => t.chain_mut(chain),
+        _ => None,
+    }
+    .ok_or_else(|| Error::other(NO_CHAIN))
+}
+
+/// Names of the chains the kernel holds, in listing order.
+fn present_names(t: &Table) -> Vec<String> {
+    t.ordered()
+        .iter()
+        .filter(|c| t.present_chain(&c.name).is_some())
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// `-X` of an empty built-in chain with policy ACCEPT: the kernel drops
+/// it; listings show it fresh.
+fn drop_builtin(t: &mut Table, name: &str) {
+    if let Some(c) = t.chain_mut(name) {
+        c.counters = Counters::default();
+    }
+    if !t.absent.iter().any(|a| a == name) {
+        t.absent.push(name.to_string());
+    }
 }
 
 fn zero_chain(c: &mut Chain, verbose: bool, out: &mut String) {
@@ -400,8 +460,7 @@ fn zero(
             let Some(t) = rs.table_mut_if_exists(table) else {
                 return Ok(false);
             };
-            let names: Vec<String> = t.ordered().iter().map(|c| c.name.clone()).collect();
-            for name in names {
+            for name in present_names(t) {
                 if let Some(c) = t.chain_mut(&name) {
                     zero_chain(c, verbose, out);
                 }
@@ -411,8 +470,42 @@ fn zero(
     Ok(true)
 }
 
+/// The `-Z` of `-L -Z`/`-S -Z`: the listing made the chains it showed
+/// (all built-ins, or the one named) exist, so zeroing creates them; in a
+/// table the kernel does not hold, the kernel refuses that at commit.
+fn list_zero(rs: &mut Ruleset, p: &Parsed, verbose: bool, out: &mut String) -> Result<bool> {
+    let chain = p.chain.as_deref();
+    if rs.table(&p.table).is_none() {
+        if p.zero_num {
+            return Ok(false);
+        }
+        let view = rs
+            .table_view(&p.table)
+            .ok_or_else(|| Error::other(NO_CHAIN))?;
+        let names = match chain {
+            Some(name) => vec![name.to_string()],
+            None => present_names(&view),
+        };
+        for name in &names {
+            if verbose {
+                let _ = writeln!(out, "Zeroing chain `{name}'");
+            }
+        }
+        return Err(Error::kernel(format!(
+            " CHAIN_ZERO failed (No such file or directory): chain {}",
+            names.first().map(String::as_str).unwrap_or_default()
+        )));
+    }
+    let listed = chain.filter(|c| is_builtin_name(&p.table, c));
+    if chain.is_none() || listed.is_some() {
+        builtin_init(rs, &p.table, listed)?;
+    }
+    let rulenum = if p.zero_num { p.rulenum } else { None };
+    zero(rs, &p.table, chain, rulenum, verbose, out)
+}
+
 /// A chain the kernel refuses to delete: not empty, or jumped to.
-fn busy(t: &crate::ruleset::Table, c: &Chain) -> bool {
+fn busy(t: &Table, c: &Chain) -> bool {
     !c.rules.is_empty() || t.references(&c.name) > 0
 }
 
@@ -442,7 +535,9 @@ fn delete_chain(
     };
     match chain {
         Some(name) => {
-            let c = t.chain(name).ok_or_else(|| Error::other(NO_CHAIN))?;
+            let c = t
+                .present_chain(name)
+                .ok_or_else(|| Error::other(NO_CHAIN))?;
             deleting(out, c);
             if c.is_builtin() && c.policy != Some("ACCEPT") {
                 return Err(Error::other("Directory not empty."));
@@ -451,25 +546,30 @@ fn delete_chain(
                 return Err(chain_busy_error(name));
             }
             if c.is_builtin() {
-                // Deleted from the kernel; listings show it fresh again.
-                if let Some(c) = t.chain_mut(name) {
-                    c.counters = Counters::default();
-                }
+                drop_builtin(t, name);
             } else {
                 t.chains.retain(|c| c.name != name);
             }
         }
         None => {
+            let mut first_busy = None;
             for c in t.ordered() {
                 deleting(out, c);
-                if !c.is_builtin() && busy(t, c) {
-                    return Err(chain_busy_error(&c.name));
+                if first_busy.is_none() && !c.is_builtin() && busy(t, c) {
+                    first_busy = Some(chain_busy_error(&c.name));
                 }
             }
-            for c in &mut t.chains {
-                if c.is_builtin() && c.rules.is_empty() && c.policy == Some("ACCEPT") {
-                    c.counters = Counters::default();
-                }
+            if let Some(e) = first_busy {
+                return Err(e);
+            }
+            let idle: Vec<String> = t
+                .chains
+                .iter()
+                .filter(|c| c.is_builtin() && c.rules.is_empty() && c.policy == Some("ACCEPT"))
+                .map(|c| c.name.clone())
+                .collect();
+            for name in idle {
+                drop_builtin(t, &name);
             }
             t.chains.retain(|c| c.is_builtin());
         }

@@ -38,6 +38,8 @@ pub struct Error {
     pub msg: String,
     /// Warnings printed to stderr before the message.
     pub before: String,
+    /// What the command printed to stdout before failing (`-v` lines).
+    pub stdout: String,
 }
 
 /// Result alias for the model.
@@ -50,6 +52,7 @@ impl Error {
             kind,
             msg: msg.into(),
             before: String::new(),
+            stdout: String::new(),
         }
     }
     /// A parameter problem (exit 2).

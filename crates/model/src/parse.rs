@@ -8,7 +8,7 @@
 //! depends on the ruleset (chains existing, rule numbers) is checked when
 //! the command is applied ([`crate::command`]).
 
-use crate::addr::{parse_addr_list, parse_iface, Family, Iface};
+use crate::addr::{iface_warning, parse_addr_list, parse_iface, Family, Iface};
 use crate::ext::{self, Arg, Call, Def, Loaded, Opt, Role, RuleCtx};
 use crate::num::{scan_u64, strtoul};
 use crate::rule::{Counters, IpSpec, Rule, Target, CHAIN_PROTOS, VERDICTS};
@@ -62,6 +62,8 @@ pub struct Parsed {
     pub cmd: Cmd,
     /// `-Z` given together with `-L`/`-S`.
     pub zero_too: bool,
+    /// That `-Z` named a rule number (`-Z CHAIN N`).
+    pub zero_num: bool,
     /// `-t`.
     pub table: String,
     /// The chain argument.
@@ -603,6 +605,7 @@ fn empty_parsed(table: &str) -> Parsed {
     Parsed {
         cmd: Cmd::Nothing,
         zero_too: false,
+        zero_num: false,
         table: table.to_string(),
         chain: None,
         rulenum: None,
@@ -888,6 +891,9 @@ fn base_option(
             } else {
                 (OPT_VIANAMEOUT, &mut st.ip.outiface)
             };
+            if let Some(w) = iface_warning(&word) {
+                st.p.warnings.push_str(&w);
+            }
             let name = parse_iface(&word)?;
             *iface = Iface {
                 name,
@@ -1034,10 +1040,15 @@ fn parse_target_name(name: &str) -> Result<String> {
             "Invalid target name `{name}' (28 chars max)"
         )));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.chars().any(c_isspace) {
         return Err(Error::param(format!("Invalid target name `{name}'")));
     }
     Ok(name.to_string())
+}
+
+/// C `isspace`: also `\v`, which Rust's ASCII whitespace leaves out.
+fn c_isspace(c: char) -> bool {
+    c == ' ' || ('\t'..='\r').contains(&c)
 }
 
 fn command_jump(st: &mut State, name: String) {
@@ -1079,10 +1090,14 @@ pub fn assert_valid_chain_name(name: &str, family: Family) -> Result<()> {
             )));
         }
     }
-    if VERDICTS.contains(&name) || ext::find(Role::Target, name, family).is_some() {
+    // The empty name is the standard target's.
+    if name.is_empty()
+        || VERDICTS.contains(&name)
+        || ext::find(Role::Target, name, family).is_some()
+    {
         return Err(Error::param("chain name may not clash with target name"));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.chars().any(c_isspace) {
         return Err(Error::param(format!("Invalid chain name `{name}'")));
     }
     Ok(())
@@ -1187,6 +1202,7 @@ fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Par
         c if c & CMD_LIST_RULES != 0 => Cmd::ListRules,
         _ => return Err(Error::param("no command specified")),
     };
+    st.p.zero_num = st.cmd & CMD_ZERO_NUM != 0;
     st.p.zero_too =
         matches!(st.p.cmd, Cmd::List | Cmd::ListRules) && st.cmd & (CMD_ZERO | CMD_ZERO_NUM) != 0;
     if st.cmd & rule_cmd != 0 {

@@ -103,6 +103,10 @@ pub struct Table {
     pub def: &'static TableDef,
     /// Its chains.
     pub chains: Vec<Chain>,
+    /// Built-in chains the kernel does not hold (iptables-nft creates a
+    /// built-in chain on first use and `-X` deletes an empty ACCEPT one);
+    /// listings show them fresh all the same.
+    pub absent: Vec<String>,
 }
 
 impl Table {
@@ -122,6 +126,7 @@ impl Table {
                     rules: Vec::new(),
                 })
                 .collect(),
+            absent: Vec::new(),
         }
     }
     /// The table's name.
@@ -131,6 +136,11 @@ impl Table {
     /// A chain by name.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.iter().find(|c| c.name == name)
+    }
+    /// A chain by name that the kernel holds (not an absent built-in).
+    pub fn present_chain(&self, name: &str) -> Option<&Chain> {
+        self.chain(name)
+            .filter(|_| !self.absent.iter().any(|a| a == name))
     }
     /// A chain by name, mutable.
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
