@@ -161,7 +161,9 @@ impl Rule {
             if ip.proto_inv {
                 s.push_str(" !");
             }
-            match proto_to_name(ip.proto, true) {
+            // 1.8.9 names a protocol from /etc/protocols here too
+            // (`-p gre`); only `-L -n` prints numbers.
+            match proto_to_name(ip.proto, false) {
                 Some(n) => s.push_str(&format!(" -p {n}")),
                 None => s.push_str(&format!(" -p {}", ip.proto)),
             }
