@@ -200,6 +200,50 @@ pub fn parse_ipv4_numeric(s: &str, is_mask: bool) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(b))
 }
 
+/// glibc's `inet_aton`, which `getaddrinfo` tries before the hosts file:
+/// `a`, `a.b`, `a.b.c` or `a.b.c.d`, each a C number (hex `0x`, octal
+/// `0`), the last part filling the remaining bytes (`4294967295`,
+/// `1.300`).
+pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut vals = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X"))
+        {
+            (h, 16)
+        } else if p.len() > 1 && p.starts_with('0') {
+            (&p[1..], 8)
+        } else {
+            (*p, 10)
+        };
+        let bare_hex = radix == 16 && digits.is_empty();
+        if p.is_empty() || bare_hex || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        vals.push(if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        });
+    }
+    let (last, head) = vals.split_last()?;
+    let mut addr: u64 = 0;
+    for (i, v) in head.iter().enumerate() {
+        if *v > 255 {
+            return None;
+        }
+        addr |= v << (24 - 8 * i);
+    }
+    let room = 32 - 8 * head.len() as u32;
+    if *last >= 1u64 << room {
+        return None;
+    }
+    Some(Ipv4Addr::from((addr | last) as u32))
+}
+
 fn parse_mask(f: Family, m: Option<&str>) -> Result<IpAddr> {
     let Some(m) = m else {
         return Ok(prefix_mask(f, f.bits()));
@@ -237,6 +281,11 @@ fn parse_host_network(f: Family, name: &str) -> Result<Vec<IpAddr>> {
     }
     if f == Family::V4 {
         if let Some(a) = names::network_by_name(name) {
+            return Ok(vec![IpAddr::V4(a)]);
+        }
+    }
+    if f == Family::V4 {
+        if let Some(a) = inet_aton(name) {
             return Ok(vec![IpAddr::V4(a)]);
         }
     }
