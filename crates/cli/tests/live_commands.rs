@@ -1003,6 +1003,23 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "verbose-print-forms",
+        &[
+            "-N A",
+            "-v -A INPUT ! -f -j ACCEPT",
+            "-v -A INPUT -g A",
+            "-v -A INPUT -j A -c 5 6",
+            "-v -A FORWARD -i eth+ ! -o lo -p udp ! --dport 53 -j DROP",
+            "-v -A INPUT -s localhost -d 10.0.0.0/255.0.255.0",
+            "-v -A INPUT -m comment --comment \"a b\" -j RETURN",
+            "-v -I INPUT 2 -p tcp --tcp-flags SYN,ACK SYN -j ACCEPT",
+            "-v -C INPUT -g A",
+            "-v -D INPUT -g A",
+            "-v -A INPUT -s 1.1.1.1,2.2.2.2 -j FORWARD",
+            "-v -A INPUT -s 1.1.1.1,2.2.2.2 -j NOPE",
+        ],
+    ),
+    (
         "list-rulenum-fresh",
         &["-t nat -L PREROUTING 1", "-t nat -S OUTPUT 1"],
     ),
