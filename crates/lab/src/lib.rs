@@ -98,19 +98,7 @@ impl Netns {
     pub fn run(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.name, prog]).args(args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("running ip netns exec");
-        if let Some(input) = stdin {
-            use std::io::Write;
-            let mut si = child.stdin.take().expect("stdin");
-            let _ = si.write_all(input.as_bytes());
-        }
-        child.wait_with_output().expect("waiting for ip netns exec")
+        run_with_input(cmd, stdin)
     }
 
     /// Runs the real `iptables` (iptables-nft) with `args`; returns
@@ -138,6 +126,28 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Runs `cmd` with `stdin` as its input (none: `/dev/null`), capturing
+/// stdout and stderr. Panics when it cannot be started.
+pub fn run_with_input(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {:?}: {e}", cmd.get_program()));
+    if let Some(input) = stdin {
+        use std::io::Write;
+        let mut si = child.stdin.take().expect("stdin");
+        let _ = si.write_all(input.as_bytes());
+    }
+    child
+        .wait_with_output()
+        .expect("waiting for a child process")
 }
 
 /// (exit code, stdout, stderr) of a finished process.

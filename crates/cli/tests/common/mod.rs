@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use ironwall_lab::{ironwall_bin, strip_comments, triple, Netns};
+use ironwall_lab::{ironwall_bin, run_with_input, strip_comments, triple, Netns};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -31,22 +31,9 @@ impl Ours {
 
     /// Runs `ironwall SUB --rules F ARGS` with `stdin`.
     pub fn run(&self, sub: &str, args: &[&str], stdin: Option<&str>) -> Res {
-        use std::io::Write;
-        use std::process::Stdio;
         let mut cmd = Command::new(ironwall_bin());
         cmd.arg(sub).arg("--rules").arg(&self.rules).args(args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("running ironwall");
-        if let Some(input) = stdin {
-            let mut si = child.stdin.take().expect("stdin");
-            let _ = si.write_all(input.as_bytes());
-        }
-        triple(child.wait_with_output().expect("waiting for ironwall"))
+        triple(run_with_input(cmd, stdin))
     }
 }
 
