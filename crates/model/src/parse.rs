@@ -809,7 +809,9 @@ fn base_option(
             if st.has_arg() {
                 let w = st.take_next();
                 st.p.rulenum = Some(State::rulenumber(&w)?);
-                st.cmd = (st.cmd & !CMD_ZERO) | CMD_ZERO_NUM;
+                // iptables sets the command outright: a `-L`/`-S` before
+                // is forgotten.
+                st.cmd = CMD_ZERO_NUM;
             }
         }
         'N' => {
