@@ -11,7 +11,7 @@ use crate::command;
 use crate::parse::{self, Cmd, ParseEnv, Parsed};
 use crate::rule::Counters;
 use crate::ruleset::{table_def, Chain, Ruleset, Table};
-use crate::Kind;
+use crate::{Error, Kind};
 
 /// Options of iptables-restore.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +65,27 @@ fn param_error(prog: &str, msg: &str, line: usize) -> RestoreError {
             crate::IPTABLES_VERSION,
             msg.trim_end_matches('\n'),
         ),
+        line,
+    }
+}
+
+/// A command line's own error as iptables-restore prints it: the message
+/// as the command words it (verbatim, bare for "Bad argument"), then the
+/// line and the help hint for parameter problems.
+fn command_error(prog: &str, e: &Error, line: usize) -> RestoreError {
+    let prefix = format!("{prog} v{} (ironwall): ", crate::IPTABLES_VERSION);
+    let hint = format!(
+        "Error occurred at line: {line}\nTry `{prog} -h' or '{prog} --help' for more information.\n"
+    );
+    let (code, message) = match e.kind {
+        Kind::Usage if e.msg.is_empty() => (2, hint),
+        Kind::Usage => (2, format!("{}\n{hint}", e.msg)),
+        Kind::Problem => (1, format!("{prefix}{}\n", e.msg)),
+        _ => (2, format!("{prefix}{}\n{hint}", e.msg)),
+    };
+    RestoreError {
+        code,
+        message,
         line,
     }
 }
@@ -236,7 +257,7 @@ pub fn restore(
             table: &table,
             sets,
         };
-        let parsed = parse::parse(&args, env).map_err(|e| param_error(&prog, &e.msg, lineno))?;
+        let parsed = parse::parse(&args, env).map_err(|e| command_error(&prog, &e, lineno))?;
         if parsed.cmd == Cmd::Nothing {
             continue;
         }
@@ -367,10 +388,10 @@ fn commit(
             Op::Command(parsed) => {
                 if let Err(e) = command::apply(rs, &parsed) {
                     return Err(match e.kind {
-                        Kind::Parameter | Kind::Usage => param_error(prog, &e.msg, commit_line),
-                        Kind::Other | Kind::Problem | Kind::Version => {
-                            failed(prog, line, Some(&e.msg))
+                        Kind::Parameter | Kind::Usage | Kind::Problem => {
+                            command_error(prog, &e, commit_line)
                         }
+                        Kind::Other | Kind::Version => failed(prog, line, Some(&e.msg)),
                         Kind::Kernel => RestoreError {
                             code: 4,
                             message: format!(
