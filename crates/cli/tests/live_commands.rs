@@ -1114,3 +1114,43 @@ fn run_scenario((name, cmds): &(&str, &[&str])) -> Vec<String> {
     }
     bad
 }
+
+/// iptables-restore inputs whose command lines fail: the errors of the
+/// command parser and of applying, as iptables-restore words them.
+const RESTORE_INPUTS: &[&str] = &[
+    "*filter\n-A INPUT foo\nCOMMIT\n",
+    "*filter\n-A INPUT -o eth0\nCOMMIT\n",
+    "*filter\n-A INPUT -m comment\nCOMMIT\n",
+    "*filter\n-L NOPE\nCOMMIT\n",
+    "*filter\n-A INPUT -j NOPE\nCOMMIT\n",
+    "*filter\n-6 -A INPUT\n-A INPUT -j ACCEPT\nCOMMIT\n",
+    "*filter\n-A INPUT -p tcp --dport 99999\nCOMMIT\n",
+    "*filter\n-A INPUT -s 1.2.3.4 -ptcp\nCOMMIT\n",
+    "*filter\n:A - [0:0]\n-A A -j A\n-A INPUT -j A\nCOMMIT\n",
+    "*filter\n-A INPUT --li\nCOMMIT\n",
+    "*nat\n-A PREROUTING -j DROP\nCOMMIT\n",
+];
+
+#[test]
+fn live_restore_command_errors() {
+    if !ironwall_lab::kernel_tests("live_restore_command_errors") {
+        return;
+    }
+    let mut bad = Vec::new();
+    for input in RESTORE_INPUTS {
+        let twin = Twin::new("rst");
+        let (c, o, e) = twin.ns.restore(&[], input);
+        let real = (c, o, common::normalize_prefix(&e));
+        let ours = twin.ours_sub("iptables-restore", &[], Some(input));
+        if real != ours {
+            bad.push(format!("{input:?}\n  real: {real:?}\n  ours: {ours:?}"));
+        }
+        let (rs, os) = (twin.real_save(), twin.ours_save());
+        if rs != os {
+            bad.push(format!(
+                "{input:?}: save differs\n  real: {rs:?}\n  ours: {os:?}"
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

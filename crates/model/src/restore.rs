@@ -397,7 +397,7 @@ fn commit(
                             message: format!(
                                 "{prog} v{} (ironwall): \nline {line}: {}\n",
                                 crate::IPTABLES_VERSION,
-                                e.msg
+                                e.msg.trim_start()
                             ),
                             line,
                         },

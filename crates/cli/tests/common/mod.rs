@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The message prefix of the real tool, and ironwall's in its place.
-const REAL_PREFIX: &str = "iptables v1.8.9 (nf_tables)";
-const OURS_PREFIX: &str = "iptables v1.8.11 (ironwall)";
+const REAL_PREFIX: &str = "v1.8.9 (nf_tables)";
+const OURS_PREFIX: &str = "v1.8.11 (ironwall)";
 
 /// Replaces the real tool's version prefix by ironwall's, nothing else.
 pub fn normalize_prefix(s: &str) -> String {
