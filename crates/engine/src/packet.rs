@@ -280,7 +280,7 @@ fn hex_bytes(col: usize, tok: &str, v: &str, sep: bool) -> Result<Vec<u8>, Error
     } else {
         v.to_string()
     };
-    if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(err(col, tok, "hex bytes"));
     }
     (0..digits.len() / 2)
