@@ -6,5 +6,6 @@
 //! would. Traversal, conntrack, counters and NAT build on it.
 
 pub mod packet;
+pub mod walk;
 
 pub use packet::{LogFlags, Packet, Transport};
