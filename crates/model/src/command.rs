@@ -32,6 +32,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
             let chain = chain.unwrap_or_default();
             for r in &p.rules {
                 check_target(rs, &p.table, r)?;
+                check_hooks(&p.table, chain, r)?;
             }
             check_chain_exists_for_rule(rs, &p.table, chain)?;
             let exists = rs.table(&p.table).is_some();
@@ -213,6 +214,21 @@ fn check_target(rs: &Ruleset, table: &str, r: &Rule) -> Result<()> {
         if !exists {
             return Err(Error::param(format!("Chain '{name}' does not exist")));
         }
+    }
+    Ok(())
+}
+
+/// A match valid only in some hooks, in a built-in chain of another hook,
+/// is refused by the kernel at commit.
+fn check_hooks(table: &str, chain: &str, r: &Rule) -> Result<()> {
+    let builtin = table_def(table).is_some_and(|d| d.chains.iter().any(|(n, _)| *n == chain));
+    let refused = r
+        .matches
+        .iter()
+        .filter_map(|m| m.ext.hooks())
+        .any(|hooks| !hooks.contains(&chain));
+    if builtin && refused {
+        return Err(Error::kernel(String::new()));
     }
     Ok(())
 }
