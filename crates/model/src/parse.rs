@@ -404,6 +404,9 @@ impl<'a> State<'a> {
             return Err(Error::param(format!("unknown option \"--{}\"", opt.name)));
         };
         let bit = 1u32 << opt.id;
+        // Like `xtables_option_lookup`, messages and the extension see the
+        // first entry with this id (`--dports` reports `--destination-ports`).
+        let opt = def.opts.iter().find(|o| o.id == opt.id).unwrap_or(opt);
         if !opt.raw {
             if (!opt.multi || opt.excl & bit != 0) && inst.seen & bit != 0 {
                 return Err(Error::param(format!(

@@ -1,0 +1,215 @@
+//! Live comparison of the conntrack, state, icmp, multiport, iprange and
+//! mac matches with the real iptables (nft backend): every command runs
+//! through the real `iptables` in a private namespace and through the
+//! model on one ruleset; both must succeed or fail alike (same exit code,
+//! same message for parameter errors), and at the end `-S`, `-L` and
+//! `-L -n -v` (prot column normalized) must be identical.
+
+use ironwall_lab::{kernel_tests, normalize_prot, Netns};
+use ironwall_model::addr::Family;
+use ironwall_model::ruleset::Ruleset;
+use ironwall_model::{run_iptables, Kind};
+
+/// Commands, one per line, words separated by blanks (no quoting).
+const COMMANDS: &str = "
+-N macchain
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack ! --ctstate new,inv
+-A INPUT -m conntrack --ctstate E,R
+-A INPUT -m conntrack --ctstate SNAT,DNAT,UNTRACKED --ctproto 0
+-A INPUT -m conntrack --ctproto tcp ! --ctorigsrc 10.1.2.3/24 --ctorigdst 1.2.3.4/255.0.255.0 --ctreplsrc 0.0.0.0/0 --ctrepldst localhost
+-A INPUT -m conntrack --ctorigsrc 1.2.3.4/255.255.0.0 --ctorigdst 1.2.3.4/33 --ctreplsrc 10.0.0.1/0 --ctrepldst 1.2
+-A INPUT -m conntrack --ctorigsrcport 80 ! --ctorigdstport 1:2 --ctreplsrcport :5 --ctrepldstport 7: --ctstatus ASSURED,expected --ctexpire 5:10 --ctdir reply
+-A INPUT -m conntrack ! --ctstatus NONE ! --ctexpire 7 --ctdir original
+-A INPUT -m conntrack --ctstatus seen_reply,CONFIRMED --ctexpire 5:
+-A INPUT -m conntrack --ctexpire :5
+-A INPUT -m conntrack --ctexpire 9:5
+-A INPUT -m conntrack --ctexpire 0x10
+-A INPUT -m conntrack --ctorigsrcport 5:4
+-A INPUT -m conntrack --ctorigsrcport http --ctrepldstport :0
+-A INPUT -m conntrack ! --ctproto 0
+-A INPUT -m conntrack --ctproto 0 ! --ctstatus ASSURED
+-A INPUT -m conntrack ! --ctstatus ASSURED --ctproto 0
+-A INPUT -m conntrack --ctstate NEW --ctstate NEW
+-A INPUT -m conntrack --ctdir x
+-A INPUT -m conntrack ! --ctdir REPLY
+-A INPUT -m conntrack --ctdir REPLY --ctdir ORIGINAL
+-A INPUT -m conntrack --ctstate NEW,
+-A INPUT -m conntrack --ctstate ,NEW
+-A INPUT -m conntrack --ctstate wrong,NEW
+-A INPUT -m conntrack --ctstatus x
+-A INPUT -m conntrack --ctstatus NONE,
+-A INPUT -m conntrack --ctexpire 1:2:3
+-A INPUT -m conntrack --ctexpire -1
+-A INPUT -m conntrack --ctexpire 4294967296
+-A INPUT -m conntrack --ctexpire 5x
+-A INPUT -m conntrack --ctorigsrcport 1:2:3
+-A INPUT -m conntrack --ctorigsrcport 70000
+-A INPUT -m conntrack --ctorigsrcport 4294967296
+-A INPUT -m conntrack --ctorigsrcport 2147483648
+-A INPUT -m conntrack --ctorigsrcport 0x10
+-A INPUT -m conntrack --ctorigsrcport 010:+7
+-A INPUT -m conntrack --ctorigsrcport -1
+-A INPUT -p udp --sport 1 --sport 2
+-A INPUT -p udp -m multiport --sports 1 --source-ports 2
+-A INPUT -m conntrack --ctorigsrc 1.2.3.4/x
+-A INPUT -m conntrack --ctproto nosuchproto
+-A INPUT -m conntrack
+-A INPUT -p tcp -m conntrack --ctstate NEW -m tcp --dport 22 -j ACCEPT
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m state ! --state new
+-A INPUT -m state --state inv,unt
+-A INPUT -m state --state E,R
+-A INPUT -m state --state SNAT
+-A INPUT -m state --state NEW,
+-A INPUT -m state --state ,NEW
+-A INPUT -m state
+-A INPUT -m state --state NEW --state NEW
+-A INPUT -p icmp -m icmp --icmp-type any
+-A INPUT -p icmp -m icmp --icmp-type echo-request -j ACCEPT
+-A INPUT -p icmp -m icmp ! --icmp-type 8
+-A INPUT -p icmp -m icmp --icmp-type 3/3
+-A INPUT -p icmp -m icmp --icmp-type 3/1:2
+-A INPUT -p icmp -m icmp --icmp-type 3/0:255
+-A INPUT -p icmp -m icmp --icmp-type 3/0
+-A INPUT -p icmp -m icmp --icmp-type 5/2
+-A INPUT -p icmp -m icmp --icmp-type 200
+-A INPUT -p icmp -m icmp ! --icmp-type 200/4
+-A INPUT -p icmp -m icmp --icmp-type ping
+-A INPUT -p icmp -m icmp --icmp-type PORT-UNREACHABLE
+-A INPUT -p icmp -m icmp --icmp-type port-unr
+-A INPUT -p icmp -m icmp --icmp-type 0x8
+-A INPUT -p icmp -m icmp ! --icmp-type any
+-A INPUT -p icmp --icmp-type 0
+-A INPUT -p 1 --icmp-type 11/1
+-A INPUT -p icmp -m icmp --icmp-type echo-re
+-A INPUT -p icmp -m icmp --icmp-type 8:9
+-A INPUT -p icmp -m icmp --icmp-type 8x
+-A INPUT -p icmp -m icmp --icmp-type 8/x
+-A INPUT -p icmp -m icmp --icmp-type 8/1x
+-A INPUT -p icmp -m icmp --icmp-type 256
+-A INPUT -p icmp -m icmp --icmp-type nosuch
+-A INPUT -p icmp -m icmp
+-A INPUT -m icmp --icmp-type 8
+-A INPUT -p tcp -m icmp --icmp-type 8
+-A INPUT ! -p icmp -m icmp --icmp-type 8
+-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT
+-A INPUT -p tcp -m multiport ! --sports http,1:1023
+-A INPUT -p udp -m multiport --ports 53,domain
+-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14:15
+-A INPUT -p tcp -m multiport --source-ports 22
+-A INPUT -p tcp -m multiport --destination-ports 22,ssh
+-A INPUT -p sctp -m multiport --dports 80
+-A INPUT -p udplite -m multiport --sports 1:2
+-A INPUT -p dccp -m multiport --ports 7
+-A INPUT -p 6 -m multiport --dports 0x16
+-A INPUT -m multiport --dports 80
+-A INPUT ! -p tcp -m multiport --dports 80
+-A INPUT -p icmp -m multiport --dports 80
+-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16
+-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15:16
+-A INPUT -p tcp -m multiport --dports 5:5
+-A INPUT -p tcp -m multiport --dports 6:5
+-A INPUT -p tcp -m multiport --dports 80 --sports 80
+-A INPUT -p tcp -m multiport --dports 80 --dports 81
+-A INPUT -p tcp -m multiport --dports 80,
+-A INPUT -p tcp -m multiport --dports 70000
+-A INPUT -p tcp -m multiport
+-A INPUT -m multiport --dports 80 -p tcp
+-C INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT
+-C INPUT -p tcp -m multiport --dports 443,80 -j ACCEPT
+-A INPUT -m iprange --src-range 1.1.1.1-1.1.1.10 ! --dst-range 2.2.2.2
+-A INPUT -m iprange --src-range 1.1.1.10-1.1.1.1
+-A INPUT -m iprange --src-range 1-2
+-A INPUT -m iprange ! --src-range 10.0.0.0-10.255.255.255 -j DROP
+-A INPUT -m iprange --dst-range 0x1.2.3.4-1.2.3.010
+-A INPUT -m iprange --src-range 1.1.1.300
+-A INPUT -m iprange --src-range 1.1.1.1-
+-A INPUT -m iprange --src-range a-b
+-A INPUT -m iprange --src-range 1.1.1.1 --src-range 1.1.1.2
+-A INPUT -m iprange
+-A INPUT -m mac --mac-source 42:01:02:03:04:05
+-A INPUT -m mac ! --mac-source aa:BB:c:d:e:f
+-A FORWARD -m mac --mac-source 0:0:0:0:0:1 -j DROP
+-A macchain -m mac --mac-source 42:01:02:03:04:05
+-t mangle -A PREROUTING -m mac --mac-source 42:01:02:03:04:05
+-A OUTPUT -m mac --mac-source 42:01:02:03:04:05
+-t mangle -A POSTROUTING -m mac --mac-source 42:01:02:03:04:05
+-A INPUT -m mac --mac-source 42:01:02:03:04
+-A INPUT -m mac --mac-source 42:01:02:03:04:05:06
+-A INPUT -m mac --mac-source 420:1:2:3:4:5
+-A INPUT -m mac --mac-source 4g:1:2:3:4:5
+-A INPUT -m mac
+";
+
+/// The listings compared at the end, per table.
+const LISTINGS: &[&[&str]] = &[
+    &["-S"],
+    &["-L"],
+    &["-L", "-n", "-v"],
+    &["-t", "mangle", "-S"],
+    &["-t", "mangle", "-L", "-n", "-v"],
+];
+
+/// The message of a real parameter error: the first line after
+/// `iptables v1.8.9 (nf_tables): `.
+fn real_message(stderr: &str) -> &str {
+    let first = stderr.lines().next().unwrap_or("");
+    first.split_once("): ").map_or(first, |(_, m)| m)
+}
+
+#[test]
+fn matches_a_agree_with_real_iptables() {
+    if !kernel_tests("live conntrack/state/icmp/multiport/iprange/mac") {
+        return;
+    }
+    let ns = Netns::new("matches-a");
+    let mut rs = Ruleset::new(Family::V4);
+    let mut problems = Vec::new();
+    for line in COMMANDS.lines().filter(|l| !l.trim().is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (code, _, stderr) = ns.iptables(&words);
+        let args: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let model = run_iptables(&mut rs, &args, &[]);
+        match &model {
+            Ok(_) if code == 0 => {}
+            Ok(_) => problems.push(format!("{line}\n  real exit {code}: {stderr}  model: ok")),
+            Err(e) if e.exit_code() != code => problems.push(format!(
+                "{line}\n  real exit {code}: {stderr}  model exit {}: {}",
+                e.exit_code(),
+                e.msg
+            )),
+            Err(e) if e.kind == Kind::Parameter => {
+                let want = real_message(&stderr);
+                let got = e.msg.lines().next().unwrap_or("");
+                if want != got {
+                    problems.push(format!("{line}\n  real: {want}\n  model: {got}"));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    for args in LISTINGS {
+        let (code, real, _) = ns.iptables(args);
+        assert_eq!(code, 0, "real iptables {args:?}");
+        let real = if args.contains(&"-n") {
+            normalize_prot(&real, true, false, false)
+        } else {
+            real
+        };
+        let owned: Vec<String> = args.iter().map(|w| w.to_string()).collect();
+        let model = run_iptables(&mut rs, &owned, &[]).map(|o| o.stdout);
+        match model {
+            Ok(m) if m == real => {}
+            Ok(m) => problems.push(format!("{args:?} differs:\n--- real\n{real}--- model\n{m}")),
+            Err(e) => problems.push(format!("{args:?}: model failed: {}", e.msg)),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
