@@ -32,7 +32,6 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
             let chain = chain.unwrap_or_default();
             for r in &p.rules {
                 check_target(rs, &p.table, r)?;
-                check_hooks(&p.table, chain, r)?;
             }
             check_chain_exists_for_rule(rs, &p.table, chain)?;
             let exists = rs.table(&p.table).is_some();
@@ -40,6 +39,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 Cmd::Append | Cmd::Insert | Cmd::Replace => {
                     let c = chain_mut(rs, &p.table, chain)?;
                     rule_op(c, p)?;
+                    check_hooks(rs, &p.table)?;
                     out.changed = true;
                 }
                 _ => {
@@ -218,17 +218,42 @@ fn check_target(rs: &Ruleset, table: &str, r: &Rule) -> Result<()> {
     Ok(())
 }
 
-/// A match valid only in some hooks, in a built-in chain of another hook,
-/// is refused by the kernel at commit.
-fn check_hooks(table: &str, chain: &str, r: &Rule) -> Result<()> {
-    let builtin = table_def(table).is_some_and(|d| d.chains.iter().any(|(n, _)| *n == chain));
-    let refused = r
-        .matches
-        .iter()
-        .filter_map(|m| m.ext.hooks())
-        .any(|hooks| !hooks.contains(&chain));
-    if builtin && refused {
-        return Err(Error::kernel(String::new()));
+/// The kernel (nf_tables) validates, for every built-in chain, each rule
+/// reachable from it through jumps and gotos: an extension valid only in
+/// some hooks ([`crate::ext::Ext::hooks`]) refuses the whole change when
+/// reached from another hook, whichever rule (the extension's or a jump to
+/// its chain) was being added.
+fn check_hooks(rs: &Ruleset, table: &str) -> Result<()> {
+    let Some(t) = rs.table(table) else {
+        return Ok(());
+    };
+    for start in t.chains.iter().filter(|c| c.is_builtin()) {
+        let hook = start.name.as_str();
+        let mut seen: Vec<&str> = vec![hook];
+        let mut todo = vec![start];
+        while let Some(c) = todo.pop() {
+            for r in &c.rules {
+                let target = match &r.target {
+                    Target::Ext(l) => Some(l),
+                    _ => None,
+                };
+                let refused = r
+                    .matches
+                    .iter()
+                    .chain(target)
+                    .filter_map(|l| l.ext.hooks())
+                    .any(|hooks| !hooks.contains(&hook));
+                if refused {
+                    return Err(Error::kernel(String::new()));
+                }
+                if let Some(next) = r.target.chain().and_then(|n| t.chain(n)) {
+                    if !seen.contains(&next.name.as_str()) {
+                        seen.push(&next.name);
+                        todo.push(next);
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -57,6 +57,25 @@ const COMMANDS: &str = "
 -A INPUT -m conntrack
 -A INPUT -p tcp -m conntrack --ctstate NEW -m tcp --dport 22 -j ACCEPT
 -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m state --sta NEW
+-A INPUT -m state --state U
+-A INPUT -m conntrack --ctstate S --ctstatus S
+-A INPUT -m conntrack --ctstate D --ctstatus N
+-A INPUT -m conntrack --ctstat NEW
+-A INPUT -m conntrack --ctdi REPLY
+-A INPUT -m conntrack --ctorigsrc localhost/8
+-A INPUT -p tcp -m multiport --dpo 80
+-A INPUT -p tcp -m multiport --dports tftp
+-A INPUT -p udp -m multiport --dports tftp
+-A INPUT -p tcp -m multiport --dports 80 -m tcp --dport 22
+-A INPUT -p tcp --dport 22 -m multiport --sports 1024:65535
+-A INPUT -m mac --mac 00:11:22:33:44:55
+-A INPUT -p icmp --icmp echo-reply
+-A INPUT -p icmp -m icmp --icmp-type echo-request -m icmp --icmp-type echo-reply
+-C INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-D INPUT -p icmp -m icmp --icmp-type ping -j ACCEPT
+-D INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT
+-I INPUT 2 -m conntrack --ctstate INVALID -j DROP
 -A INPUT -m state ! --state new
 -A INPUT -m state --state inv,unt
 -A INPUT -m state --state E,R
@@ -136,6 +155,22 @@ const COMMANDS: &str = "
 -t mangle -A PREROUTING -m mac --mac-source 42:01:02:03:04:05
 -A OUTPUT -m mac --mac-source 42:01:02:03:04:05
 -t mangle -A POSTROUTING -m mac --mac-source 42:01:02:03:04:05
+-N macout
+-A macout -m mac --mac-source 0:0:0:0:0:1
+-A OUTPUT -j macout
+-N m2
+-A OUTPUT -g m2
+-A m2 -m mac --mac-source 0:0:0:0:0:1
+-N m3
+-A INPUT -j m3
+-N m4
+-A m3 -j m4
+-A m4 -m mac --mac-source 0:0:0:0:0:2
+-A OUTPUT -j m3
+-A FORWARD -j m3
+-t nat -A OUTPUT -m mac --mac-source 0:0:0:0:0:1
+-t raw -A PREROUTING -m mac --mac-source 0:0:0:0:0:1
+-C OUTPUT -m mac --mac-source 0:0:0:0:0:1
 -A INPUT -m mac --mac-source 42:01:02:03:04
 -A INPUT -m mac --mac-source 42:01:02:03:04:05:06
 -A INPUT -m mac --mac-source 420:1:2:3:4:5
@@ -150,6 +185,8 @@ const LISTINGS: &[&[&str]] = &[
     &["-L", "-n", "-v"],
     &["-t", "mangle", "-S"],
     &["-t", "mangle", "-L", "-n", "-v"],
+    &["-t", "raw", "-S"],
+    &["-t", "nat", "-S"],
 ];
 
 /// The message of a real parameter error: the first line after
