@@ -54,6 +54,8 @@ const COMMANDS: &str = "
 -A INPUT -p udp -m multiport --sports 1 --source-ports 2
 -A INPUT -m conntrack --ctorigsrc 1.2.3.4/x
 -A INPUT -m conntrack --ctproto nosuchproto
+-A INPUT -m conntrack --ctorigsrc ::1
+-A INPUT -m conntrack --ctorigsrc 1.2.3.4/::
 -A INPUT -m conntrack
 -A INPUT -p tcp -m conntrack --ctstate NEW -m tcp --dport 22 -j ACCEPT
 -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
@@ -196,19 +198,35 @@ fn real_message(stderr: &str) -> &str {
     first.split_once("): ").map_or(first, |(_, m)| m)
 }
 
-#[test]
-fn matches_a_agree_with_real_iptables() {
-    if !kernel_tests("live conntrack/state/icmp/multiport/iprange/mac") {
-        return;
-    }
-    let ns = Netns::new("matches-a");
-    let mut rs = Ruleset::new(Family::V4);
+/// IPv6 commands for `ip6tables`, as [`COMMANDS`].
+const COMMANDS6: &str = "
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctproto ipv6-icmp ! --ctorigsrc 2001:db8::1/64 --ctorigdst ::1 --ctreplsrc ::/0 --ctrepldst fe80::1/ffff:ffff::
+-A INPUT -m conntrack --ctorigsrc ::ffff:1.2.3.4 --ctorigdst 2001:db8::/129 --ctexpire 3 --ctdir REPLY
+-A INPUT -m conntrack --ctorigsrc 1.2.3.4
+-A INPUT -m conntrack --ctorigsrcport 22 --ctstatus ASSURED
+-A INPUT -m state --state NEW,UNTRACKED
+-A INPUT -p tcp -m multiport --dports 22,80:90
+-A INPUT -p ipv6-icmp -m multiport --dports 22
+-A INPUT -m iprange --src-range 2001:db8::1-2001:db8::ff ! --dst-range ::1
+-A INPUT -m iprange --src-range ::ffff:1.2.3.4-::ffff:1.2.3.5
+-A INPUT -m iprange --src-range 1.2.3.4-1.2.3.5
+-A INPUT -m iprange --dst-range fe80::1-fe80::
+-A INPUT -m mac --mac-source 42:01:02:03:04:05
+-A OUTPUT -m mac --mac-source 42:01:02:03:04:05
+-A INPUT -p icmp -m icmp --icmp-type 8
+-A INPUT -p ipv6-icmp -m icmp --icmp-type 8
+";
+
+/// Runs `commands` through the real `prog` in `ns` and through the model
+/// on `rs`, then compares the listings; returns the differences.
+fn compare(ns: &Netns, prog: &str, rs: &mut Ruleset, commands: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    for line in COMMANDS.lines().filter(|l| !l.trim().is_empty()) {
+    for line in commands.lines().filter(|l| !l.trim().is_empty()) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let (code, _, stderr) = ns.iptables(&words);
+        let (code, _, stderr) = ironwall_lab::triple(ns.run(prog, &words, None));
         let args: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        let model = run_iptables(&mut rs, &args, &[]);
+        let model = run_iptables(rs, &args, &[]);
         match &model {
             Ok(_) if code == 0 => {}
             Ok(_) => problems.push(format!("{line}\n  real exit {code}: {stderr}  model: ok")),
@@ -228,25 +246,35 @@ fn matches_a_agree_with_real_iptables() {
         }
     }
     for args in LISTINGS {
-        let (code, real, _) = ns.iptables(args);
-        assert_eq!(code, 0, "real iptables {args:?}");
+        let (code, real, _) = ironwall_lab::triple(ns.run(prog, args, None));
+        assert_eq!(code, 0, "real {prog} {args:?}");
         let real = if args.contains(&"-n") {
             normalize_prot(&real, true, false, false)
         } else {
             real
         };
         let owned: Vec<String> = args.iter().map(|w| w.to_string()).collect();
-        let model = run_iptables(&mut rs, &owned, &[]).map(|o| o.stdout);
+        let model = run_iptables(rs, &owned, &[]).map(|o| o.stdout);
         match model {
             Ok(m) if m == real => {}
-            Ok(m) => problems.push(format!("{args:?} differs:\n--- real\n{real}--- model\n{m}")),
-            Err(e) => problems.push(format!("{args:?}: model failed: {}", e.msg)),
+            Ok(m) => problems.push(format!(
+                "{prog} {args:?} differs:\n--- real\n{real}--- model\n{m}"
+            )),
+            Err(e) => problems.push(format!("{prog} {args:?}: model failed: {}", e.msg)),
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} differences:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    problems
+}
+
+#[test]
+fn matches_a_agree_with_real_iptables() {
+    if !kernel_tests("live conntrack/state/icmp/multiport/iprange/mac") {
+        return;
+    }
+    let ns = Netns::new("matches-a");
+    let mut rs = Ruleset::new(Family::V4);
+    let mut problems = compare(&ns, "iptables", &mut rs, COMMANDS);
+    let mut rs6 = Ruleset::new(Family::V6);
+    problems.extend(compare(&ns, "ip6tables", &mut rs6, COMMANDS6));
+    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
 }

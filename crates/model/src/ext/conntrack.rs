@@ -221,9 +221,18 @@ fn host_addr(f: Family, s: &str) -> Result<IpAddr> {
         Family::V4 => inet_aton(s).map(IpAddr::V4),
         Family::V6 => s.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
     };
-    numeric
-        .or_else(|| names::host_by_name(s, f).first().copied())
-        .ok_or_else(|| Error::param("getaddrinfo: Name or service not known\n"))
+    if let Some(a) = numeric.or_else(|| names::host_by_name(s, f).first().copied()) {
+        return Ok(a);
+    }
+    let other_family = match f {
+        Family::V4 => s.parse::<Ipv6Addr>().is_ok(),
+        Family::V6 => inet_aton(s).is_some(),
+    };
+    Err(Error::param(if other_family {
+        "getaddrinfo: Address family for hostname not supported\n"
+    } else {
+        "getaddrinfo: Name or service not known\n"
+    }))
 }
 
 /// The option framework's `XTTYPE_HOSTMASK`: `host[/len|/mask]`. A mask
