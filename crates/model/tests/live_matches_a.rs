@@ -2,13 +2,15 @@
 //! mac matches with the real iptables (nft backend): every command runs
 //! through the real `iptables` in a private namespace and through the
 //! model on one ruleset; both must succeed or fail alike (same exit code,
-//! same message for parameter errors), and at the end `-S`, `-L` and
-//! `-L -n -v` (prot column normalized) must be identical.
+//! same message for parameter errors), and at the end `-S`, `-L`,
+//! `-L -n -v` (prot column normalized) and the save must be identical, and
+//! the real save must restore into the model unchanged.
 
-use ironwall_lab::{kernel_tests, normalize_prot, Netns};
+use ironwall_lab::{kernel_tests, normalize_prot, strip_comments, Netns};
 use ironwall_model::addr::Family;
+use ironwall_model::restore::{self, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
-use ironwall_model::{run_iptables, Kind};
+use ironwall_model::{run_iptables, save, Kind};
 
 /// Commands, one per line, words separated by blanks (no quoting).
 const COMMANDS: &str = "
@@ -263,6 +265,34 @@ fn compare(ns: &Netns, prog: &str, rs: &mut Ruleset, commands: &str) -> Vec<Stri
             Err(e) => problems.push(format!("{prog} {args:?}: model failed: {}", e.msg)),
         }
     }
+    // iptables-save, and the real save restored into a fresh model.
+    let (_, real_save, _) = ironwall_lab::triple(ns.run(&format!("{prog}-save"), &[], None));
+    let real_save = strip_comments(&real_save);
+    assert!(
+        real_save.contains("\n-A INPUT "),
+        "real {prog}-save: {real_save}"
+    );
+    let ours = strip_comments(&save::save(rs, None, false, &format!("{prog}-save"), "-"));
+    if ours != real_save {
+        problems.push(format!(
+            "{prog}-save differs:\n--- real\n{real_save}--- model\n{ours}"
+        ));
+    }
+    let mut fresh = Ruleset::new(rs.family);
+    match restore::restore(&mut fresh, &real_save, &RestoreOpts::default(), &[]) {
+        Ok(()) => {
+            let again = strip_comments(&save::save(&fresh, None, false, prog, "-"));
+            if again != real_save {
+                problems.push(format!(
+                    "{prog}: restoring the real save gives:\n{again}--- real\n{real_save}"
+                ));
+            }
+        }
+        Err(e) => problems.push(format!(
+            "{prog}: model cannot restore the real save: {}",
+            e.message
+        )),
+    }
     problems
 }
 
@@ -276,5 +306,10 @@ fn matches_a_agree_with_real_iptables() {
     let mut problems = compare(&ns, "iptables", &mut rs, COMMANDS);
     let mut rs6 = Ruleset::new(Family::V6);
     problems.extend(compare(&ns, "ip6tables", &mut rs6, COMMANDS6));
-    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
