@@ -180,6 +180,28 @@ const COMMANDS: &str = "
 -A INPUT -m mac --mac-source 420:1:2:3:4:5
 -A INPUT -m mac --mac-source 4g:1:2:3:4:5
 -A INPUT -m mac
+-A INPUT -m mac --mac-source 0x1:2:3:4:5:6
+-A INPUT -m mac --mac-source +1:2:3:4:5:6
+-A INPUT -m mac --mac-source -1:2:3:4:5:6
+-A INPUT -m mac --mac-source :::::
+-A INPUT -p icmp -m icmp --icmp-type 3/256
+-A INPUT -p icmp -m icmp --icmp-type /3
+-A INPUT -p icmp -m icmp --icmp-type 3/
+-A INPUT -p icmp -m icmp --icmp-type 3:
+-A INPUT -p icmp -m icmp --icmp-type 3/4:
+-A INPUT -p icmp -m icmp --icmp-type 3/2:1
+-A INPUT -p icmp -m icmp --icmp-type ttl
+-A INPUT -p icmp -m icmp --icmp-type tos-HOST-r
+-A INPUT -m conntrack --ctproto 300
+-A INPUT -m conntrack --ctproto all
+-A INPUT -m conntrack --ctstatus SEEN --ctstate es,re
+-A INPUT -m conntrack --ctexpire 010
+-A INPUT -m conntrack --ctexpire 5::
+-A INPUT -m conntrack --ctexpire ::
+-A INPUT -p udp -m multiport --dports 1:65535,0:1,0x10
+-A INPUT -p tcp -m multiport --dports 1:2:3
+-A INPUT -m iprange --src-range 1.2.3.4-5.6.7.8-9.9.9.9
+-A INPUT -m iprange --src-range 010.0x10.1.1
 ";
 
 /// The listings compared at the end, per table.
