@@ -18,6 +18,12 @@ const FILES: &[&str] = &[
     "libxt_tcp.t",
     "libxt_udp.t",
     "libxt_comment.t",
+    "libxt_conntrack.t",
+    "libxt_state.t",
+    "libipt_icmp.t",
+    "libxt_multiport.t",
+    "libxt_iprange.t",
+    "libxt_mac.t",
 ];
 
 /// (file, line number, reason) of lines not held to their expected result.
