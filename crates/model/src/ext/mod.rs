@@ -95,7 +95,7 @@ impl Opt {
         o
     }
     /// An option with an optional argument.
-    pub const fn opt(name: &'static str, id: u8) -> Opt {
+    pub const fn optional(name: &'static str, id: u8) -> Opt {
         let mut o = Opt::req(name, id);
         o.arg = Arg::Optional;
         o
