@@ -5,7 +5,7 @@ use crate::list::{self, ListFormat};
 use crate::parse::{Cmd, Parsed};
 use crate::rule::{Counters, Rule, Target};
 use crate::ruleset::{table_def, Chain, Ruleset};
-use crate::{save, Error, Result};
+use crate::{kernel, save, Error, Result};
 
 /// What a command produced.
 #[derive(Debug, Default)]
@@ -39,6 +39,8 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 Cmd::Append | Cmd::Insert | Cmd::Replace => {
                     let c = chain_mut(rs, &p.table, chain)?;
                     rule_op(c, p)?;
+                    let after = rs.table(&p.table);
+                    kernel::check_command(p.cmd, &p.table, chain, &p.rules, after)?;
                     out.changed = true;
                 }
                 _ => {

@@ -12,7 +12,26 @@ use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save};
 
 /// The test files run here.
-const FILES: &[&str] = &["iptables.t", "libxt_standard.t", "libxt_tcp.t", "libxt_udp.t", "libxt_comment.t"];
+const FILES: &[&str] = &[
+    "iptables.t",
+    "libxt_standard.t",
+    "libxt_tcp.t",
+    "libxt_udp.t",
+    "libxt_comment.t",
+    "libipt_LOG.t",
+    "libipt_REJECT.t",
+    "libipt_DNAT.t",
+    "libipt_SNAT.t",
+    "libipt_MASQUERADE.t",
+    "libxt_REDIRECT.t",
+    "libxt_MARK.t",
+    "libxt_NFLOG.t",
+    "libxt_CT.t",
+    "libxt_NOTRACK.t",
+    "libxt_TCPMSS.t",
+    "libxt_CHECKSUM.t",
+    "libxt_SET.t",
+];
 
 /// (file, line number, reason) of lines not held to their expected result.
 const EXCEPTIONS: &[(&str, usize, &str)] = &[];
