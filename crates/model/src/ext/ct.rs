@@ -193,9 +193,8 @@ impl Ext for Ct {
                 } else {
                     self.zone = crate::num::strtoul(arg, 0, u16::MAX as u64)
                         .filter(|_| !arg.trim_start().starts_with('-'))
-                        .ok_or_else(|| {
-                            Error::param(format!("Cannot parse {arg} as a zone ID"))
-                        })? as u16;
+                        .ok_or_else(|| Error::param(format!("Cannot parse {arg} as a zone ID")))?
+                        as u16;
                 }
             }
         }

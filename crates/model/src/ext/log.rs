@@ -79,10 +79,12 @@ fn parse_level(arg: &str) -> Result<u8> {
 
 /// The first syslog name of a level (`prioritynames` order).
 fn level_name(level: u8) -> &'static str {
-    ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"]
-        .get(level as usize)
-        .copied()
-        .unwrap_or("")
+    [
+        "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",
+    ]
+    .get(level as usize)
+    .copied()
+    .unwrap_or("")
 }
 
 /// The option framework's `XTTYPE_STRING` with `.min = 1`: the text cut to
@@ -108,8 +110,7 @@ impl Ext for Log {
         match c.id {
             O_LEVEL => self.level = parse_level(c.arg())?,
             O_PREFIX => {
-                self.prefix =
-                    bounded_string(c.arg(), 29, "Newlines not allowed in --log-prefix")?
+                self.prefix = bounded_string(c.arg(), 29, "Newlines not allowed in --log-prefix")?
             }
             _ => {
                 if let Some((_, bit, _)) = FLAGS.iter().find(|(n, _, _)| *n == c.name) {

@@ -45,7 +45,11 @@ impl Ext for MarkTarget {
             O_SET_XMARK | O_SET_MARK => {
                 let (mark, mask) = util::mark_mask("MARK", c.name, arg)?;
                 self.mark = mark;
-                self.mask = if c.id == O_SET_MARK { mark | mask } else { mask };
+                self.mask = if c.id == O_SET_MARK {
+                    mark | mask
+                } else {
+                    mask
+                };
             }
             _ => {
                 let v = util::uint("MARK", c.name, arg, 0, u32::MAX as u64)? as u32;

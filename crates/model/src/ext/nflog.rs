@@ -3,7 +3,7 @@
 //! iptables-nft stores NFLOG as a native nft `log` expression and reads it
 //! back from there, which shapes what survives: the prefix may have up to
 //! 127 bytes, `--nflog-range` is dropped (it has no nft counterpart), and
-//! a threshold of 0 or 1 (the default) is not shown.
+//! a threshold of 0 (the default) is not shown.
 
 use super::log::bounded_string;
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
@@ -57,7 +57,7 @@ impl Nflog {
         if let Some(size) = self.size {
             out.push_str(&format!(" {pfx}nflog-size {size}"));
         }
-        if self.threshold > 1 {
+        if self.threshold != 0 {
             out.push_str(&format!(" {pfx}nflog-threshold {}", self.threshold));
         }
     }

@@ -45,8 +45,7 @@ pub const DEF: Def = Def {
 /// `strncasecmp(name, arg, strlen(arg)) == 0`: `arg` is a
 /// case-insensitive prefix of `name` (the empty text is a prefix of all).
 fn prefix_of(name: &str, arg: &str) -> bool {
-    name.len() >= arg.len()
-        && name.as_bytes()[..arg.len()].eq_ignore_ascii_case(arg.as_bytes())
+    name.len() >= arg.len() && name.as_bytes()[..arg.len()].eq_ignore_ascii_case(arg.as_bytes())
 }
 
 impl Reject {
