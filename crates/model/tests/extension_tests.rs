@@ -47,67 +47,6 @@ const EXCEPTIONS: &[(&str, usize, &str)] = &[
     ),
 ];
 
-/// Splits a command as a POSIX shell would for these files: blanks,
-/// single and double quotes, backslash escapes.
-fn shell_split(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut have = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                have = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    cur.push(c);
-                }
-            }
-            '"' => {
-                have = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(&n) = chars.peek() {
-                                if matches!(n, '"' | '\\' | '$' | '`') {
-                                    cur.push(n);
-                                    chars.next();
-                                    continue;
-                                }
-                            }
-                            cur.push('\\');
-                        }
-                        _ => cur.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                have = true;
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            ' ' | '\t' => {
-                if have {
-                    out.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            _ => {
-                have = true;
-                cur.push(c);
-            }
-        }
-    }
-    if have {
-        out.push(cur);
-    }
-    out
-}
-
 fn variant_res(res: &str, variant: &str, alt: Option<&str>) -> String {
     if variant == "NFT" {
         return res.to_string();
@@ -154,7 +93,7 @@ fn run_file(path: &std::path::Path, file: &str) -> Outcome {
             continue;
         }
         if let Some(cmd) = line.strip_prefix('%') {
-            let words = shell_split(cmd);
+            let words = ironwall_lab::shell_split(cmd);
             if words.first().map(String::as_str) == Some("iptables") {
                 setup.push(words[1..].to_vec());
             }
@@ -182,7 +121,7 @@ fn run_file(path: &std::path::Path, file: &str) -> Outcome {
             if let Some(t) = &table {
                 args.extend(["-t".to_string(), t.clone()]);
             }
-            args.extend(shell_split(item[0]));
+            args.extend(ironwall_lab::shell_split(item[0]));
             let result = run_iptables(&mut rs, &args, &[]);
             let want_save = if item[1] == "=" { item[0] } else { item[1] };
             let want = format!("\n-A {chain} {want_save}\n");

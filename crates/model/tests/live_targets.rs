@@ -8,7 +8,7 @@
 //!
 //! Needs root and the kernel: runs under `ironwall_lab::kernel_tests`.
 
-use ironwall_lab::{kernel_tests, normalize_prot, Netns};
+use ironwall_lab::{kernel_tests, normalize_prot, shell_split, Netns};
 use ironwall_model::addr::Family;
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::run_iptables;
@@ -218,47 +218,6 @@ const CASES: &[&[&str]] = &[
     ],
 ];
 
-/// Splits a command line as a shell would for these cases: blanks,
-/// single quotes (literal), double quotes (with `\"`).
-fn split(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut have = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                have = true;
-                cur.extend(chars.by_ref().take_while(|&c| c != '\''));
-            }
-            '"' => {
-                have = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => cur.extend(chars.next()),
-                        _ => cur.push(c),
-                    }
-                }
-            }
-            ' ' => {
-                if have {
-                    out.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            _ => {
-                have = true;
-                cur.push(c);
-            }
-        }
-    }
-    if have {
-        out.push(cur);
-    }
-    out
-}
-
 /// The first line of an error message without the program prefix
 /// (warnings iptables prints before it aside: the model has none).
 fn message(stderr: &str) -> String {
@@ -285,7 +244,7 @@ fn run_case(case: &[&str]) -> Vec<String> {
     let mut diffs = Vec::new();
     let mut table = "filter".to_string();
     for cmd in case {
-        let words = split(cmd);
+        let words = shell_split(cmd);
         if words[0] == "ipset" {
             let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
             let out = ns.run("ipset", &args, None);

@@ -4,7 +4,7 @@
 
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
-use crate::{Error, Result};
+use crate::Result;
 use std::any::Any;
 
 /// The state of `-j MARK` (`struct xt_mark_tginfo2`).
@@ -63,12 +63,10 @@ impl Ext for MarkTarget {
         Ok(())
     }
     fn finish(&mut self, seen: u32, _ctx: &RuleCtx) -> Result<()> {
-        if seen == 0 {
-            return Err(Error::param(
-                "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required",
-            ));
-        }
-        Ok(())
+        util::need_option(
+            seen,
+            "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required",
+        )
     }
     fn print(&self, out: &mut String, _ip: &IpSpec, _numeric: bool) {
         let (m, k) = (self.mark, self.mask);

@@ -174,6 +174,18 @@ pub struct KernelCtx<'a> {
     pub ip: &'a IpSpec,
 }
 
+impl KernelCtx<'_> {
+    /// `checkentry`'s `hook_mask & ~allowed == 0`: true in a user chain
+    /// (no hook) or in a built-in chain of one of `allowed`.
+    pub fn hook_within(&self, allowed: &[Hook]) -> bool {
+        self.hook.is_none_or(|h| allowed.contains(&h))
+    }
+}
+
+/// Hooks after the routing decision where a packet's size and queue are
+/// known (FORWARD, OUTPUT, POSTROUTING).
+pub const LATE_HOOKS: &[Hook] = &[Hook::Forward, Hook::Output, Hook::Postrouting];
+
 /// Why the kernel refused a rule, as iptables-nft reports it in
 /// `RULE_APPEND failed (TEXT)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,6 +423,15 @@ pub mod util {
             return Err(garbage());
         }
         Ok((val as u32, mask as u32))
+    }
+
+    /// An `x6_fcheck` that wants at least one option: `msg` when none
+    /// was given (`seen` is empty).
+    pub fn need_option(seen: u32, msg: &str) -> Result<()> {
+        if seen == 0 {
+            return Err(Error::param(msg));
+        }
+        Ok(())
     }
 
     /// Parses a number `min..=max` with C rules, or the framework's error.

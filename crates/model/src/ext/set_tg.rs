@@ -2,9 +2,8 @@
 //! from ipsets. The sets must exist (DECISIONS.md rule 6): their names
 //! come in [`RuleCtx::sets`].
 
-use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
+use super::{only_table, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx, LATE_HOOKS};
 use crate::rule::IpSpec;
-use crate::ruleset::Hook;
 use crate::{Error, Result};
 use std::any::Any;
 
@@ -201,14 +200,8 @@ impl Ext for SetTarget {
     }
     fn kernel_check(&self, k: &KernelCtx) -> std::result::Result<(), Errno> {
         if self.map.is_some() {
-            if k.table != "mangle" {
-                return Err(Errno::Inval);
-            }
-            let late = matches!(
-                k.hook,
-                None | Some(Hook::Forward | Hook::Output | Hook::Postrouting)
-            );
-            if (self.map_prio || self.map_queue) && !late {
+            only_table(k, "mangle")?;
+            if (self.map_prio || self.map_queue) && !k.hook_within(LATE_HOOKS) {
                 return Err(Errno::Inval);
             }
         }

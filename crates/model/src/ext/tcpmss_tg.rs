@@ -4,11 +4,10 @@
 //! the rule is added to). Under nft_compat the kernel does not ask for a
 //! SYN match.
 
-use super::{util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
+use super::{util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx, LATE_HOOKS};
 use crate::addr::Family;
 use crate::rule::IpSpec;
-use crate::ruleset::Hook;
-use crate::{Error, Result};
+use crate::Result;
 use std::any::Any;
 
 /// `XT_TCPMSS_CLAMP_PMTU`.
@@ -46,12 +45,7 @@ impl Ext for Tcpmss {
         Ok(())
     }
     fn finish(&mut self, seen: u32, _ctx: &RuleCtx) -> Result<()> {
-        if seen == 0 {
-            return Err(Error::param(
-                "TCPMSS target: At least one parameter is required",
-            ));
-        }
-        Ok(())
+        util::need_option(seen, "TCPMSS target: At least one parameter is required")
     }
     fn print(&self, out: &mut String, _ip: &IpSpec, _numeric: bool) {
         if self.mss == CLAMP_PMTU {
@@ -71,11 +65,7 @@ impl Ext for Tcpmss {
         if k.ip.proto != 6 || k.ip.proto_inv {
             return Err(Errno::Inval);
         }
-        let clamp_ok = matches!(
-            k.hook,
-            None | Some(Hook::Forward | Hook::Output | Hook::Postrouting)
-        );
-        if self.mss == CLAMP_PMTU && !clamp_ok {
+        if self.mss == CLAMP_PMTU && !k.hook_within(LATE_HOOKS) {
             return Err(Errno::Inval);
         }
         Ok(())
