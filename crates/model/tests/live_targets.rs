@@ -3,7 +3,7 @@
 //! iptables-nft: each case runs its commands through `iptables` in a fresh
 //! network namespace and through the model on a fresh ruleset, and the
 //! exit codes, the first line of each error message (program prefix
-//! aside), `-S`, `-L`, `-L -n` and `-L -n -v` must be identical (the prot
+//! aside), `-S`, `-L`, `-L -v`, `-L -n` and `-L -n -v` must be identical (the prot
 //! column of the real `-n` listings mapped to names, DECISIONS.md 4).
 //!
 //! Needs root and the kernel: runs under `ironwall_lab::kernel_tests`.
@@ -38,6 +38,8 @@ const CASES: &[&[&str]] = &[
         "-A INPUT -j LOG --log-prefix 123456789012345678901234567890",
         "-A INPUT -j LOG --log-uid --log-uid",
         "-t nat -A POSTROUTING -j LOG",
+        "-A INPUT -j LOG --log-level -0",
+        "-A INPUT -j LOG --log-level ' +3'",
     ],
     // REJECT
     &[
@@ -84,6 +86,9 @@ const CASES: &[&[&str]] = &[
         "-t nat -A PREROUTING -j DNAT",
         "-t nat -A POSTROUTING -j DNAT --to-destination 1.1.1.1",
         "-t nat -A INPUT -j DNAT --to-destination 1.1.1.1",
+        "-t nat -A PREROUTING -j DNAT --to-destination 1.1.1.1:80 -p tcp",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination 1.1.1.1:-0",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination ' 1.1.1.1'",
     ],
     &["-A INPUT -j DNAT --to-destination 1.1.1.1"],
     &[
@@ -139,6 +144,9 @@ const CASES: &[&[&str]] = &[
         "-A INPUT -j MARK --or-mark 1 --and-mark 2",
         "-A INPUT -j MARK --or-mark 1 --or-mark 2",
         "-A INPUT -j MARK",
+        "-A INPUT -j MARK --set-xmark -0",
+        "-A INPUT -j MARK --set-xmark ' 5/ 6'",
+        "-A INPUT -j MARK --xor-mark -0",
     ],
     &["-t nat -A PREROUTING -j MARK --set-mark 7"],
     // NFLOG
@@ -152,6 +160,7 @@ const CASES: &[&[&str]] = &[
         "-A INPUT -j NFLOG --nflog-size 1 --nflog-range 2",
         "-A INPUT -j NFLOG --nflog-group 65536",
         "-A INPUT -j NFLOG --nflog-prefix ''",
+        "-A INPUT -j NFLOG --nflog-group -0",
     ],
     // CT, NOTRACK
     &[
@@ -172,6 +181,8 @@ const CASES: &[&[&str]] = &[
         "-t raw -A OUTPUT -j CT --zone 65536",
         "-t raw -A OUTPUT -j CT --ctevents new,",
         "-t raw -A OUTPUT -j NOTRACK --zone 1",
+        "-t raw -A OUTPUT -j CT --zone -0",
+        "-t raw -A OUTPUT -j CT --zone ' 5'",
     ],
     &["-A INPUT -j CT --notrack"],
     &["-t mangle -A PREROUTING -j NOTRACK"],
@@ -272,7 +283,13 @@ fn run_case(case: &[&str]) -> Vec<String> {
             ));
         }
     }
-    for list in [&["-S"][..], &["-L"], &["-L", "-n"], &["-L", "-n", "-v"]] {
+    for list in [
+        &["-S"][..],
+        &["-L"],
+        &["-L", "-v"],
+        &["-L", "-n"],
+        &["-L", "-n", "-v"],
+    ] {
         let mut args = vec!["-t", table.as_str()];
         args.extend_from_slice(list);
         let (_, real, _) = ns.iptables(&args);

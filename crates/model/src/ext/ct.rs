@@ -5,7 +5,7 @@
 //! saved as `-j NOTRACK`, listed with `CT` in the target column and
 //! `NOTRACK` as its text.
 
-use super::{only_table, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
+use super::{only_table, util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
 use std::any::Any;
@@ -191,8 +191,7 @@ impl Ext for Ct {
                 if arg.eq_ignore_ascii_case("mark") {
                     self.flags |= ZONE_MARK;
                 } else {
-                    self.zone = crate::num::strtoul(arg, 0, u16::MAX as u64)
-                        .filter(|_| !arg.trim_start().starts_with('-'))
+                    self.zone = util::xt_strtoul(arg, 0, u16::MAX as u64)
                         .ok_or_else(|| Error::param(format!("Cannot parse {arg} as a zone ID")))?
                         as u16;
                 }

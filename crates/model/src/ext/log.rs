@@ -67,7 +67,7 @@ fn parse_level(arg: &str) -> Result<u8> {
         ("panic", 0),
         ("warning", 4),
     ];
-    if let Some(n) = crate::num::strtoul(arg, 0, 7) {
+    if let Some(n) = util::xt_strtoul(arg, 0, 7) {
         return Ok(n as u8);
     }
     NAMES

@@ -398,6 +398,13 @@ pub mod util {
         (min..=max).contains(&v).then_some((v, rest))
     }
 
+    /// `xtables_strtoul(s, NULL, ..)`: the whole text a number within
+    /// `min..=max` (C rules: leading blanks, `+`, `0x`, octal), a leading
+    /// `-` refused.
+    pub fn xt_strtoul(s: &str, min: u64, max: u64) -> Option<u64> {
+        strtoui_end(s, min, max).and_then(|(v, rest)| rest.is_empty().then_some(v))
+    }
+
     /// `xtables_parse_mark_mask`: `value[/mask]`, each a 32-bit number;
     /// the mask defaults to all ones.
     pub fn mark_mask(ext: &str, opt: &str, arg: &str) -> Result<(u32, u32)> {
@@ -436,7 +443,7 @@ pub mod util {
 
     /// Parses a number `min..=max` with C rules, or the framework's error.
     pub fn uint(ext: &str, opt: &str, arg: &str, min: u64, max: u64) -> Result<u64> {
-        crate::num::strtoul(arg, min, max).ok_or_else(|| {
+        xt_strtoul(arg, min, max).ok_or_else(|| {
             Error::param(format!(
                 "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max})."
             ))

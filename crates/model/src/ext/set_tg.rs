@@ -2,7 +2,7 @@
 //! from ipsets. The sets must exist (DECISIONS.md rule 6): their names
 //! come in [`RuleCtx::sets`].
 
-use super::{only_table, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx, LATE_HOOKS};
+use super::{only_table, util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx, LATE_HOOKS};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
 use std::any::Any;
@@ -156,14 +156,12 @@ impl Ext for SetTarget {
             O_MAP => self.map = Some(parse_ref(c, ctx, &self.map)?),
             O_EXIST => self.exist = true,
             O_TIMEOUT => {
-                let t = crate::num::strtoul(c.arg(), 0, u32::MAX as u64 - 1)
-                    .filter(|_| !c.arg().trim_start().starts_with('-'))
-                    .ok_or_else(|| {
-                        Error::param(format!(
-                            "Invalid value for option --timeout or out of range 0-{}",
-                            u32::MAX - 1
-                        ))
-                    })?;
+                let t = util::xt_strtoul(c.arg(), 0, u32::MAX as u64 - 1).ok_or_else(|| {
+                    Error::param(format!(
+                        "Invalid value for option --timeout or out of range 0-{}",
+                        u32::MAX - 1
+                    ))
+                })?;
                 self.timeout = Some(t as u32);
             }
             O_MAP_MARK => self.map_mark = true,
