@@ -58,6 +58,8 @@ const CASES: &[&[&str]] = &[
         "-I INPUT -p udp -j REJECT --reject-with tcp-reset",
         "-R INPUT 1 ! -p tcp -j REJECT --reject-with tcp-reset",
     ],
+    // Matches kept as xt matches go through the same kernel checks.
+    &["-A INPUT -m tcp -j ACCEPT", "-I INPUT ! -p tcp -m tcp --tcp-option 5", "-A NOSUCH -m udp"],
     &["-t mangle -A INPUT -j REJECT"],
     &["-t raw -A OUTPUT -j REJECT"],
     &["-t nat -A INPUT -j REJECT"],
