@@ -6,9 +6,11 @@
 //! aside), `-S`, `-L`, `-L -v`, `-L -n` and `-L -n -v` must be identical (the prot
 //! column of the real `-n` listings mapped to names, DECISIONS.md 4).
 //!
+//! `CASES6` do the same with ip6tables.
+//!
 //! Needs root and the kernel: runs under `ironwall_lab::kernel_tests`.
 
-use ironwall_lab::{kernel_tests, normalize_prot, shell_split, Netns};
+use ironwall_lab::{kernel_tests, normalize_prot, shell_split, triple, Netns};
 use ironwall_model::addr::Family;
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::run_iptables;
@@ -231,6 +233,52 @@ const CASES: &[&[&str]] = &[
     ],
 ];
 
+/// Cases for ip6tables, in the same form.
+const CASES6: &[&[&str]] = &[
+    &[
+        "-A INPUT -j REJECT",
+        "-A INPUT -j REJECT --reject-with icmp6-no-route",
+        "-A INPUT -j REJECT --reject-with adm-prohibited",
+        "-A INPUT -j REJECT --reject-with icmp6-addr-unreachable",
+        "-A FORWARD -j REJECT --reject-with policy-fail",
+        "-A FORWARD -j REJECT --reject-with icmp6-reject-route",
+        "-A FORWARD -j REJECT --reject-with icmp6-",
+        "-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset",
+        "-A OUTPUT -j REJECT --reject-with tcp-reset",
+        "-A OUTPUT -j REJECT --reject-with icmp-port-unreachable",
+        "-A OUTPUT -j REJECT --reject-with not-neighbor",
+        "-A OUTPUT -j LOG --log-prefix v6 --log-level 6 --log-tcp-options",
+        "-A OUTPUT -j MARK --or-mark 3",
+    ],
+    &["-t mangle -A INPUT -j REJECT"],
+    &[
+        "-t nat -A PREROUTING -j DNAT --to-destination dead::beef",
+        "-t nat -A PREROUTING -j DNAT --to-destination dead::beef-dead::fee7",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination [dead::beef]:1025-65535",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination [dead::beef-dead::fee7]:1000-2000/1000",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination [::ffff:1.2.3.4]:80 --random",
+        "-t nat -A OUTPUT -p udp -j DNAT --to-destination :53",
+        "-t nat -A OUTPUT -j DNAT --to-destination ::1.2.3.4",
+        "-t nat -A OUTPUT -j DNAT --to-destination dead::beef:80",
+        "-t nat -A PREROUTING -j DNAT --to-destination [dead::beef]:1025-65535",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination [dead::beef",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination []:80",
+        "-t nat -A PREROUTING -p tcp -j DNAT --to-destination [dead::beef]:80:90",
+        "-t nat -A PREROUTING -j DNAT --to-destination 1.2.3.4",
+        "-t nat -A POSTROUTING -j SNAT --to-source dead::beef --random --random-fully --persistent",
+        "-t nat -A POSTROUTING -p tcp -j SNAT --to-source [dead::beef-dead::fee7]:1025-65535/7",
+        "-t nat -A POSTROUTING -p tcp -j MASQUERADE --to-ports 1024 --random",
+        "-t nat -A PREROUTING -p tcp -j REDIRECT --to-ports 42-1234",
+        "-t nat -A POSTROUTING -j DNAT --to-destination dead::beef",
+    ],
+    &[
+        "-t mangle -A FORWARD -p tcp -j TCPMSS --set-mss 65495",
+        "-t mangle -A FORWARD -p tcp -j TCPMSS --set-mss 65496",
+        "-t mangle -A INPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu",
+        "-t mangle -A POSTROUTING -j CHECKSUM --checksum-fill",
+    ],
+];
+
 /// The first line of an error message without the program prefix
 /// (warnings iptables prints before it aside: the model has none).
 fn message(stderr: &str) -> String {
@@ -238,21 +286,21 @@ fn message(stderr: &str) -> String {
         .lines()
         .find(|l| !l.starts_with("warn: "))
         .unwrap_or("");
-    for prefix in [
-        "iptables v1.8.9 (nf_tables): ",
-        "iptables v1.8.11 (ironwall): ",
-    ] {
-        if let Some(rest) = line.strip_prefix(prefix) {
-            return rest.to_string();
+    for prog in ["iptables", "ip6tables"] {
+        for version in ["v1.8.9 (nf_tables)", "v1.8.11 (ironwall)"] {
+            if let Some(rest) = line.strip_prefix(&format!("{prog} {version}: ")) {
+                return rest.to_string();
+            }
         }
     }
     line.to_string()
 }
 
-/// Runs one case; returns its differences.
-fn run_case(case: &[&str]) -> Vec<String> {
+/// Runs one case in `family`; returns its differences.
+fn run_case(family: Family, case: &[&str]) -> Vec<String> {
     let ns = Netns::new("tg");
-    let mut rs = Ruleset::new(Family::V4);
+    let prog = family.prog();
+    let mut rs = Ruleset::new(family);
     let mut sets: Vec<String> = Vec::new();
     let mut diffs = Vec::new();
     let mut table = "filter".to_string();
@@ -269,10 +317,10 @@ fn run_case(case: &[&str]) -> Vec<String> {
             table = words[i + 1].clone();
         }
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
-        let (code, _, err) = ns.iptables(&args);
+        let (code, _, err) = triple(ns.run(prog, &args, None));
         let (mcode, merr) = match run_iptables(&mut rs, &words, &sets) {
             Ok(_) => (0, String::new()),
-            Err(e) => (e.exit_code(), e.render("iptables")),
+            Err(e) => (e.exit_code(), e.render(prog)),
         };
         let (real, model) = if code == 0 {
             (String::new(), String::new())
@@ -281,7 +329,7 @@ fn run_case(case: &[&str]) -> Vec<String> {
         };
         if (code, &real) != (mcode, &model) {
             diffs.push(format!(
-                "iptables {cmd}\n    real:  {code} {real}\n    model: {mcode} {model}"
+                "{prog} {cmd}\n    real:  {code} {real}\n    model: {mcode} {model}"
             ));
         }
     }
@@ -294,7 +342,7 @@ fn run_case(case: &[&str]) -> Vec<String> {
     ] {
         let mut args = vec!["-t", table.as_str()];
         args.extend_from_slice(list);
-        let (_, real, _) = ns.iptables(&args);
+        let (_, real, _) = triple(ns.run(prog, &args, None));
         let real = if list.contains(&"-n") {
             normalize_prot(&real, list.contains(&"-v"), false, false)
         } else {
@@ -306,7 +354,7 @@ fn run_case(case: &[&str]) -> Vec<String> {
             .unwrap_or_else(|e| e.msg);
         if real != model {
             diffs.push(format!(
-                "after {case:?}, iptables {}:\n--- real\n{real}--- model\n{model}",
+                "after {case:?}, {prog} {}:\n--- real\n{real}--- model\n{model}",
                 args.join(" ")
             ));
         }
@@ -319,11 +367,23 @@ fn targets_match_real_iptables() {
     if !kernel_tests("live target extension comparison") {
         return;
     }
-    let half = CASES.len() / 2;
-    let (a, b) = CASES.split_at(half);
+    let all: Vec<(Family, &[&str])> = CASES
+        .iter()
+        .map(|c| (Family::V4, *c))
+        .chain(CASES6.iter().map(|c| (Family::V6, *c)))
+        .collect();
+    let (a, b) = all.split_at(all.len() / 2);
     let diffs: Vec<String> = std::thread::scope(|s| {
-        let ha = s.spawn(|| a.iter().flat_map(|c| run_case(c)).collect::<Vec<_>>());
-        let hb = s.spawn(|| b.iter().flat_map(|c| run_case(c)).collect::<Vec<_>>());
+        let ha = s.spawn(|| {
+            a.iter()
+                .flat_map(|(f, c)| run_case(*f, c))
+                .collect::<Vec<_>>()
+        });
+        let hb = s.spawn(|| {
+            b.iter()
+                .flat_map(|(f, c)| run_case(*f, c))
+                .collect::<Vec<_>>()
+        });
         let mut d = ha.join().expect("thread");
         d.extend(hb.join().expect("thread"));
         d

@@ -1,19 +1,21 @@
-//! `-j DNAT`, `-j SNAT`, `-j MASQUERADE`, `-j REDIRECT` (`libxt_NAT.c`,
-//! IPv4): address and port mapping in the nat table.
+//! `-j DNAT`, `-j SNAT`, `-j MASQUERADE`, `-j REDIRECT` (`libxt_NAT.c`):
+//! address and port mapping in the nat table.
 //!
 //! DNAT is revision 2 (`struct nf_nat_range2`, with a base port for
-//! shifted port maps); the others are revision 0
-//! (`nf_nat_ipv4_multi_range_compat`), which keeps the shift flag but not
-//! the base port, so `--to-source 1.1.1.1:10-20/30` saves as `.../0`.
+//! shifted port maps); the others are older revisions
+//! (`nf_nat_ipv4_multi_range_compat`, `nf_nat_range`), which keep the
+//! shift flag but not the base port, so `--to-source 1.1.1.1:10-20/30`
+//! saves as `.../0`. IPv6 addresses with a port go in brackets:
+//! `[dead::beef]:80`.
 
 use super::util::strtoui_end;
 use super::{only_table, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
-use crate::addr::Family;
+use crate::addr::{ntop, Family};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{names, Error, Result};
 use std::any::Any;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// Which NAT target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +50,12 @@ pub struct Nat {
     pub kind: Kind,
     /// `NF_NAT_RANGE_*` flags.
     pub flags: u32,
+    /// The family.
+    pub family: Family,
     /// First address.
-    pub min_addr: Ipv4Addr,
+    pub min_addr: IpAddr,
     /// Last address.
-    pub max_addr: Ipv4Addr,
+    pub max_addr: IpAddr,
     /// First port.
     pub min_port: u16,
     /// Last port.
@@ -71,13 +75,13 @@ const fn def(name: &'static str, opts: &'static [Opt], kind: Kind) -> Def {
     Def {
         name,
         role: Role::Target,
-        family: Some(Family::V4),
+        family: None,
         opts,
         new: match kind {
-            Kind::Dnat => |_| Box::new(Nat::new(Kind::Dnat)),
-            Kind::Snat => |_| Box::new(Nat::new(Kind::Snat)),
-            Kind::Masquerade => |_| Box::new(Nat::new(Kind::Masquerade)),
-            Kind::Redirect => |_| Box::new(Nat::new(Kind::Redirect)),
+            Kind::Dnat => |f| Box::new(Nat::new(Kind::Dnat, f)),
+            Kind::Snat => |f| Box::new(Nat::new(Kind::Snat, f)),
+            Kind::Masquerade => |f| Box::new(Nat::new(Kind::Masquerade, f)),
+            Kind::Redirect => |f| Box::new(Nat::new(Kind::Redirect, f)),
         },
     }
 }
@@ -134,12 +138,13 @@ fn service(s: &str) -> Result<u16> {
 }
 
 impl Nat {
-    fn new(kind: Kind) -> Self {
+    fn new(kind: Kind, family: Family) -> Self {
         Nat {
             kind,
             flags: 0,
-            min_addr: Ipv4Addr::UNSPECIFIED,
-            max_addr: Ipv4Addr::UNSPECIFIED,
+            family,
+            min_addr: family.unspecified(),
+            max_addr: family.unspecified(),
             min_port: 0,
             max_port: 0,
             base_port: 0,
@@ -193,19 +198,35 @@ impl Nat {
         Ok(())
     }
 
-    /// `parse_to` for IPv4: `[addr[-addr]][:ports]`.
+    /// `parse_to`: `[addr[-addr]][:ports]`; for IPv6 an address with a
+    /// port in brackets, `[addr[-addr]]:ports`.
     fn parse_to(&mut self, arg: &str, portok: bool) -> Result<()> {
-        if arg.contains('[') {
-            return Err(Error::param("Invalid address format"));
-        }
-        let mut addrs = arg;
-        if let Some(i) = arg.find(':') {
-            if !arg[i + 1..].contains(':') {
-                self.parse_ports(&arg[i + 1..], portok)?;
-                if i == 0 {
-                    return Ok(());
+        // The address part, and the ports after their colon with whether
+        // no address comes before them.
+        let (addrs, ports) = match arg.find('[') {
+            Some(open) => {
+                let inner = &arg[open + 1..];
+                let close = inner
+                    .find(']')
+                    .filter(|_| self.family == Family::V6)
+                    .ok_or_else(|| Error::param("Invalid address format"))?;
+                let after = &inner[close + 1..];
+                let ports = after
+                    .find(':')
+                    .map(|i| (&after[i + 1..], open == 0 && close == 0));
+                (&inner[..close], ports)
+            }
+            None => match arg.find(':') {
+                Some(i) if !arg[i + 1..].contains(':') => {
+                    (&arg[..i], Some((&arg[i + 1..], i == 0)))
                 }
-                addrs = &arg[..i];
+                _ => (arg, None),
+            },
+        };
+        if let Some((ports, no_addr)) = ports {
+            self.parse_ports(ports, portok)?;
+            if no_addr {
+                return Ok(());
             }
         }
         self.flags |= MAP_IPS;
@@ -213,9 +234,13 @@ impl Nat {
             Some((a, b)) => (a, Some(b)),
             None => (addrs, None),
         };
-        let ip = |s: &str| -> Result<Ipv4Addr> {
-            s.parse()
-                .map_err(|_| Error::param(format!("Bad IP address \"{s}\"")))
+        let family = self.family;
+        let ip = |s: &str| -> Result<IpAddr> {
+            let parsed = match family {
+                Family::V4 => s.parse::<std::net::Ipv4Addr>().map(IpAddr::V4),
+                Family::V6 => s.parse::<std::net::Ipv6Addr>().map(IpAddr::V6),
+            };
+            parsed.map_err(|_| Error::param(format!("Bad IP address \"{s}\"")))
         };
         self.min_addr = ip(lo)?;
         self.max_addr = match hi {
@@ -228,10 +253,18 @@ impl Nat {
     /// `sprint_range`: `addr[-addr][:port[-port][/base]]`.
     fn range_text(&self) -> String {
         let mut s = String::new();
+        let brackets = self.family == Family::V6 && self.flags & PROTO_SPECIFIED != 0;
         if self.flags & MAP_IPS != 0 {
-            s.push_str(&self.min_addr.to_string());
+            if brackets {
+                s.push('[');
+            }
+            s.push_str(&ntop(self.min_addr));
             if self.min_addr != self.max_addr {
-                s.push_str(&format!("-{}", self.max_addr));
+                s.push('-');
+                s.push_str(&ntop(self.max_addr));
+            }
+            if brackets {
+                s.push(']');
             }
         }
         if self.flags & PROTO_SPECIFIED != 0 {

@@ -1,4 +1,4 @@
-//! `-j TCPMSS` (`libxt_TCPMSS.c`, IPv4): rewrites the MSS option of TCP
+//! `-j TCPMSS` (`libxt_TCPMSS.c`): rewrites the MSS option of TCP
 //! SYN packets. The kernel wants `-p tcp`; clamping to the path MTU only
 //! from FORWARD, OUTPUT and POSTROUTING (checked for the built-in chain
 //! the rule is added to). Under nft_compat the kernel does not ask for a
@@ -26,7 +26,7 @@ const O_SET_MSS: u8 = 0;
 pub const DEF: Def = Def {
     name: "TCPMSS",
     role: Role::Target,
-    family: Some(Family::V4),
+    family: None,
     opts: &[
         Opt::req("set-mss", O_SET_MSS),
         Opt::flag("clamp-mss-to-pmtu", 1),
@@ -35,10 +35,14 @@ pub const DEF: Def = Def {
 };
 
 impl Ext for Tcpmss {
-    fn parse(&mut self, c: &Call, _ctx: &RuleCtx) -> Result<()> {
+    fn parse(&mut self, c: &Call, ctx: &RuleCtx) -> Result<()> {
         self.mss = if c.id == O_SET_MSS {
-            // 65535 less the IPv4 header.
-            util::uint("TCPMSS", c.name, c.arg(), 0, 65515)? as u16
+            // 65535 less the IP header.
+            let max = match ctx.family {
+                Family::V4 => 65535 - 20,
+                Family::V6 => 65535 - 40,
+            };
+            util::uint("TCPMSS", c.name, c.arg(), 0, max)? as u16
         } else {
             CLAMP_PMTU
         };
