@@ -17,7 +17,6 @@ use crate::parse::Cmd;
 use crate::rule::{Rule, Target};
 use crate::ruleset::{table_def, Hook, Table};
 use crate::{Error, Result};
-use std::collections::HashMap;
 
 /// The iptables-nft message of a refused rule operation.
 pub fn refusal(cmd: Cmd, chain: &str, errno: Errno) -> Error {
@@ -55,51 +54,74 @@ pub fn check_rule(table: &str, chain: &str, r: &Rule) -> std::result::Result<(),
     extensions(r).try_for_each(|l| l.ext.kernel_check(&k))
 }
 
-/// For each chain, the hooks of the built-in chains it is reachable from
-/// by jumps and gotos (itself included).
-pub fn reachable_hooks(t: &Table) -> HashMap<&str, Vec<Hook>> {
-    let mut reach: HashMap<&str, Vec<Hook>> = HashMap::new();
-    for base in t.chains.iter().filter(|c| c.is_builtin()) {
-        let Some(hook) = base.hook else { continue };
-        let mut stack = vec![base.name.as_str()];
-        // Each chain is entered at most once per hook: bounded by the
-        // number of chains.
-        while let Some(name) = stack.pop() {
-            let hooks = reach.entry(name).or_default();
-            if hooks.contains(&hook) {
-                continue;
-            }
-            hooks.push(hook);
-            if let Some(c) = t.chain(name) {
-                stack.extend(c.rules.iter().filter_map(|r| r.target.chain()));
+/// The hooks of the built-in chains from which `chain` is reachable by
+/// jumps and gotos (its own hook included).
+pub fn hooks_reaching(t: &Table, chain: &str) -> Vec<Hook> {
+    let mut seen: Vec<&str> = vec![chain];
+    let mut i = 0;
+    // Each chain enters `seen` at most once: bounded by the chain count.
+    while let Some(&target) = seen.get(i) {
+        for c in &t.chains {
+            let jumps_here = c.rules.iter().any(|r| r.target.chain() == Some(target));
+            if jumps_here && !seen.contains(&c.name.as_str()) {
+                seen.push(&c.name);
             }
         }
+        i += 1;
     }
-    reach
+    t.chains
+        .iter()
+        .filter(|c| seen.contains(&c.name.as_str()))
+        .filter_map(|c| c.hook)
+        .collect()
 }
 
-/// The table-wide validation after a change: every extension restricted
-/// to some hooks must not be reachable from another.
-pub fn validate(t: &Table) -> std::result::Result<(), Errno> {
-    let reach = reachable_hooks(t);
-    for c in &t.chains {
-        let Some(hooks) = reach.get(c.name.as_str()) else {
+/// The kernel's validation after `rules` were added to `chain` of `t`
+/// (the table as it is after the change, valid before it): every
+/// hook-restricted extension that now runs under the hooks reaching
+/// `chain` (in the new rules, or in a chain they make reachable) must
+/// allow them.
+pub fn validate(t: &Table, chain: &str, rules: &[Rule]) -> std::result::Result<(), Errno> {
+    let jumps = rules.iter().any(|r| r.target.chain().is_some());
+    let restricted = rules
+        .iter()
+        .flat_map(extensions)
+        .any(|l| l.ext.hooks().is_some());
+    if !jumps && !restricted {
+        return Ok(());
+    }
+    let hooks = hooks_reaching(t, chain);
+    let allowed = |l: &Loaded| {
+        l.ext
+            .hooks()
+            .is_none_or(|ok| hooks.iter().all(|h| ok.contains(h)))
+    };
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    if !rules.iter().flat_map(extensions).all(allowed) {
+        return Err(Errno::Inval);
+    }
+    let mut stack: Vec<&str> = rules.iter().filter_map(|r| r.target.chain()).collect();
+    let mut visited: Vec<&str> = Vec::new();
+    // Each chain is visited once: bounded by the chain count.
+    while let Some(name) = stack.pop() {
+        if visited.contains(&name) {
             continue;
-        };
-        for l in c.rules.iter().flat_map(extensions) {
-            if let Some(allowed) = l.ext.hooks() {
-                if hooks.iter().any(|h| !allowed.contains(h)) {
-                    return Err(Errno::Inval);
-                }
-            }
         }
+        visited.push(name);
+        let Some(c) = t.chain(name) else { continue };
+        if !c.rules.iter().flat_map(extensions).all(allowed) {
+            return Err(Errno::Inval);
+        }
+        stack.extend(c.rules.iter().filter_map(|r| r.target.chain()));
     }
     Ok(())
 }
 
 /// Both checks for a rule command (`-A`, `-I`, `-R`) on `chain`: the new
-/// rules before, the table after (`after` is `None` when the table does
-/// not exist yet).
+/// rules when created, the table after the change (`after` is `None` when
+/// the table does not exist).
 pub fn check_command(
     cmd: Cmd,
     table: &str,
@@ -111,7 +133,7 @@ pub fn check_command(
         check_rule(table, chain, r).map_err(|e| refusal(cmd, chain, e))?;
     }
     if let Some(t) = after {
-        validate(t).map_err(|e| refusal(cmd, chain, e))?;
+        validate(t, chain, rules).map_err(|e| refusal(cmd, chain, e))?;
     }
     Ok(())
 }
