@@ -260,9 +260,10 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn kernel_check(&self, _k: &KernelCtx) -> std::result::Result<(), Errno> {
         Ok(())
     }
-    /// The hooks the rule may be reached from (`xt_target.hooks`), which
-    /// the kernel checks for every chain the rule's chain is reachable
-    /// from by jumps, whenever the table changes; `None` for any hook.
+    /// The hooks the rule may be reached from (`xt_target.hooks`,
+    /// `xt_match.hooks`): the kernel refuses a change that makes the
+    /// rule's chain reachable, by jumps and gotos, from a built-in chain
+    /// of another hook ([`crate::kernel::validate`]); `None` for any hook.
     fn hooks(&self) -> Option<&'static [Hook]> {
         None
     }
