@@ -230,6 +230,12 @@ const CASES: &[&[&str]] = &[
         "-A INPUT -j SET --map-set m src",
         "-t mangle -A INPUT -j SET --map-set m src --map-queue",
         "-t mangle -A OUTPUT -j SET --map-set m src,dst --map-prio --map-mark",
+        "-t mangle -N S",
+        "-t mangle -A S -j SET --map-set m src --map-queue",
+        "-t mangle -A INPUT -j S",
+        "-t raw -N R",
+        "-t raw -A R -p udp -j CT --helper snmp",
+        "-t raw -A OUTPUT -g R",
     ],
 ];
 
