@@ -72,7 +72,12 @@ impl Error {
                 ver = crate::IPTABLES_VERSION,
                 msg = self.msg.trim_end_matches('\n')
             ),
-            Kind::Other | Kind::Kernel => format!("{prog}: {}\n", self.msg),
+            Kind::Kernel => format!(
+                "{prog} v{ver} (ironwall):  {msg}\n",
+                ver = crate::IPTABLES_VERSION,
+                msg = self.msg
+            ),
+            Kind::Other => format!("{prog}: {}\n", self.msg),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::{Error, Result};
 use std::any::Any;
 
@@ -25,7 +26,7 @@ pub const DEF: Def = Def {
 };
 
 /// The built-in chains whose hooks `xt_mac` accepts.
-pub const HOOKS: &[&str] = &["PREROUTING", "INPUT", "FORWARD"];
+pub const HOOKS: &[Hook] = &[Hook::Prerouting, Hook::Input, Hook::Forward];
 
 /// C `strtoul(s, &end, 16)` on one component: the value (as the byte it is
 /// stored in) and how many bytes were read (0 when no digit was read).
@@ -111,7 +112,7 @@ impl Ext for Mac {
         out.push_str(&mac_text(&self.addr));
     }
 
-    fn hooks(&self) -> Option<&'static [&'static str]> {
+    fn hooks(&self) -> Option<&'static [Hook]> {
         Some(HOOKS)
     }
 

@@ -25,17 +25,27 @@
 
 use crate::addr::Family;
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::Result;
 use std::any::Any;
 use std::fmt::Debug;
 
+pub mod checksum;
 pub mod comment;
 pub mod conntrack;
+pub mod ct;
 pub mod icmp;
 pub mod iprange;
+pub mod log;
 pub mod mac;
+pub mod mark_tg;
 pub mod multiport;
+pub mod nat;
+pub mod nflog;
+pub mod reject;
+pub mod set_tg;
 pub mod tcp;
+pub mod tcpmss_tg;
 
 /// Whether an option takes an argument (`struct option.has_arg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +165,61 @@ pub struct RuleCtx<'a> {
     pub sets: &'a [String],
 }
 
+/// What the kernel knows when it checks an extension of a rule being
+/// committed (`xt_check_target` / `xt_check_match` under nft_compat).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelCtx<'a> {
+    /// The table of the rule.
+    pub table: &'a str,
+    /// The hook of the chain when it is a built-in chain (the kernel's
+    /// `hook_mask` at rule creation); `None` in a user chain, where
+    /// `checkentry` sees no hook.
+    pub hook: Option<Hook>,
+    /// The rule's IP part (protocol and its inversion).
+    pub ip: &'a IpSpec,
+}
+
+impl KernelCtx<'_> {
+    /// `checkentry`'s `hook_mask & ~allowed == 0`: true in a user chain
+    /// (no hook) or in a built-in chain of one of `allowed`.
+    pub fn hook_within(&self, allowed: &[Hook]) -> bool {
+        self.hook.is_none_or(|h| allowed.contains(&h))
+    }
+}
+
+/// Hooks after the routing decision where a packet's size and queue are
+/// known (FORWARD, OUTPUT, POSTROUTING).
+pub const LATE_HOOKS: &[Hook] = &[Hook::Forward, Hook::Output, Hook::Postrouting];
+
+/// Why the kernel refused a rule, as iptables-nft reports it in
+/// `RULE_APPEND failed (TEXT)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errno {
+    /// `EINVAL`.
+    Inval,
+    /// `ENOENT`.
+    NoEnt,
+}
+
+impl Errno {
+    /// `strerror` text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Errno::Inval => "Invalid argument",
+            Errno::NoEnt => "No such file or directory",
+        }
+    }
+}
+
+/// The kernel's table restriction of a target (`xt_target.table`).
+pub fn only_table(k: &KernelCtx, table: &str) -> std::result::Result<(), Errno> {
+    if k.table == table {
+        Ok(())
+    } else {
+        Err(Errno::Inval)
+    }
+}
+
 /// What a parse call passes to an extension for one option.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
@@ -195,9 +260,21 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn print(&self, out: &mut String, ip: &IpSpec, numeric: bool);
     /// Appends the save text that follows `-m NAME` or `-j NAME`.
     fn save(&self, out: &mut String, ip: &IpSpec);
-    /// The built-in chains (hooks) the kernel accepts this extension in,
-    /// or `None` for all; elsewhere adding the rule fails at commit.
-    fn hooks(&self) -> Option<&'static [&'static str]> {
+    /// The kernel's checks when the rule is committed: the table the
+    /// extension is restricted to, its protocol, its `checkentry`.
+    fn kernel_check(&self, _k: &KernelCtx) -> std::result::Result<(), Errno> {
+        Ok(())
+    }
+    /// The hooks the rule may be reached from (`xt_target.hooks`,
+    /// `xt_match.hooks`): the kernel refuses a change that makes the
+    /// rule's chain reachable, by jumps and gotos, from a built-in chain
+    /// of another hook ([`crate::kernel::validate`]); `None` for any hook.
+    fn hooks(&self) -> Option<&'static [Hook]> {
+        None
+    }
+    /// The name in the `-L` target column when it differs from the saved
+    /// name (an alias such as `NOTRACK`, listed as `CT`).
+    fn list_name(&self) -> Option<&'static str> {
         None
     }
     /// Copies the instance.
@@ -240,6 +317,19 @@ pub fn registry() -> &'static [Def] {
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
+        log::DEF,
+        reject::DEF,
+        nat::DNAT,
+        nat::SNAT,
+        nat::MASQUERADE,
+        nat::REDIRECT,
+        mark_tg::DEF,
+        nflog::DEF,
+        ct::CT,
+        ct::NOTRACK,
+        tcpmss_tg::DEF,
+        checksum::DEF,
+        set_tg::DEF,
     ];
     DEFS
 }
@@ -309,9 +399,63 @@ pub mod util {
         out.push('"');
     }
 
+    /// `xtables_strtoui(s, &end, ..)`: a number at the start of `s` within
+    /// `min..=max` and the text after it; `None` without digits, for a
+    /// leading `-`, or out of range.
+    pub fn strtoui_end(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+        if s.trim_start().starts_with('-') {
+            return None;
+        }
+        let (v, rest) = crate::num::strtoul_prefix(s)?;
+        (min..=max).contains(&v).then_some((v, rest))
+    }
+
+    /// `xtables_strtoul(s, NULL, ..)`: the whole text a number within
+    /// `min..=max` (C rules: leading blanks, `+`, `0x`, octal), a leading
+    /// `-` refused.
+    pub fn xt_strtoul(s: &str, min: u64, max: u64) -> Option<u64> {
+        strtoui_end(s, min, max).and_then(|(v, rest)| rest.is_empty().then_some(v))
+    }
+
+    /// `xtables_parse_mark_mask`: `value[/mask]`, each a 32-bit number;
+    /// the mask defaults to all ones.
+    pub fn mark_mask(ext: &str, opt: &str, arg: &str) -> Result<(u32, u32)> {
+        let bad = || {
+            Error::param(format!(
+                "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
+            ))
+        };
+        let garbage = || {
+            Error::param(format!(
+                "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+            ))
+        };
+        let (val, end) = strtoui_end(arg, 0, u32::MAX as u64).ok_or_else(bad)?;
+        if end.is_empty() {
+            return Ok((val as u32, u32::MAX));
+        }
+        let Some(m) = end.strip_prefix('/') else {
+            return Err(garbage());
+        };
+        let (mask, end) = strtoui_end(m, 0, u32::MAX as u64).ok_or_else(bad)?;
+        if !end.is_empty() {
+            return Err(garbage());
+        }
+        Ok((val as u32, mask as u32))
+    }
+
+    /// An `x6_fcheck` that wants at least one option: `msg` when none
+    /// was given (`seen` is empty).
+    pub fn need_option(seen: u32, msg: &str) -> Result<()> {
+        if seen == 0 {
+            return Err(Error::param(msg));
+        }
+        Ok(())
+    }
+
     /// Parses a number `min..=max` with C rules, or the framework's error.
     pub fn uint(ext: &str, opt: &str, arg: &str, min: u64, max: u64) -> Result<u64> {
-        crate::num::strtoul(arg, min, max).ok_or_else(|| {
+        xt_strtoul(arg, min, max).ok_or_else(|| {
             Error::param(format!(
                 "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max})."
             ))

@@ -1,7 +1,7 @@
 //! `-m tcp` and `-m udp` (`libxt_tcp.c`, `libxt_udp.c`): port ranges,
 //! TCP flags and the TCP option test.
 
-use super::{Call, Def, Ext, Opt, Role, RuleCtx};
+use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{names, num, Error, Result};
 use std::any::Any;
@@ -111,6 +111,11 @@ impl TcpUdp {
     }
     fn all_zero(&self) -> bool {
         *self == TcpUdp::new(self.tcp)
+    }
+    /// iptables-nft turns ports and flags into native nft expressions and
+    /// keeps only these as an xt match, whose protocol the kernel checks.
+    fn kept_as_xt(&self) -> bool {
+        self.all_zero() || (self.tcp && self.option != 0) || self.option_inv
     }
 }
 
@@ -339,11 +344,8 @@ impl Ext for TcpUdp {
 
     fn finish(&mut self, _seen: u32, ctx: &RuleCtx) -> Result<()> {
         let want = if self.tcp { 6 } else { 17 };
-        if self.all_zero() || (self.tcp && self.option != 0) || self.option_inv {
-            // Kept as an xt match: the kernel's checkentry decides.
-            if ctx.ip.proto != want || ctx.ip.proto_inv {
-                return Err(Error::kernel(String::new()));
-            }
+        if self.kept_as_xt() {
+            // The kernel decides: see kernel_check.
             return Ok(());
         }
         if ctx.ip.proto != want {
@@ -352,6 +354,14 @@ impl Ext for TcpUdp {
                 "{up} match requires '-p {}'",
                 self.proto()
             )));
+        }
+        Ok(())
+    }
+
+    fn kernel_check(&self, k: &KernelCtx) -> std::result::Result<(), Errno> {
+        let want = if self.tcp { 6 } else { 17 };
+        if self.kept_as_xt() && (k.ip.proto != want || k.ip.proto_inv) {
+            return Err(Errno::Inval);
         }
         Ok(())
     }
