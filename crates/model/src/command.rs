@@ -1,6 +1,7 @@
 //! Applying a parsed iptables command to a ruleset, with the checks and
 //! messages of iptables-nft.
 
+use crate::ext::hooks;
 use crate::list::{self, ListFormat};
 use crate::parse::{Cmd, Parsed};
 use crate::rule::{Counters, Rule, Target};
@@ -39,6 +40,12 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 Cmd::Append | Cmd::Insert | Cmd::Replace => {
                     let c = chain_mut(rs, &p.table, chain)?;
                     rule_op(c, p)?;
+                    let hook = c.hook;
+                    let fits = p.rules.iter().all(|r| hooks::rule_fits(r, &p.table, hook))
+                        && rs.table(&p.table).is_none_or(hooks::table_fits);
+                    if !fits {
+                        return Err(refused(p.cmd, chain));
+                    }
                     out.changed = true;
                 }
                 _ => {
@@ -178,6 +185,18 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
         }
     }
     Ok(out)
+}
+
+/// The kernel's refusal of a rule at commit, as iptables-nft reports it.
+fn refused(cmd: Cmd, chain: &str) -> Error {
+    let op = match cmd {
+        Cmd::Insert => "INSERT",
+        Cmd::Replace => "REPLACE",
+        _ => "APPEND",
+    };
+    Error::kernel(format!(
+        " RULE_{op} failed (Invalid argument): rule in chain {chain}"
+    ))
 }
 
 fn rule_op(c: &mut Chain, p: &Parsed) -> Result<()> {

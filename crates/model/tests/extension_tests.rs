@@ -12,10 +12,29 @@ use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save};
 
 /// The test files run here.
-const FILES: &[&str] = &["iptables.t", "libxt_standard.t", "libxt_tcp.t", "libxt_udp.t", "libxt_comment.t"];
+const FILES: &[&str] = &[
+    "iptables.t",
+    "libxt_standard.t",
+    "libxt_tcp.t",
+    "libxt_udp.t",
+    "libxt_comment.t",
+    "libxt_limit.t",
+    "libxt_mark.t",
+    "libxt_recent.t",
+    "libxt_addrtype.t",
+    "libxt_set.t",
+    "libxt_owner.t",
+    "libxt_physdev.t",
+    "libxt_rpfilter.t",
+    "libxt_sctp.t",
+];
 
 /// (file, line number, reason) of lines not held to their expected result.
-const EXCEPTIONS: &[(&str, usize, &str)] = &[];
+const EXCEPTIONS: &[(&str, usize, &str)] = &[(
+    "libxt_recent.t",
+    7,
+    "--hitcount 999 is expected to fail, but current kernels (6.18) accept it",
+)];
 
 /// Splits a command as a POSIX shell would for these files: blanks,
 /// single and double quotes, backslash escapes.
@@ -167,7 +186,10 @@ fn run_file(path: &std::path::Path, file: &str) -> Outcome {
                 (_, Ok(_)) => Some("should not match".to_string()),
             };
             if let Some(why) = verdict {
-                if !EXCEPTIONS.iter().any(|(f, l, _)| *f == file && *l == lineno) {
+                if !EXCEPTIONS
+                    .iter()
+                    .any(|(f, l, _)| *f == file && *l == lineno)
+                {
                     o.failures
                         .push(format!("{file}:{lineno}: [{chain}] {line}\n    {why}"));
                 }
@@ -198,6 +220,14 @@ fn iptables_extension_tests_v1_8_9() {
         passed += o.passed;
         failures.extend(o.failures);
     }
-    println!("iptables .t lines: {passed}/{total} passed, {} known exceptions", EXCEPTIONS.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "iptables .t lines: {passed}/{total} passed, {} known exceptions",
+        EXCEPTIONS.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -25,11 +25,22 @@
 
 use crate::addr::Family;
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::Result;
 use std::any::Any;
 use std::fmt::Debug;
 
+pub mod addrtype;
 pub mod comment;
+pub mod hooks;
+pub mod limit;
+pub mod mark;
+pub mod owner;
+pub mod physdev;
+pub mod recent;
+pub mod rpfilter;
+pub mod sctp;
+pub mod set;
 pub mod tcp;
 
 /// Whether an option takes an argument (`struct option.has_arg`).
@@ -186,6 +197,19 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn finish(&mut self, _seen: u32, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
     }
+    /// The kernel's `checkentry` where it depends on the rule's place:
+    /// the table, and the hook of the built-in chain the rule is added to
+    /// (`None` for a user chain, which `nft_compat` checks with no hook).
+    /// False when the kernel refuses the rule. See [`hooks`].
+    fn check_entry(&self, _table: &str, _hook: Option<Hook>) -> bool {
+        true
+    }
+    /// The hooks the kernel module allows (`.hooks` of its `xt_match` or
+    /// `xt_target`), checked for every built-in chain the rule is reached
+    /// from; `None` when unrestricted. See [`hooks`].
+    fn hooks(&self) -> Option<&'static [Hook]> {
+        None
+    }
     /// Appends the `-L` text.
     fn print(&self, out: &mut String, ip: &IpSpec, numeric: bool);
     /// Appends the save text that follows `-m NAME` or `-j NAME`.
@@ -220,7 +244,20 @@ pub struct Def {
 
 /// Every extension ironwall knows, matches and targets.
 pub fn registry() -> &'static [Def] {
-    const DEFS: &[Def] = &[tcp::TCP, tcp::UDP, comment::DEF];
+    const DEFS: &[Def] = &[
+        tcp::TCP,
+        tcp::UDP,
+        comment::DEF,
+        limit::DEF,
+        mark::DEF,
+        recent::DEF,
+        addrtype::DEF,
+        set::DEF,
+        owner::DEF,
+        physdev::DEF,
+        rpfilter::DEF,
+        sctp::DEF,
+    ];
     DEFS
 }
 
@@ -287,6 +324,18 @@ pub mod util {
             out.push(c);
         }
         out.push('"');
+    }
+
+    /// `xtables_strtoul` with an end pointer: the longest C number (base 0)
+    /// at the start of `s`, at most `max`, and the rest of `s`. `None` for
+    /// no number, a minus sign, or a value out of range.
+    pub fn uint_prefix(s: &str, max: u64) -> Option<(u64, &str)> {
+        if s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
+            .starts_with('-')
+        {
+            return None;
+        }
+        crate::num::strtoul_prefix(s).filter(|(v, _)| *v <= max)
     }
 
     /// Parses a number `min..=max` with C rules, or the framework's error.

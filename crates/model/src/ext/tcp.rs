@@ -130,22 +130,24 @@ pub fn port_by_name(s: &str) -> Option<u16> {
         .or_else(|| names::service_port(s, "udp"))
 }
 
-fn parse_tcp_ports(s: &str) -> Result<Ports> {
+/// `parse_tcp_ports` (also sctp's): `a`, `a:b`, `:b`, `a:` with service
+/// names of `proto`.
+pub fn parse_proto_ports(s: &str, proto: &str) -> Result<Ports> {
     match s.split_once(':') {
         None => {
-            let p = parse_port(s, "tcp")?;
+            let p = parse_port(s, proto)?;
             Ok((p, p))
         }
         Some((a, b)) => {
             let lo = if a.is_empty() {
                 0
             } else {
-                parse_port(a, "tcp")?
+                parse_port(a, proto)?
             };
             let hi = if b.is_empty() {
                 0xFFFF
             } else {
-                parse_port(b, "tcp")?
+                parse_port(b, proto)?
             };
             if lo > hi {
                 return Err(Error::param("invalid portrange (min > max)"));
@@ -267,12 +269,12 @@ impl Ext for TcpUdp {
         match c.id {
             O_SPORT => {
                 once(O_SPORT, "Only one `--source-port' allowed")?;
-                self.spts = parse_tcp_ports(c.arg())?;
+                self.spts = parse_proto_ports(c.arg(), "tcp")?;
                 self.spts_inv |= c.invert;
             }
             O_DPORT => {
                 once(O_DPORT, "Only one `--destination-port' allowed")?;
-                self.dpts = parse_tcp_ports(c.arg())?;
+                self.dpts = parse_proto_ports(c.arg(), "tcp")?;
                 self.dpts_inv |= c.invert;
             }
             O_SYN | O_FLAGS => {
