@@ -322,8 +322,9 @@ impl<'a> State<'a> {
 
     /// Resolves a long option name against the merged option table:
     /// base options, then extension types newest first; an exact name
-    /// wins, else a unique prefix.
-    fn lookup_long(&self, name: &str) -> std::result::Result<OptRef, bool> {
+    /// wins, else a unique prefix. `None` when unknown or ambiguous (getopt
+    /// returns `?` for both, and iptables says "unknown option").
+    fn lookup_long(&self, name: &str) -> Option<OptRef> {
         let mut table: Vec<(&str, OptRef)> = LONG_OPTS
             .iter()
             .map(|(n, _, c)| (*n, OptRef::Base(*c)))
@@ -334,7 +335,7 @@ impl<'a> State<'a> {
             }
         }
         if let Some((_, r)) = table.iter().find(|(n, _)| *n == name) {
-            return Ok(*r);
+            return Some(*r);
         }
         let mut found: Option<OptRef> = None;
         for (n, r) in &table {
@@ -342,11 +343,11 @@ impl<'a> State<'a> {
                 match found {
                     None => found = Some(*r),
                     Some(prev) if same_ref(prev, *r) => {}
-                    Some(_) => return Err(true),
+                    Some(_) => return None,
                 }
             }
         }
-        found.ok_or(false)
+        found
     }
 
     fn load_match(&mut self, def: &'static Def) {
@@ -553,14 +554,8 @@ impl State<'_> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let r = match self.lookup_long(name) {
-                Ok(r) => r,
-                Err(ambiguous) => {
-                    if ambiguous {
-                        return Err(Error::param(format!("option '{word}' is ambiguous")));
-                    }
-                    return Ok(Tok::Unknown(word));
-                }
+            let Some(r) = self.lookup_long(name) else {
+                return Ok(Tok::Unknown(word));
             };
             let arg_kind = match r {
                 OptRef::Base(c) => LONG_OPTS
