@@ -11,8 +11,13 @@ use ironwall_model::addr::Family;
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::run_iptables;
 
-/// The ipsets made in the namespace, and known to the model.
-const SETS: &[(&str, &str)] = &[("foo", "hash:ip"), ("bar", "hash:ip,port")];
+/// The ipsets made in the namespace, and known to the model (`six` only
+/// to the IPv6 model: the model knows set names, not their families).
+const SETS: &[(&str, &str)] = &[
+    ("foo", "hash:ip"),
+    ("bar", "hash:ip,port"),
+    ("six", "hash:ip family inet6"),
+];
 
 /// Commands, each with the exit code real iptables gives (a check that
 /// the test exercises what it means to).
@@ -782,6 +787,70 @@ const COMMANDS: &[(&[&str], i32)] = &[
     (&["-A", "INPUT", "-p", "sctp", "--dport", "90:80"], 2),
 ];
 
+/// IPv6 commands (ip6tables), where the extensions differ by family.
+const COMMANDS6: &[(&[&str], i32)] = &[
+    (&["-A", "INPUT", "-m", "recent", "--set"], 0),
+    (
+        &[
+            "-A",
+            "INPUT",
+            "-m",
+            "recent",
+            "--update",
+            "--mask",
+            "ffff:ffff::",
+            "--rdest",
+        ],
+        0,
+    ),
+    (
+        &[
+            "-A", "INPUT", "-m", "recent", "--update", "--mask", "1.2.3.4",
+        ],
+        2,
+    ),
+    (
+        &[
+            "-A",
+            "INPUT",
+            "-m",
+            "addrtype",
+            "--src-type",
+            "LOCAL,UNICAST,ANYCAST,MULTICAST,UNREACHABLE",
+        ],
+        0,
+    ),
+    (
+        &["-A", "INPUT", "-m", "addrtype", "--src-type", "BROADCAST"],
+        4,
+    ),
+    (
+        &["-A", "INPUT", "-m", "addrtype", "--dst-type", "BLACKHOLE"],
+        4,
+    ),
+    (
+        &["-A", "INPUT", "-m", "addrtype", "--src-type", "PROHIBIT"],
+        4,
+    ),
+    (
+        &["-A", "INPUT", "-m", "set", "--match-set", "six", "src"],
+        0,
+    ),
+    (&["-A", "INPUT", "-p", "sctp", "--dport", "5"], 0),
+    (&["-A", "INPUT", "-m", "sctp", "--dport", "5"], 4),
+    (
+        &["-A", "INPUT", "-m", "mark", "--mark", "5", "-m", "limit"],
+        0,
+    ),
+    (&["-A", "OUTPUT", "-m", "owner", "--uid-owner", "0"], 0),
+    (&["-A", "INPUT", "-m", "owner", "--uid-owner", "0"], 4),
+    (&["-A", "INPUT", "-m", "rpfilter"], 4),
+    (
+        &["-t", "raw", "-A", "PREROUTING", "-m", "rpfilter", "--loose"],
+        0,
+    ),
+];
+
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
@@ -792,39 +861,41 @@ fn real_message(stderr: &str) -> &str {
     first.split_once("): ").map_or(first, |(_, m)| m)
 }
 
-#[test]
-fn matches_b_agree_with_iptables_nft() {
-    if !kernel_tests("live matches (limit, mark, recent, addrtype, set, owner, ...)") {
-        return;
-    }
-    let ns = Netns::new("mb");
-    for (name, kind) in SETS {
-        let o = ns.run("ipset", &["create", name, kind], None);
-        assert!(o.status.success(), "ipset create {name} failed");
-    }
-    let sets: Vec<String> = SETS.iter().map(|(n, _)| n.to_string()).collect();
-    let mut rs = Ruleset::new(Family::V4);
+/// Runs `commands` with the real `prog` in `ns` and in a fresh model of
+/// `family`, then compares the listings of `tables`; returns the problems.
+fn compare(
+    ns: &Netns,
+    prog: &str,
+    family: Family,
+    sets: &[String],
+    commands: &[(&[&str], i32)],
+    tables: &[&str],
+) -> Vec<String> {
+    let real = |args: &[&str]| ironwall_lab::triple(ns.run(prog, args, None));
+    let mut rs = Ruleset::new(family);
     let mut problems = Vec::new();
-    for (args, expect) in COMMANDS {
-        let (code, _, err) = ns.iptables(args);
+    for (args, expect) in commands {
+        let (code, _, err) = real(args);
         if code != *expect {
-            problems.push(format!("real iptables {args:?} exits {code}: {err}"));
+            problems.push(format!("real {prog} {args:?} exits {code}: {err}"));
         }
-        let model = run_iptables(&mut rs, &strings(args), &sets);
+        let model = run_iptables(&mut rs, &strings(args), sets);
         let mcode = model.as_ref().map_or_else(|e| e.exit_code(), |_| 0);
         if mcode != code {
             problems.push(format!(
-                "{args:?}: real exit {code} ({err}), model {model:?}"
+                "{prog} {args:?}: real exit {code} ({err}), model {model:?}"
             ));
         } else if let Err(e) = &model {
             let want = real_message(&err);
             let got = e.msg.lines().next().unwrap_or("");
             if code == 2 && want != got {
-                problems.push(format!("{args:?}: real says {want:?}, model {got:?}"));
+                problems.push(format!(
+                    "{prog} {args:?}: real says {want:?}, model {got:?}"
+                ));
             }
         }
     }
-    for table in ["filter", "nat", "mangle", "raw"] {
+    for table in tables {
         for (view, verbose) in [
             (&["-S"][..], false),
             (&["-L"], false),
@@ -832,22 +903,49 @@ fn matches_b_agree_with_iptables_nft() {
         ] {
             let mut args = vec!["-t", table];
             args.extend_from_slice(view);
-            let (code, real, err) = ns.iptables(&args);
-            assert_eq!(code, 0, "real iptables {args:?}: {err}");
-            let real = if view.contains(&"-n") {
-                normalize_prot(&real, verbose, false, false)
+            let (code, out, err) = real(&args);
+            assert_eq!(code, 0, "real {prog} {args:?}: {err}");
+            let out = if view.contains(&"-n") {
+                normalize_prot(&out, verbose, false, false)
             } else {
-                real
+                out
             };
-            match run_iptables(&mut rs, &strings(&args), &sets) {
-                Ok(out) if out.stdout == real => {}
-                Ok(out) => problems.push(format!(
-                    "{args:?} differs:\n--- real\n{real}--- model\n{}",
-                    out.stdout
+            match run_iptables(&mut rs, &strings(&args), sets) {
+                Ok(m) if m.stdout == out => {}
+                Ok(m) => problems.push(format!(
+                    "{prog} {args:?} differs:\n--- real\n{out}--- model\n{}",
+                    m.stdout
                 )),
-                Err(e) => problems.push(format!("{args:?}: model failed: {e}")),
+                Err(e) => problems.push(format!("{prog} {args:?}: model failed: {e}")),
             }
         }
     }
+    problems
+}
+
+#[test]
+fn matches_b_agree_with_iptables_nft() {
+    if !kernel_tests("live matches (limit, mark, recent, addrtype, set, owner, ...)") {
+        return;
+    }
+    let ns = Netns::new("mb");
+    for (name, kind) in SETS {
+        let mut args = vec!["create", name];
+        args.extend(kind.split(' '));
+        let o = ns.run("ipset", &args, None);
+        assert!(o.status.success(), "ipset create {name} failed");
+    }
+    let v4: Vec<String> = ["foo", "bar"].map(String::from).to_vec();
+    let v6 = vec!["six".to_string()];
+    let tables = ["filter", "nat", "mangle", "raw"];
+    let mut problems = compare(&ns, "iptables", Family::V4, &v4, COMMANDS, &tables);
+    problems.extend(compare(
+        &ns,
+        "ip6tables",
+        Family::V6,
+        &v6,
+        COMMANDS6,
+        &["filter", "raw"],
+    ));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
