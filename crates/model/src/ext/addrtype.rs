@@ -45,7 +45,6 @@ pub struct Addrtype {
     pub limit_in: bool,
     /// `--limit-iface-out`.
     pub limit_out: bool,
-    family: Family,
 }
 
 /// `-m addrtype`.
@@ -59,7 +58,7 @@ pub const DEF: Def = Def {
         Opt::flag("limit-iface-in", O_IN).excl(1 << O_OUT),
         Opt::flag("limit-iface-out", O_OUT).excl(1 << O_IN),
     ],
-    new: |family| {
+    new: |_| {
         Box::new(Addrtype {
             source: 0,
             dest: 0,
@@ -67,7 +66,6 @@ pub const DEF: Def = Def {
             invert_dest: false,
             limit_in: false,
             limit_out: false,
-            family,
         })
     },
 };
@@ -149,16 +147,16 @@ impl Ext for Addrtype {
                 "addrtype: you must specify --src-type or --dst-type",
             ));
         }
-        if self.family == Family::V6 {
-            // IPv6 has no BLACKHOLE, BROADCAST or PROHIBIT and later types.
-            let unsupported = (1 << 3) | (1 << 6) | !((1 << 8) - 1);
-            if (self.source | self.dest) & unsupported != 0 {
-                return Err(Error::kernel(String::new()));
-            }
-        }
         Ok(())
     }
-    fn check_entry(&self, _table: &str, hook: Option<Hook>) -> bool {
+    fn check_entry(&self, ip: &IpSpec, _table: &str, hook: Option<Hook>) -> bool {
+        if ip.family == Family::V6 {
+            // IPv6 has no BROADCAST, BLACKHOLE, PROHIBIT and later types.
+            let unsupported = (1 << 3) | (1 << 6) | !((1 << 8) - 1);
+            if (self.source | self.dest) & unsupported != 0 {
+                return false;
+            }
+        }
         let refused_out = matches!(hook, Some(Hook::Prerouting | Hook::Input)) && self.limit_out;
         let refused_in = matches!(hook, Some(Hook::Postrouting | Hook::Output)) && self.limit_in;
         !(refused_in || refused_out)

@@ -1,9 +1,9 @@
 //! Where the kernel accepts a match or target, as iptables-nft meets it
 //! when a rule is committed (`nft_compat`):
 //!
-//! * `checkentry` runs when the rule is added, with the table and, for a
-//!   built-in chain, its hook; a rule in a user chain is checked with no
-//!   hook ([`Ext::check_entry`](super::Ext::check_entry));
+//! * `checkentry` runs when the rule is added, with the rule's IP part,
+//!   the table and, for a built-in chain, its hook; a rule in a user chain
+//!   is checked with no hook ([`Ext::check_entry`](super::Ext::check_entry));
 //! * the module's allowed hooks (`.hooks`) are checked for every rule
 //!   reachable from each built-in chain, through `-j`/`-g` to user chains,
 //!   whenever the table changes ([`Ext::hooks`](super::Ext::hooks)). So a
@@ -26,7 +26,7 @@ fn exts(rule: &Rule) -> impl Iterator<Item = &Loaded> {
 /// Whether `checkentry` of every match and target of `rule` accepts it in
 /// `table`, added to a chain with `hook` (`None`: a user chain).
 pub fn rule_fits(rule: &Rule, table: &str, hook: Option<Hook>) -> bool {
-    exts(rule).all(|l| l.ext.check_entry(table, hook))
+    exts(rule).all(|l| l.ext.check_entry(&rule.ip, table, hook))
 }
 
 /// Whether every rule reachable from each built-in chain of `t` is allowed

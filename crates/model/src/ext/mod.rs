@@ -197,11 +197,12 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn finish(&mut self, _seen: u32, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
     }
-    /// The kernel's `checkentry` where it depends on the rule's place:
-    /// the table, and the hook of the built-in chain the rule is added to
-    /// (`None` for a user chain, which `nft_compat` checks with no hook).
-    /// False when the kernel refuses the rule. See [`hooks`].
-    fn check_entry(&self, _table: &str, _hook: Option<Hook>) -> bool {
+    /// The kernel's `checkentry`, run when the rule is committed: `ip` is
+    /// the rule's IP part, `table` its table and `hook` the hook of the
+    /// built-in chain it is added to (`None` for a user chain, which
+    /// `nft_compat` checks with no hook). False when the kernel refuses the
+    /// rule. See [`hooks`].
+    fn check_entry(&self, _ip: &IpSpec, _table: &str, _hook: Option<Hook>) -> bool {
         true
     }
     /// The hooks the kernel module allows (`.hooks` of its `xt_match` or

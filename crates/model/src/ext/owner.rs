@@ -140,12 +140,12 @@ impl Ext for Owner {
                 "owner: At least one of --uid-owner, --gid-owner or --socket-exists is required",
             ));
         }
+        Ok(())
+    }
+    fn check_entry(&self, _ip: &IpSpec, _table: &str, _hook: Option<Hook>) -> bool {
         // The kernel refuses a reversed range.
         let reversed = |r: Option<Ids>| r.is_some_and(|(a, b)| a > b);
-        if reversed(self.uid) || reversed(self.gid) {
-            return Err(Error::kernel(String::new()));
-        }
-        Ok(())
+        !reversed(self.uid) && !reversed(self.gid)
     }
     fn hooks(&self) -> Option<&'static [Hook]> {
         Some(&[Hook::Output, Hook::Postrouting])

@@ -97,7 +97,7 @@ impl Ext for Physdev {
         }
         Ok(())
     }
-    fn check_entry(&self, _table: &str, hook: Option<Hook>) -> bool {
+    fn check_entry(&self, _ip: &IpSpec, _table: &str, hook: Option<Hook>) -> bool {
         // The output port is known locally only for bridged packets.
         let out = self.has(O_OUT) || self.has(O_IS_OUT);
         let bridged = self.has(O_IS_BRIDGED) && self.invert & (1 << O_IS_BRIDGED) == 0;

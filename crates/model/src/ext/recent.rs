@@ -4,6 +4,7 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::Family;
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::{names, Error, Result};
 use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -240,18 +241,18 @@ impl Ext for Recent {
                 "recent: option \"--reap\" also requires \"--seconds\".\n",
             ));
         }
-        // The kernel's checks: `--set` and `--remove` take no conditions,
-        // and the name must work as a file name in /proc/net/xt_recent.
+        Ok(())
+    }
+    fn check_entry(&self, _ip: &IpSpec, _table: &str, _hook: Option<Hook>) -> bool {
+        // `--set` and `--remove` take no conditions, and the name must
+        // work as a file name in /proc/net/xt_recent.
         let plain_op = matches!(self.op, Some(0) | Some(3));
         let conditions = self.seconds != 0 || self.hitcount != 0 || self.reap || self.rttl;
         let bad_name = self.name.is_empty()
             || self.name == "."
             || self.name == ".."
             || self.name.contains('/');
-        if (plain_op && conditions) || bad_name {
-            return Err(Error::kernel(String::new()));
-        }
-        Ok(())
+        !(plain_op && conditions) && !bad_name
     }
     fn print(&self, out: &mut String, _ip: &IpSpec, _numeric: bool) {
         self.head(out, false);

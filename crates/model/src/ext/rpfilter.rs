@@ -46,7 +46,7 @@ impl Ext for Rpfilter {
         self.flags |= 1 << c.id;
         Ok(())
     }
-    fn check_entry(&self, table: &str, _hook: Option<Hook>) -> bool {
+    fn check_entry(&self, _ip: &IpSpec, table: &str, _hook: Option<Hook>) -> bool {
         table == "raw" || table == "mangle"
     }
     fn hooks(&self) -> Option<&'static [Hook]> {

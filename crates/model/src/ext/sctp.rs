@@ -4,6 +4,7 @@
 use super::tcp::{parse_proto_ports, print_ports, Ports};
 use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::{Error, Result};
 use std::any::Any;
 
@@ -235,12 +236,9 @@ impl Ext for Sctp {
         }
         Ok(())
     }
-    fn finish(&mut self, _seen: u32, ctx: &RuleCtx) -> Result<()> {
+    fn check_entry(&self, ip: &IpSpec, _table: &str, _hook: Option<Hook>) -> bool {
         // The kernel module is registered for protocol 132 only.
-        if ctx.ip.proto != 132 || ctx.ip.proto_inv {
-            return Err(Error::kernel(String::new()));
-        }
-        Ok(())
+        ip.proto == 132 && !ip.proto_inv
     }
     fn print(&self, out: &mut String, _ip: &IpSpec, numeric: bool) {
         out.push_str(" sctp");
