@@ -2,8 +2,7 @@
 //! rpfilter and sctp against the real iptables-nft: every command below
 //! runs in a private namespace and in the model, which must agree on
 //! success or failure (exit code, and the message of parameter errors and
-//! kernel refusals),
-//! then on `-S`, `-L` and `-L -n -v` of every table used.
+//! kernel refusals), then on `-S`, `-L` and `-L -n -v` of every table used.
 //!
 //! Needs root and the kernel (`ironwall_lab::kernel_tests`).
 

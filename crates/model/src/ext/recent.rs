@@ -252,7 +252,7 @@ impl Ext for Recent {
             || self.name == "."
             || self.name == ".."
             || self.name.contains('/');
-        !(plain_op && conditions) && !bad_name
+        !(bad_name || plain_op && conditions)
     }
     fn print(&self, out: &mut String, _ip: &IpSpec, _numeric: bool) {
         self.head(out, false);
