@@ -159,23 +159,17 @@ impl Recent {
             out.push_str(if save { op.1 } else { op.0 });
         }
         let pick = |p: &'static str, s: &'static str| if save { s } else { p };
-        if self.seconds != 0 {
-            out.push_str(&format!(
-                " {} {}",
-                pick("seconds:", "--seconds"),
-                self.seconds as i32
-            ));
-        }
+        let num = |out: &mut String, v: u32, p: &'static str, s: &'static str| {
+            if v != 0 {
+                // Printed as a C `int`.
+                out.push_str(&format!(" {} {}", pick(p, s), v as i32));
+            }
+        };
+        num(out, self.seconds, "seconds:", "--seconds");
         if self.reap {
             out.push_str(pick(" reap", " --reap"));
         }
-        if self.hitcount != 0 {
-            out.push_str(&format!(
-                " {} {}",
-                pick("hit_count:", "--hitcount"),
-                self.hitcount as i32
-            ));
-        }
+        num(out, self.hitcount, "hit_count:", "--hitcount");
         if self.rttl {
             out.push_str(pick(" TTL-Match", " --rttl"));
         }
