@@ -147,6 +147,18 @@ const COMMANDS: &[(&str, i32)] = &[
     ("-t mangle -A RPF -m rpfilter", 0),
     ("-t mangle -A INPUT -j RPF", 4),
     ("-t mangle -A PREROUTING -j RPF", 0),
+    // Abbreviated options.
+    ("-A OUTPUT -m owner --uid 0 --gid-o 1-2", 0),
+    ("-A INPUT -m addrtype --src-t LOCAL --dst-t BROADCAST", 0),
+    ("-A INPUT -m addrtype --src-t LOCAL --dst BROADCAST", 2),
+    ("-A INPUT -m set --match-s foo dst --return", 0),
+    ("-A FORWARD -m physdev --physdev-is-b --physdev-o eth0", 0),
+    ("-A INPUT -m recent --rch --sec 5 --hit 2 --na Z", 0),
+    ("-A INPUT -m recent --upd --mask 255.0.0.0 --rd", 0),
+    ("-A INPUT -m mark --mar 3/3", 0),
+    ("-A INPUT -m mark --ma 3/3", 2),
+    ("-A INPUT -p sctp --sp 1 --chunk only INIT", 0),
+    ("-A INPUT -p sctp --so 1:2 --de 3", 2),
     // sctp: ports, chunk lists with flags, ALL/NONE, implicit loading.
     ("-A INPUT -p sctp --sport 0:65535 ! --dport 80:90 --chunk-types any DATA:iUbE,INIT,ABORT:t,I_DATA:I,SHUTDOWN_COMPLETE:T", 0),
     ("-A INPUT -p sctp ! --chunk-types only ALL", 0),
