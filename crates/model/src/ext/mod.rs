@@ -339,12 +339,14 @@ pub mod util {
         crate::num::strtoul_prefix(s).filter(|(v, _)| *v <= max)
     }
 
-    /// Parses a number `min..=max` with C rules, or the framework's error.
+    /// Parses a number `min..=max` with C rules (`xtables_strtoul`: no
+    /// minus sign, not even `-0`), or the framework's error.
     pub fn uint(ext: &str, opt: &str, arg: &str, min: u64, max: u64) -> Result<u64> {
-        crate::num::strtoul(arg, min, max).ok_or_else(|| {
-            Error::param(format!(
+        match uint_prefix(arg, max) {
+            Some((v, "")) if v >= min => Ok(v),
+            _ => Err(Error::param(format!(
                 "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max})."
-            ))
-        })
+            ))),
+        }
     }
 }

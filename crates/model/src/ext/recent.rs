@@ -132,7 +132,9 @@ pub fn parse_host(family: Family, s: &str) -> Result<IpAddr> {
     let found = names::host_by_name(s, family);
     match found.as_slice() {
         [a] => Ok(*a),
-        [] if !s.is_empty()
+        // glibc asks DNS (unreachable) only for what could be a host name:
+        // not for dotted numbers that are no address.
+        [] if s.bytes().any(|b| !b.is_ascii_digit() && b != b'.')
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
         {
