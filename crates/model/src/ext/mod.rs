@@ -327,6 +327,13 @@ pub mod util {
         out.push('"');
     }
 
+    /// Whether `s` would not come back as one word from a save printed
+    /// without quotes (blanks or quotes in it). DECISIONS.md 7: such text is
+    /// refused, as iptables-restore could not read the save.
+    pub fn breaks_save(s: &str) -> bool {
+        s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+    }
+
     /// `xtables_strtoul` with an end pointer: the longest C number (base 0)
     /// at the start of `s`, at most `max`, and the rest of `s`. `None` for
     /// no number, a minus sign, or a value out of range.

@@ -1,6 +1,6 @@
 //! `-m physdev` (`libxt_physdev.c`): the bridge ports of a bridged packet.
 
-use super::{Call, Def, Ext, Opt, Role, RuleCtx};
+use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{Error, Result};
@@ -68,12 +68,17 @@ impl Physdev {
     }
 }
 
-/// `xtables_parse_interface` for extensions: at most 15 bytes.
+/// `xtables_parse_interface` for extensions: at most 15 bytes. A name
+/// that its save could not give back (empty, blanks, quotes) is refused
+/// (DECISIONS.md 7), though iptables takes it.
 pub fn parse_ext_iface(arg: &str) -> Result<String> {
     if arg.len() > 15 {
         return Err(Error::param(format!(
             "interface name `{arg}' must be shorter than IFNAMSIZ (15)"
         )));
+    }
+    if arg.is_empty() || util::breaks_save(arg) {
+        return Err(Error::param(format!("Invalid interface name `{arg}'")));
     }
     Ok(arg.to_string())
 }

@@ -208,8 +208,7 @@ impl Ext for Recent {
             O_RTTL => self.rttl = true,
             O_NAME => {
                 let arg = c.arg();
-                if arg.contains(|ch: char| ch.is_whitespace() || ch == '"' || ch == '\'') {
-                    // DECISIONS.md 7: a name iptables-save could not restore.
+                if util::breaks_save(arg) {
                     return Err(Error::param(
                         "recent: a list name may not contain blanks or quotes",
                     ));
