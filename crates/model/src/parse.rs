@@ -441,7 +441,10 @@ impl<'a> State<'a> {
         Ok(())
     }
 
+    /// The extension's own final check, then the framework's, in the
+    /// order of `xtables_option_mfcall`.
     fn finish_ext(inst: &mut Inst, ctx: &RuleCtx) -> Result<()> {
+        inst.loaded.ext.finish(inst.seen, ctx)?;
         let def = inst.loaded.def;
         for o in def.opts {
             let bit = 1u32 << o.id;
@@ -473,7 +476,7 @@ impl<'a> State<'a> {
                 }
             }
         }
-        inst.loaded.ext.finish(inst.seen, ctx)
+        Ok(())
     }
 }
 

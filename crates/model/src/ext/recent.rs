@@ -68,8 +68,7 @@ pub const DEF: Def = Def {
         Opt::flag("update", O_UPDATE).excl(F_ANY_OP).inv(),
         Opt::flag("remove", O_REMOVE).excl(F_ANY_OP).inv(),
         Opt::req("seconds", O_SECONDS),
-        // Checked here: iptables tests for an operation before `also`.
-        Opt::flag("reap", O_REAP).raw(),
+        Opt::flag("reap", O_REAP).also(1 << O_SECONDS),
         Opt::req("hitcount", O_HITCOUNT),
         Opt::flag("rttl", O_RTTL).excl((1 << O_SET) | (1 << O_REMOVE)),
         Opt::req("name", O_NAME),
@@ -189,19 +188,7 @@ impl Ext for Recent {
             O_SECONDS => {
                 self.seconds = util::uint("recent", c.name, c.arg(), 1, u32::MAX.into())? as u32
             }
-            O_REAP => {
-                if c.seen & (1 << O_REAP) != 0 {
-                    return Err(Error::param(
-                        "recent: option \"--reap\" can only be used once.\n",
-                    ));
-                }
-                if c.invert {
-                    return Err(Error::param(
-                        "recent: option \"--reap\" cannot be inverted.\n",
-                    ));
-                }
-                self.reap = true;
-            }
+            O_REAP => self.reap = true,
             O_HITCOUNT => {
                 self.hitcount = util::uint("recent", c.name, c.arg(), 0, u32::MAX.into())? as u32
             }
@@ -229,11 +216,6 @@ impl Ext for Recent {
         if seen & F_ANY_OP == 0 {
             return Err(Error::param(
                 "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'",
-            ));
-        }
-        if self.reap && seen & (1 << O_SECONDS) == 0 {
-            return Err(Error::param(
-                "recent: option \"--reap\" also requires \"--seconds\".\n",
             ));
         }
         Ok(())

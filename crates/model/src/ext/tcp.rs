@@ -3,6 +3,7 @@
 
 use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::{names, num, Error, Result};
 use std::any::Any;
 
@@ -111,6 +112,18 @@ impl TcpUdp {
     }
     fn all_zero(&self) -> bool {
         *self == TcpUdp::new(self.tcp)
+    }
+    fn proto_number(&self) -> u8 {
+        if self.tcp {
+            6
+        } else {
+            17
+        }
+    }
+    /// iptables-nft keeps the match as an xt match (not native nft) when it
+    /// holds nothing, a TCP option test, or an inverted one.
+    fn kept_as_xt(&self) -> bool {
+        self.all_zero() || (self.tcp && self.option != 0) || self.option_inv
     }
 }
 
@@ -313,15 +326,11 @@ impl Ext for TcpUdp {
     }
 
     fn finish(&mut self, _seen: u32, ctx: &RuleCtx) -> Result<()> {
-        let want = if self.tcp { 6 } else { 17 };
-        if self.all_zero() || (self.tcp && self.option != 0) || self.option_inv {
-            // Kept as an xt match: the kernel's checkentry decides.
-            if ctx.ip.proto != want || ctx.ip.proto_inv {
-                return Err(Error::kernel(String::new()));
-            }
+        if self.kept_as_xt() {
+            // The kernel's checkentry decides ([`Ext::check_entry`]).
             return Ok(());
         }
-        if ctx.ip.proto != want {
+        if ctx.ip.proto != self.proto_number() {
             let up = self.proto().to_ascii_uppercase();
             return Err(Error::param(format!(
                 "{up} match requires '-p {}'",
@@ -329,6 +338,10 @@ impl Ext for TcpUdp {
             )));
         }
         Ok(())
+    }
+
+    fn check_entry(&self, ip: &IpSpec, _table: &str, _hook: Option<Hook>) -> bool {
+        !self.kept_as_xt() || (ip.proto == self.proto_number() && !ip.proto_inv)
     }
 
     fn print(&self, out: &mut String, _ip: &IpSpec, numeric: bool) {
