@@ -16,6 +16,11 @@
 //! * `save` appends the save text after `-m NAME` / `-j NAME`, each piece
 //!   with its leading space (`" --dport 22"`).
 //!
+//! * `check_entry` and `hooks` are the kernel's refusals at commit (exit
+//!   code 4): `checkentry` with the table and the hook of a built-in chain,
+//!   and the module's allowed hooks for every rule reachable from a
+//!   built-in chain ([`hooks`] applies them for [`crate::command`]).
+//!
 //! Two rules are the same rule (for `-D` by specification and `-C`) when
 //! their save texts are equal, which is how the kernel's byte comparison
 //! behaves for every extension whose save text is canonical.
@@ -192,8 +197,9 @@ impl Call<'_> {
 pub trait Ext: Debug + Send + Sync + Any {
     /// Handles one option.
     fn parse(&mut self, call: &Call, ctx: &RuleCtx) -> Result<()>;
-    /// Checks the whole, after every option was parsed; `seen` holds the
-    /// bit of every option id given.
+    /// Checks the whole, after every option was parsed (`x6_fcheck`); `seen`
+    /// holds the bit of every option id given. It runs before the
+    /// framework's mandatory/`also`/`excl` checks, as in iptables.
     fn finish(&mut self, _seen: u32, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
     }
