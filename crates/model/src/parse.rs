@@ -322,7 +322,8 @@ impl<'a> State<'a> {
 
     /// Resolves a long option name against the merged option table:
     /// base options, then extension types newest first; an exact name
-    /// wins, else a unique prefix (`None` when unknown or ambiguous).
+    /// wins, else a unique prefix. `None` when unknown or ambiguous (getopt
+    /// returns `?` for both, and iptables says "unknown option").
     fn lookup_long(&self, name: &str) -> Option<OptRef> {
         let mut table: Vec<(&str, OptRef)> = LONG_OPTS
             .iter()
@@ -443,7 +444,10 @@ impl<'a> State<'a> {
         Ok(())
     }
 
+    /// The extension's own final check, then the framework's, in the
+    /// order of `xtables_option_mfcall`.
     fn finish_ext(inst: &mut Inst, ctx: &RuleCtx) -> Result<()> {
+        inst.loaded.ext.finish(inst.seen, ctx)?;
         let def = inst.loaded.def;
         for o in def.opts {
             let bit = 1u32 << o.id;
@@ -475,7 +479,7 @@ impl<'a> State<'a> {
                 }
             }
         }
-        inst.loaded.ext.finish(inst.seen, ctx)
+        Ok(())
     }
 }
 
@@ -556,8 +560,6 @@ impl State<'_> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            // iptables runs getopt with `opterr = 0`: an ambiguous
-            // abbreviation is just an unknown option.
             let Some(r) = self.lookup_long(name) else {
                 return Ok(Tok::Unknown(word));
             };

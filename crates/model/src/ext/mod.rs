@@ -16,6 +16,11 @@
 //! * `save` appends the save text after `-m NAME` / `-j NAME`, each piece
 //!   with its leading space (`" --dport 22"`).
 //!
+//! * `kernel_check` and `hooks` are the kernel's refusals at commit (exit
+//!   code 4): `checkentry` with the table and the hook of a built-in chain,
+//!   and the module's allowed hooks for every rule reachable from a
+//!   built-in chain ([`hooks`] applies them for [`crate::command`]).
+//!
 //! Two rules are the same rule (for `-D` by specification and `-C`) when
 //! their save texts are equal, which is how the kernel's byte comparison
 //! behaves for every extension whose save text is canonical.
@@ -30,19 +35,28 @@ use crate::Result;
 use std::any::Any;
 use std::fmt::Debug;
 
+pub mod addrtype;
 pub mod checksum;
 pub mod comment;
 pub mod conntrack;
 pub mod ct;
 pub mod icmp;
 pub mod iprange;
+pub mod limit;
 pub mod log;
 pub mod mac;
+pub mod mark;
 pub mod mark_tg;
 pub mod multiport;
 pub mod nat;
 pub mod nflog;
+pub mod owner;
+pub mod physdev;
+pub mod recent;
 pub mod reject;
+pub mod rpfilter;
+pub mod sctp;
+pub mod set;
 pub mod set_tg;
 pub mod tcp;
 pub mod tcpmss_tg;
@@ -202,6 +216,14 @@ pub enum Errno {
 }
 
 impl Errno {
+    /// `Ok` when the kernel accepts (`ok`), else `EINVAL`.
+    pub fn unless(ok: bool) -> std::result::Result<(), Errno> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Errno::Inval)
+        }
+    }
     /// `strerror` text.
     pub fn text(self) -> &'static str {
         match self {
@@ -251,8 +273,9 @@ impl Call<'_> {
 pub trait Ext: Debug + Send + Sync + Any {
     /// Handles one option.
     fn parse(&mut self, call: &Call, ctx: &RuleCtx) -> Result<()>;
-    /// Checks the whole, after every option was parsed; `seen` holds the
-    /// bit of every option id given.
+    /// Checks the whole, after every option was parsed (`x6_fcheck`); `seen`
+    /// holds the bit of every option id given. It runs before the
+    /// framework's mandatory/`also`/`excl` checks, as in iptables.
     fn finish(&mut self, _seen: u32, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
     }
@@ -330,6 +353,15 @@ pub fn registry() -> &'static [Def] {
         tcpmss_tg::DEF,
         checksum::DEF,
         set_tg::DEF,
+        limit::DEF,
+        mark::DEF,
+        recent::DEF,
+        addrtype::DEF,
+        set::DEF,
+        owner::DEF,
+        physdev::DEF,
+        rpfilter::DEF,
+        sctp::DEF,
     ];
     DEFS
 }
@@ -399,6 +431,13 @@ pub mod util {
         out.push('"');
     }
 
+    /// Whether `s` would not come back as one word from a save printed
+    /// without quotes (blanks or quotes in it). DECISIONS.md 7: such text is
+    /// refused, as iptables-restore could not read the save.
+    pub fn breaks_save(s: &str) -> bool {
+        s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+    }
+
     /// `xtables_strtoui(s, &end, ..)`: a number at the start of `s` within
     /// `min..=max` and the text after it; `None` without digits, for a
     /// leading `-`, or out of range.
@@ -408,6 +447,11 @@ pub mod util {
         }
         let (v, rest) = crate::num::strtoul_prefix(s)?;
         (min..=max).contains(&v).then_some((v, rest))
+    }
+
+    /// [`strtoui_end`] from 0 to `max`.
+    pub fn strtoui_end_max(s: &str, max: u64) -> Option<(u64, &str)> {
+        strtoui_end(s, 0, max)
     }
 
     /// `xtables_strtoul(s, NULL, ..)`: the whole text a number within

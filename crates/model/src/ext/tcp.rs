@@ -112,8 +112,15 @@ impl TcpUdp {
     fn all_zero(&self) -> bool {
         *self == TcpUdp::new(self.tcp)
     }
-    /// iptables-nft turns ports and flags into native nft expressions and
-    /// keeps only these as an xt match, whose protocol the kernel checks.
+    fn proto_number(&self) -> u8 {
+        if self.tcp {
+            6
+        } else {
+            17
+        }
+    }
+    /// iptables-nft keeps the match as an xt match (not native nft) when it
+    /// holds nothing, a TCP option test, or an inverted one.
     fn kept_as_xt(&self) -> bool {
         self.all_zero() || (self.tcp && self.option != 0) || self.option_inv
     }
@@ -162,22 +169,24 @@ fn decimal_service(s: &str) -> Option<u64> {
     })
 }
 
-fn parse_tcp_ports(s: &str) -> Result<Ports> {
+/// `parse_tcp_ports` (also sctp's): `a`, `a:b`, `:b`, `a:` with service
+/// names of `proto`.
+pub fn parse_proto_ports(s: &str, proto: &str) -> Result<Ports> {
     match s.split_once(':') {
         None => {
-            let p = parse_port(s, "tcp")?;
+            let p = parse_port(s, proto)?;
             Ok((p, p))
         }
         Some((a, b)) => {
             let lo = if a.is_empty() {
                 0
             } else {
-                parse_port(a, "tcp")?
+                parse_port(a, proto)?
             };
             let hi = if b.is_empty() {
                 0xFFFF
             } else {
-                parse_port(b, "tcp")?
+                parse_port(b, proto)?
             };
             if lo > hi {
                 return Err(Error::param("invalid portrange (min > max)"));
@@ -299,12 +308,12 @@ impl Ext for TcpUdp {
         match c.id {
             O_SPORT => {
                 once(O_SPORT, "Only one `--source-port' allowed")?;
-                self.spts = parse_tcp_ports(c.arg())?;
+                self.spts = parse_proto_ports(c.arg(), "tcp")?;
                 self.spts_inv |= c.invert;
             }
             O_DPORT => {
                 once(O_DPORT, "Only one `--destination-port' allowed")?;
-                self.dpts = parse_tcp_ports(c.arg())?;
+                self.dpts = parse_proto_ports(c.arg(), "tcp")?;
                 self.dpts_inv |= c.invert;
             }
             O_SYN | O_FLAGS => {
@@ -343,12 +352,11 @@ impl Ext for TcpUdp {
     }
 
     fn finish(&mut self, _seen: u32, ctx: &RuleCtx) -> Result<()> {
-        let want = if self.tcp { 6 } else { 17 };
         if self.kept_as_xt() {
             // The kernel decides: see kernel_check.
             return Ok(());
         }
-        if ctx.ip.proto != want {
+        if ctx.ip.proto != self.proto_number() {
             let up = self.proto().to_ascii_uppercase();
             return Err(Error::param(format!(
                 "{up} match requires '-p {}'",
@@ -359,8 +367,7 @@ impl Ext for TcpUdp {
     }
 
     fn kernel_check(&self, k: &KernelCtx) -> std::result::Result<(), Errno> {
-        let want = if self.tcp { 6 } else { 17 };
-        if self.kept_as_xt() && (k.ip.proto != want || k.ip.proto_inv) {
+        if self.kept_as_xt() && (k.ip.proto != self.proto_number() || k.ip.proto_inv) {
             return Err(Errno::Inval);
         }
         Ok(())
