@@ -7,7 +7,6 @@ use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// The type names, bit `i` for `TYPES[i]` (`RTN_*` order).
 pub const TYPES: [&str; 12] = [
@@ -181,11 +180,5 @@ impl Ext for Addrtype {
         if self.limit_out {
             out.push_str(" --limit-iface-out");
         }
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -4,7 +4,6 @@
 use super::{only_table, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::Result;
-use std::any::Any;
 
 /// The state of `-j CHECKSUM` (`--checksum-fill` is mandatory).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,11 +39,5 @@ impl Ext for Checksum {
     }
     fn kernel_check(&self, k: &KernelCtx) -> std::result::Result<(), Errno> {
         only_table(k, "mangle")
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

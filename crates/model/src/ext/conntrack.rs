@@ -6,7 +6,6 @@ use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::{mask_suffix, prefix_mask, Family};
 use crate::rule::IpSpec;
 use crate::{names, num, parse, Error, Result};
-use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Connection states in print order, with their bits
@@ -522,14 +521,6 @@ impl Ext for Conntrack {
 
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         self.dump(out, "--", true);
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -8,7 +8,6 @@
 use super::{only_table, util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// `XT_CT_NOTRACK`.
 pub const NOTRACK_FLAG: u16 = 1;
@@ -231,11 +230,5 @@ impl Ext for Ct {
     }
     fn list_name(&self) -> Option<&'static str> {
         (self.flags & ALIAS != 0).then_some("CT")
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -5,7 +5,6 @@ use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::{num, Error, Result};
-use std::any::Any;
 
 /// One ICMP type name: name, type, lowest and highest code.
 pub type IcmpName = (&'static str, u8, u8, u8);
@@ -214,14 +213,6 @@ impl Ext for Icmp {
                 out.push_str(&format!("/{}", self.codes.0));
             }
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

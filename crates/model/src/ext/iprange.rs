@@ -5,7 +5,6 @@ use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::{parse_ipv4_numeric, Family};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// One range, inclusive, with its inversion.
@@ -117,13 +116,5 @@ impl Ext for Iprange {
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         push_range(out, "src-range", &self.src, true);
         push_range(out, "dst-range", &self.dst, true);
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

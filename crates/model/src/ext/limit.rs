@@ -8,7 +8,6 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// `XT_LIMIT_SCALE`: the average is kept in 1/10000 seconds per packet.
 const SCALE: u32 = 10000;
@@ -158,12 +157,6 @@ impl Ext for Limit {
         if self.burst != BURST {
             out.push_str(&format!(" --limit-burst {}", self.burst));
         }
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

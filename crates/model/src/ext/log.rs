@@ -4,7 +4,6 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// The state of `-j LOG` (`struct xt_log_info`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,11 +151,5 @@ impl Ext for Log {
                 out.push_str(name);
             }
         }
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

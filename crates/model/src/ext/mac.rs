@@ -5,7 +5,6 @@ use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// The state of `-m mac` (`struct xt_mac_info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -114,14 +113,6 @@ impl Ext for Mac {
 
     fn hooks(&self) -> Option<&'static [Hook]> {
         Some(HOOKS)
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -5,7 +5,6 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// The state of `-m mark` (`struct xt_mark_mtinfo1`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,11 +84,5 @@ impl Ext for Mark {
         util::inv_save(out, self.invert);
         out.push_str(" --mark");
         mark_mask_text(out, self.mark, self.mask);
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

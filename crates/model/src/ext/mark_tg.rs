@@ -5,7 +5,6 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::Result;
-use std::any::Any;
 
 /// The state of `-j MARK` (`struct xt_mark_tginfo2`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,11 +83,5 @@ impl Ext for MarkTarget {
     }
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         out.push_str(&format!(" --set-xmark 0x{:x}/0x{:x}", self.mark, self.mask));
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

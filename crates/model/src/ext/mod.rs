@@ -270,7 +270,7 @@ impl Call<'_> {
 }
 
 /// A match or target instance: its parsed state, and how it prints.
-pub trait Ext: Debug + Send + Sync + Any {
+pub trait Ext: ExtBase + Debug + Send + Sync + Any {
     /// Handles one option.
     fn parse(&mut self, call: &Call, ctx: &RuleCtx) -> Result<()>;
     /// Checks the whole, after every option was parsed (`x6_fcheck`); `seen`
@@ -300,10 +300,24 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn list_name(&self) -> Option<&'static str> {
         None
     }
+}
+
+/// What every extension has without writing it: copying and downcasting,
+/// for every `Ext` that is `Clone`.
+pub trait ExtBase {
     /// Copies the instance.
     fn clone_box(&self) -> Box<dyn Ext>;
     /// For engines: downcast to the module's type.
     fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Ext + Clone> ExtBase for T {
+    fn clone_box(&self) -> Box<dyn Ext> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 impl Clone for Box<dyn Ext> {

@@ -6,7 +6,6 @@ use super::tcp::parse_port;
 use super::{Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{names, Error, Result};
-use std::any::Any;
 
 /// Which ports a multiport match looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,13 +182,5 @@ impl Ext for Multiport {
         out.push_str(self.keyword());
         out.push(' ');
         self.push_ports(out, None);
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

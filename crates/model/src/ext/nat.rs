@@ -14,7 +14,6 @@ use crate::addr::{ntop, Family};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{names, Error, Result};
-use std::any::Any;
 use std::net::IpAddr;
 
 /// Which NAT target.
@@ -347,11 +346,5 @@ impl Ext for Nat {
             Kind::Snat => &[Hook::Postrouting, Hook::Input],
             Kind::Masquerade => &[Hook::Postrouting],
         })
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

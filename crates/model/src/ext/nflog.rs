@@ -9,7 +9,6 @@ use super::log::bounded_string;
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::Result;
-use std::any::Any;
 
 /// The state of `-j NFLOG` as iptables-nft keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,11 +86,5 @@ impl Ext for Nflog {
     }
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         self.show(out, "--");
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -6,7 +6,6 @@ use super::{util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{names, Error, Result};
-use std::any::Any;
 
 const O_USER: u8 = 0;
 const O_GROUP: u8 = 1;
@@ -167,11 +166,5 @@ impl Ext for Owner {
             "--suppl-groups",
         ];
         self.text(out, labels, true);
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -4,7 +4,6 @@ use super::{util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{Error, Result};
-use std::any::Any;
 
 const O_IN: u8 = 0;
 const O_OUT: u8 = 1;
@@ -115,11 +114,5 @@ impl Ext for Physdev {
     }
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         self.text(out);
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

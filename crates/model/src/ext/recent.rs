@@ -5,7 +5,6 @@ use super::{util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::{names, Error, Result};
-use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const O_SET: u8 = 0;
@@ -243,12 +242,6 @@ impl Ext for Recent {
         self.head(out, true);
         out.push_str(&format!(" --mask {}", self.mask));
         out.push_str(if self.dest { " --rdest" } else { " --rsource" });
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

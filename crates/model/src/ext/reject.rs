@@ -7,7 +7,6 @@ use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// The state of `-j REJECT` (`struct ipt_reject_info`,
 /// `struct ip6t_reject_info`): an index into the family's type table.
@@ -116,11 +115,5 @@ impl Ext for Reject {
     }
     fn hooks(&self) -> Option<&'static [Hook]> {
         Some(&[Hook::Input, Hook::Forward, Hook::Output])
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -5,7 +5,6 @@ use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::ruleset::Hook;
 use crate::Result;
-use std::any::Any;
 
 /// The option names, in flag bit order (`XT_RPFILTER_*`).
 const NAMES: [&str; 4] = ["loose", "validmark", "accept-local", "invert"];
@@ -59,11 +58,5 @@ impl Ext for Rpfilter {
     }
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         self.text(out, "--");
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

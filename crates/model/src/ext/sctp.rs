@@ -5,7 +5,6 @@ use super::tcp::{parse_proto_ports, print_ports, Ports};
 use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 const O_SPORT: u8 = 0;
 const O_DPORT: u8 = 1;
@@ -265,11 +264,5 @@ impl Ext for Sctp {
             out.push_str(" --chunk-types");
             chunks_text(out, c, false);
         }
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

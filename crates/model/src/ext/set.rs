@@ -5,7 +5,6 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 const O_MATCH_SET: u8 = 0;
 const O_SET: u8 = 1;
@@ -210,12 +209,6 @@ impl Ext for Set {
     }
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         self.text(out, "--match-set", "--");
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -5,7 +5,6 @@
 use super::{only_table, util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx, LATE_HOOKS};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// One set reference: its name and the src/dst flags of each dimension.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -204,11 +203,5 @@ impl Ext for SetTarget {
             }
         }
         Ok(())
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

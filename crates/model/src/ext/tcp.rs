@@ -4,7 +4,6 @@
 use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{names, num, Error, Result};
-use std::any::Any;
 
 /// A port range, inclusive.
 pub type Ports = (u16, u16);
@@ -417,13 +416,5 @@ impl Ext for TcpUdp {
                 tcp_flags_text(self.flg_cmp)
             ));
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

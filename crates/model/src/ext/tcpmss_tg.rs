@@ -8,7 +8,6 @@ use super::{util, Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx, LATE_HOO
 use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::Result;
-use std::any::Any;
 
 /// `XT_TCPMSS_CLAMP_PMTU`.
 pub const CLAMP_PMTU: u16 = 0xffff;
@@ -73,11 +72,5 @@ impl Ext for Tcpmss {
             return Err(Errno::Inval);
         }
         Ok(())
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
