@@ -19,7 +19,7 @@ const O_BYTES_GT: u8 = 9;
 const O_UPDATE_SUBCOUNTERS: u8 = 10;
 
 /// `IPSET_DIM_MAX`.
-const DIM_MAX: usize = 6;
+pub const DIM_MAX: usize = 6;
 /// `IPSET_MAXNAMELEN - 1`.
 const NAME_MAX: usize = 31;
 
@@ -80,7 +80,7 @@ pub const DEF: Def = Def {
 
 /// `parse_dirs`: up to six comma-separated `src`/`dst` (only the first
 /// three letters count).
-fn parse_dirs(arg: &str) -> Result<Vec<bool>> {
+pub fn parse_dirs(arg: &str) -> Result<Vec<bool>> {
     let mut dirs = Vec::new();
     let mut parts = arg.split(',');
     while dirs.len() < DIM_MAX {

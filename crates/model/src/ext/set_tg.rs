@@ -63,8 +63,6 @@ pub const DEF: Def = Def {
     new: |_| Box::<SetTarget>::default(),
 };
 
-/// Most dimensions of a set (`IPSET_DIM_MAX`).
-const DIM_MAX: usize = 6;
 
 /// `parse_target`: `NAME FLAGS` for `--add-set`, `--del-set`, `--map-set`.
 fn parse_ref(c: &Call, ctx: &RuleCtx, slot: &Option<SetRef>) -> Result<SetRef> {
@@ -88,24 +86,7 @@ fn parse_ref(c: &Call, ctx: &RuleCtx, slot: &Option<SetRef>) -> Result<SetRef> {
     if !ctx.sets.iter().any(|s| s == name) {
         return Err(Error::param(format!("Set {name} doesn't exist.\n")));
     }
-    let mut parts = dirs.split(',');
-    let mut flags = Vec::new();
-    for part in parts.by_ref().take(DIM_MAX) {
-        if part.starts_with("src") {
-            flags.push(true);
-        } else if part.starts_with("dst") {
-            flags.push(false);
-        } else {
-            return Err(Error::param(
-                "You must spefify (the comma separated list of) 'src' or 'dst'.",
-            ));
-        }
-    }
-    if parts.next().is_some() {
-        return Err(Error::param(format!(
-            "Can't be more src/dst options than {DIM_MAX}."
-        )));
-    }
+    let flags = super::set::parse_dirs(dirs)?;
     c.consumed.set(1);
     Ok(SetRef {
         name: name.to_string(),
