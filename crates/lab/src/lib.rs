@@ -242,3 +242,64 @@ fn normalize_line(line: &str, verbose: bool, exact: bool, line_numbers: bool) ->
         &line[field_end..]
     ))
 }
+
+/// Splits a command line as a POSIX shell would for test data: blanks,
+/// single quotes, double quotes (with backslash escapes), backslashes.
+pub fn shell_split(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut have = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                have = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    cur.push(c);
+                }
+            }
+            '"' => {
+                have = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(&n) = chars.peek() {
+                                if matches!(n, '"' | '\\' | '$' | '`') {
+                                    cur.push(n);
+                                    chars.next();
+                                    continue;
+                                }
+                            }
+                            cur.push('\\');
+                        }
+                        _ => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                have = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ' ' | '\t' => {
+                if have {
+                    out.push(std::mem::take(&mut cur));
+                    have = false;
+                }
+            }
+            _ => {
+                have = true;
+                cur.push(c);
+            }
+        }
+    }
+    if have {
+        out.push(cur);
+    }
+    out
+}

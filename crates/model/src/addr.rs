@@ -144,6 +144,23 @@ impl AddrMask {
     }
 }
 
+/// `inet_ntop` as glibc writes addresses: as Rust does, except that an
+/// IPv4-compatible IPv6 address (96 zero bits, then a non-zero word) keeps
+/// its dotted tail (`::1.2.3.4`).
+pub fn ntop(a: IpAddr) -> String {
+    match a {
+        IpAddr::V6(v6) => {
+            let w = v6.segments();
+            if w[..6].iter().all(|&x| x == 0) && w[6] != 0 {
+                let [.., a, b, c, d] = v6.octets();
+                return format!("::{a}.{b}.{c}.{d}");
+            }
+            v6.to_string()
+        }
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
 /// The mask with `len` leading ones.
 pub fn prefix_mask(f: Family, len: u32) -> IpAddr {
     let bits = f.bits();

@@ -5,7 +5,7 @@ use crate::list::{self, ListFormat};
 use crate::parse::{Cmd, Parsed};
 use crate::rule::{Counters, Rule, Target};
 use crate::ruleset::{table_def, Chain, Ruleset, Table};
-use crate::{save, Error, Kind, Result};
+use crate::{kernel, save, Error, Kind, Result};
 use std::fmt::Write;
 
 /// What a command produced.
@@ -89,6 +89,8 @@ fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
                 }
             }
             commit?;
+            let after = rs.table(&p.table);
+            kernel::check_command(p.cmd, &p.table, chain, &p.rules, after)?;
             out.changed = true;
         }
         Cmd::Check | Cmd::Delete => {
@@ -326,7 +328,7 @@ fn check_jump(rs: &Ruleset, table: &str, chain: &str, r: &Rule, op: &str) -> Res
     };
     let fail = |why: &str| {
         Err(Error::kernel(format!(
-            " RULE_{op} failed ({why}): rule in chain {chain}"
+            "RULE_{op} failed ({why}): rule in chain {chain}"
         )))
     };
     if is_builtin_name(table, target) {
@@ -492,7 +494,7 @@ fn list_zero(rs: &mut Ruleset, p: &Parsed, verbose: bool, out: &mut String) -> R
             }
         }
         return Err(Error::kernel(format!(
-            " CHAIN_ZERO failed (No such file or directory): chain {}",
+            "CHAIN_ZERO failed (No such file or directory): chain {}",
             names.first().map(String::as_str).unwrap_or_default()
         )));
     }
@@ -511,7 +513,7 @@ fn busy(t: &Table, c: &Chain) -> bool {
 
 fn chain_busy_error(name: &str) -> Error {
     Error::kernel(format!(
-        " CHAIN_DEL failed (Device or resource busy): chain {name}"
+        "CHAIN_DEL failed (Device or resource busy): chain {name}"
     ))
 }
 

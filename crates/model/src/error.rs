@@ -86,7 +86,8 @@ impl Error {
             Kind::Parameter => format!("{prefix}{msg}\n{hint}"),
             Kind::Usage if msg.is_empty() => hint,
             Kind::Usage => format!("{msg}\n{hint}"),
-            Kind::Problem | Kind::Kernel => format!("{prefix}{msg}\n"),
+            Kind::Problem => format!("{prefix}{msg}\n"),
+            Kind::Kernel => format!("{prefix} {msg}\n"),
             Kind::Version => {
                 format!("{prefix}{msg}\nPerhaps iptables or your kernel needs to be upgraded.\n")
             }

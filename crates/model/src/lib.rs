@@ -11,6 +11,7 @@
 //! * [`ext`]: one module per match or target, owning parse/print/save;
 //! * [`rule`], [`ruleset`]: the data model;
 //! * [`command`]: a parsed command applied to a ruleset;
+//! * [`kernel`]: what the kernel refuses when a rule is committed;
 //! * [`list`], [`save`]: `-L`, `-S`, `iptables-save`;
 //! * [`restore`]: the `iptables-restore` input;
 //! * [`addr`], [`names`], [`num`]: addresses, system name files, C-style
@@ -30,6 +31,7 @@ pub mod addr;
 pub mod command;
 mod error;
 pub mod ext;
+pub mod kernel;
 pub mod list;
 pub mod names;
 pub mod num;

@@ -151,3 +151,57 @@ pub fn addr_to_anyname(a: IpAddr) -> String {
     }
     a.to_string()
 }
+
+/// `/etc/passwd` or `/etc/group`: (name, id) in file order.
+fn id_table(path: &str) -> Vec<(String, u32)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(':');
+            let name = it.next()?;
+            let id = it.nth(1)?.parse().ok()?;
+            (!name.is_empty()).then(|| (name.to_string(), id))
+        })
+        .collect()
+}
+
+fn users() -> &'static [(String, u32)] {
+    static S: OnceLock<Vec<(String, u32)>> = OnceLock::new();
+    S.get_or_init(|| id_table("/etc/passwd"))
+}
+
+fn groups() -> &'static [(String, u32)] {
+    static S: OnceLock<Vec<(String, u32)>> = OnceLock::new();
+    S.get_or_init(|| id_table("/etc/group"))
+}
+
+fn id_of(table: &[(String, u32)], name: &str) -> Option<u32> {
+    table.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+}
+
+fn name_of(table: &'static [(String, u32)], id: u32) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(_, i)| *i == id)
+        .map(|(n, _)| n.as_str())
+}
+
+/// `getpwnam`: a user name to its uid, from `/etc/passwd`.
+pub fn user_id(name: &str) -> Option<u32> {
+    id_of(users(), name)
+}
+
+/// `getpwuid`: the first user name with this uid.
+pub fn user_name(uid: u32) -> Option<&'static str> {
+    name_of(users(), uid)
+}
+
+/// `getgrnam`: a group name to its gid, from `/etc/group`.
+pub fn group_id(name: &str) -> Option<u32> {
+    id_of(groups(), name)
+}
+
+/// `getgrgid`: the first group name with this gid.
+pub fn group_name(gid: u32) -> Option<&'static str> {
+    name_of(groups(), gid)
+}

@@ -330,7 +330,8 @@ impl<'a> State<'a> {
 
     /// Resolves a long option name against the merged option table:
     /// base options, then extension types newest first; an exact name
-    /// wins, else a unique prefix.
+    /// wins, else a unique prefix. `None` when unknown or ambiguous (getopt
+    /// returns `?` for both, and iptables says "unknown option").
     fn lookup_long(&self, name: &str) -> Option<OptRef> {
         let mut table: Vec<(&str, OptRef)> = LONG_OPTS
             .iter()
@@ -412,6 +413,9 @@ impl<'a> State<'a> {
             return Err(Error::param(format!("unknown option \"--{}\"", opt.name)));
         };
         let bit = 1u32 << opt.id;
+        // Like `xtables_option_lookup`, messages and the extension see the
+        // first entry with this id (`--dports` reports `--destination-ports`).
+        let opt = def.opts.iter().find(|o| o.id == opt.id).unwrap_or(opt);
         if !opt.raw {
             if (!opt.multi || opt.excl & bit != 0) && inst.seen & bit != 0 {
                 return Err(Error::param(format!(
@@ -448,7 +452,10 @@ impl<'a> State<'a> {
         Ok(())
     }
 
+    /// The extension's own final check, then the framework's, in the
+    /// order of `xtables_option_mfcall`.
     fn finish_ext(inst: &mut Inst, ctx: &RuleCtx) -> Result<()> {
+        inst.loaded.ext.finish(inst.seen, ctx)?;
         let def = inst.loaded.def;
         for o in def.opts {
             let bit = 1u32 << o.id;
@@ -480,7 +487,7 @@ impl<'a> State<'a> {
                 }
             }
         }
-        inst.loaded.ext.finish(inst.seen, ctx)
+        Ok(())
     }
 }
 
@@ -561,7 +568,6 @@ impl State<'_> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            // getopt_long, quiet: an ambiguous prefix is unknown too.
             let Some(r) = self.lookup_long(name) else {
                 return Ok(Tok::Unknown(word));
             };

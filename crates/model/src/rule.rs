@@ -115,7 +115,7 @@ impl Target {
             Target::None => "",
             Target::Verdict(v) => v,
             Target::Jump(c) | Target::Goto(c) => c,
-            Target::Ext(l) => l.def.name,
+            Target::Ext(l) => l.ext.list_name().unwrap_or(l.def.name),
         }
     }
     /// The user chain this target jumps or goes to, if any.

@@ -18,71 +18,54 @@ const FILES: &[&str] = &[
     "libxt_tcp.t",
     "libxt_udp.t",
     "libxt_comment.t",
+    "libxt_conntrack.t",
+    "libxt_state.t",
+    "libipt_icmp.t",
+    "libxt_multiport.t",
+    "libxt_iprange.t",
+    "libxt_mac.t",
+    "libipt_LOG.t",
+    "libipt_REJECT.t",
+    "libipt_DNAT.t",
+    "libipt_SNAT.t",
+    "libipt_MASQUERADE.t",
+    "libxt_REDIRECT.t",
+    "libxt_MARK.t",
+    "libxt_NFLOG.t",
+    "libxt_CT.t",
+    "libxt_NOTRACK.t",
+    "libxt_TCPMSS.t",
+    "libxt_CHECKSUM.t",
+    "libxt_SET.t",
+    "libxt_limit.t",
+    "libxt_mark.t",
+    "libxt_recent.t",
+    "libxt_addrtype.t",
+    "libxt_set.t",
+    "libxt_owner.t",
+    "libxt_physdev.t",
+    "libxt_rpfilter.t",
+    "libxt_sctp.t",
 ];
 
 /// (file, line number, reason) of lines not held to their expected result.
-const EXCEPTIONS: &[(&str, usize, &str)] = &[];
-
-/// Splits a command as a POSIX shell would for these files: blanks,
-/// single and double quotes, backslash escapes.
-fn shell_split(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut have = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                have = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    cur.push(c);
-                }
-            }
-            '"' => {
-                have = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(&n) = chars.peek() {
-                                if matches!(n, '"' | '\\' | '$' | '`') {
-                                    cur.push(n);
-                                    chars.next();
-                                    continue;
-                                }
-                            }
-                            cur.push('\\');
-                        }
-                        _ => cur.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                have = true;
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            ' ' | '\t' => {
-                if have {
-                    out.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            _ => {
-                have = true;
-                cur.push(c);
-            }
-        }
-    }
-    if have {
-        out.push(cur);
-    }
-    out
-}
+const EXCEPTIONS: &[(&str, usize, &str)] = &[
+    (
+        "libxt_NFLOG.t",
+        18,
+        "expects the 64-byte xt prefix; iptables-nft keeps up to 127 bytes (checked live)",
+    ),
+    (
+        "libxt_TCPMSS.t",
+        4,
+        "FAIL;LEGACY with an empty save text: on nft the rule loads and no save line can match",
+    ),
+    (
+        "libxt_recent.t",
+        7,
+        "--hitcount 999 is expected to fail, but current kernels (6.18) accept it",
+    ),
+];
 
 fn variant_res(res: &str, variant: &str, alt: Option<&str>) -> String {
     if variant == "NFT" {
@@ -130,7 +113,7 @@ fn run_file(path: &std::path::Path, file: &str) -> Outcome {
             continue;
         }
         if let Some(cmd) = line.strip_prefix('%') {
-            let words = shell_split(cmd);
+            let words = ironwall_lab::shell_split(cmd);
             if words.first().map(String::as_str) == Some("iptables") {
                 setup.push(words[1..].to_vec());
             }
@@ -158,7 +141,7 @@ fn run_file(path: &std::path::Path, file: &str) -> Outcome {
             if let Some(t) = &table {
                 args.extend(["-t".to_string(), t.clone()]);
             }
-            args.extend(shell_split(item[0]));
+            args.extend(ironwall_lab::shell_split(item[0]));
             let result = run_iptables(&mut rs, &args, &[]);
             let want_save = if item[1] == "=" { item[0] } else { item[1] };
             let want = format!("\n-A {chain} {want_save}\n");

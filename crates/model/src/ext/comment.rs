@@ -4,7 +4,6 @@
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
-use std::any::Any;
 
 /// The comment text (at most 255 bytes; longer text is cut as the kernel
 /// structure holds 256 bytes with the terminator).
@@ -43,11 +42,5 @@ impl Ext for Comment {
     fn save(&self, out: &mut String, _ip: &IpSpec) {
         out.push_str(" --comment");
         util::save_string(out, &self.text);
-    }
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

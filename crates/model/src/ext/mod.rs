@@ -16,6 +16,11 @@
 //! * `save` appends the save text after `-m NAME` / `-j NAME`, each piece
 //!   with its leading space (`" --dport 22"`).
 //!
+//! * `kernel_check` and `hooks` are the kernel's refusals at commit (exit
+//!   code 4): `checkentry` with the table and the hook of a built-in chain,
+//!   and the module's allowed hooks for every rule reachable from a
+//!   built-in chain ([`hooks`] applies them for [`crate::command`]).
+//!
 //! Two rules are the same rule (for `-D` by specification and `-C`) when
 //! their save texts are equal, which is how the kernel's byte comparison
 //! behaves for every extension whose save text is canonical.
@@ -25,12 +30,36 @@
 
 use crate::addr::Family;
 use crate::rule::IpSpec;
+use crate::ruleset::Hook;
 use crate::Result;
 use std::any::Any;
 use std::fmt::Debug;
 
+pub mod addrtype;
+pub mod checksum;
 pub mod comment;
+pub mod conntrack;
+pub mod ct;
+pub mod icmp;
+pub mod iprange;
+pub mod limit;
+pub mod log;
+pub mod mac;
+pub mod mark;
+pub mod mark_tg;
+pub mod multiport;
+pub mod nat;
+pub mod nflog;
+pub mod owner;
+pub mod physdev;
+pub mod recent;
+pub mod reject;
+pub mod rpfilter;
+pub mod sctp;
+pub mod set;
+pub mod set_tg;
 pub mod tcp;
+pub mod tcpmss_tg;
 
 /// Whether an option takes an argument (`struct option.has_arg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +119,7 @@ impl Opt {
         o
     }
     /// An option with an optional argument.
-    pub const fn opt(name: &'static str, id: u8) -> Opt {
+    pub const fn optional(name: &'static str, id: u8) -> Opt {
         let mut o = Opt::req(name, id);
         o.arg = Arg::Optional;
         o
@@ -150,6 +179,69 @@ pub struct RuleCtx<'a> {
     pub sets: &'a [String],
 }
 
+/// What the kernel knows when it checks an extension of a rule being
+/// committed (`xt_check_target` / `xt_check_match` under nft_compat).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelCtx<'a> {
+    /// The table of the rule.
+    pub table: &'a str,
+    /// The hook of the chain when it is a built-in chain (the kernel's
+    /// `hook_mask` at rule creation); `None` in a user chain, where
+    /// `checkentry` sees no hook.
+    pub hook: Option<Hook>,
+    /// The rule's IP part (protocol and its inversion).
+    pub ip: &'a IpSpec,
+}
+
+impl KernelCtx<'_> {
+    /// `checkentry`'s `hook_mask & ~allowed == 0`: true in a user chain
+    /// (no hook) or in a built-in chain of one of `allowed`.
+    pub fn hook_within(&self, allowed: &[Hook]) -> bool {
+        self.hook.is_none_or(|h| allowed.contains(&h))
+    }
+}
+
+/// Hooks after the routing decision where a packet's size and queue are
+/// known (FORWARD, OUTPUT, POSTROUTING).
+pub const LATE_HOOKS: &[Hook] = &[Hook::Forward, Hook::Output, Hook::Postrouting];
+
+/// Why the kernel refused a rule, as iptables-nft reports it in
+/// `RULE_APPEND failed (TEXT)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errno {
+    /// `EINVAL`.
+    Inval,
+    /// `ENOENT`.
+    NoEnt,
+}
+
+impl Errno {
+    /// `Ok` when the kernel accepts (`ok`), else `EINVAL`.
+    pub fn unless(ok: bool) -> std::result::Result<(), Errno> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Errno::Inval)
+        }
+    }
+    /// `strerror` text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Errno::Inval => "Invalid argument",
+            Errno::NoEnt => "No such file or directory",
+        }
+    }
+}
+
+/// The kernel's table restriction of a target (`xt_target.table`).
+pub fn only_table(k: &KernelCtx, table: &str) -> std::result::Result<(), Errno> {
+    if k.table == table {
+        Ok(())
+    } else {
+        Err(Errno::Inval)
+    }
+}
+
 /// What a parse call passes to an extension for one option.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
@@ -178,11 +270,12 @@ impl Call<'_> {
 }
 
 /// A match or target instance: its parsed state, and how it prints.
-pub trait Ext: Debug + Send + Sync + Any {
+pub trait Ext: ExtBase + Debug + Send + Sync + Any {
     /// Handles one option.
     fn parse(&mut self, call: &Call, ctx: &RuleCtx) -> Result<()>;
-    /// Checks the whole, after every option was parsed; `seen` holds the
-    /// bit of every option id given.
+    /// Checks the whole, after every option was parsed (`x6_fcheck`); `seen`
+    /// holds the bit of every option id given. It runs before the
+    /// framework's mandatory/`also`/`excl` checks, as in iptables.
     fn finish(&mut self, _seen: u32, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
     }
@@ -190,10 +283,41 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn print(&self, out: &mut String, ip: &IpSpec, numeric: bool);
     /// Appends the save text that follows `-m NAME` or `-j NAME`.
     fn save(&self, out: &mut String, ip: &IpSpec);
+    /// The kernel's checks when the rule is committed: the table the
+    /// extension is restricted to, its protocol, its `checkentry`.
+    fn kernel_check(&self, _k: &KernelCtx) -> std::result::Result<(), Errno> {
+        Ok(())
+    }
+    /// The hooks the rule may be reached from (`xt_target.hooks`,
+    /// `xt_match.hooks`): the kernel refuses a change that makes the
+    /// rule's chain reachable, by jumps and gotos, from a built-in chain
+    /// of another hook ([`crate::kernel::validate`]); `None` for any hook.
+    fn hooks(&self) -> Option<&'static [Hook]> {
+        None
+    }
+    /// The name in the `-L` target column when it differs from the saved
+    /// name (an alias such as `NOTRACK`, listed as `CT`).
+    fn list_name(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// What every extension has without writing it: copying and downcasting,
+/// for every `Ext` that is `Clone`.
+pub trait ExtBase {
     /// Copies the instance.
     fn clone_box(&self) -> Box<dyn Ext>;
     /// For engines: downcast to the module's type.
     fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Ext + Clone> ExtBase for T {
+    fn clone_box(&self) -> Box<dyn Ext> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 impl Clone for Box<dyn Ext> {
@@ -220,7 +344,39 @@ pub struct Def {
 
 /// Every extension ironwall knows, matches and targets.
 pub fn registry() -> &'static [Def] {
-    const DEFS: &[Def] = &[tcp::TCP, tcp::UDP, comment::DEF];
+    const DEFS: &[Def] = &[
+        tcp::TCP,
+        tcp::UDP,
+        comment::DEF,
+        conntrack::CONNTRACK,
+        conntrack::STATE,
+        icmp::DEF,
+        multiport::DEF,
+        iprange::DEF,
+        mac::DEF,
+        log::DEF,
+        reject::DEF,
+        nat::DNAT,
+        nat::SNAT,
+        nat::MASQUERADE,
+        nat::REDIRECT,
+        mark_tg::DEF,
+        nflog::DEF,
+        ct::CT,
+        ct::NOTRACK,
+        tcpmss_tg::DEF,
+        checksum::DEF,
+        set_tg::DEF,
+        limit::DEF,
+        mark::DEF,
+        recent::DEF,
+        addrtype::DEF,
+        set::DEF,
+        owner::DEF,
+        physdev::DEF,
+        rpfilter::DEF,
+        sctp::DEF,
+    ];
     DEFS
 }
 
@@ -289,9 +445,75 @@ pub mod util {
         out.push('"');
     }
 
+    /// Whether `s` would not come back as one word from a save printed
+    /// without quotes (blanks or quotes in it). DECISIONS.md 7: such text is
+    /// refused, as iptables-restore could not read the save.
+    pub fn breaks_save(s: &str) -> bool {
+        s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+    }
+
+    /// `xtables_strtoui(s, &end, ..)`: a number at the start of `s` within
+    /// `min..=max` and the text after it; `None` without digits, for a
+    /// leading `-`, or out of range.
+    pub fn strtoui_end(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+        if s.trim_start().starts_with('-') {
+            return None;
+        }
+        let (v, rest) = crate::num::strtoul_prefix(s)?;
+        (min..=max).contains(&v).then_some((v, rest))
+    }
+
+    /// [`strtoui_end`] from 0 to `max`.
+    pub fn strtoui_end_max(s: &str, max: u64) -> Option<(u64, &str)> {
+        strtoui_end(s, 0, max)
+    }
+
+    /// `xtables_strtoul(s, NULL, ..)`: the whole text a number within
+    /// `min..=max` (C rules: leading blanks, `+`, `0x`, octal), a leading
+    /// `-` refused.
+    pub fn xt_strtoul(s: &str, min: u64, max: u64) -> Option<u64> {
+        strtoui_end(s, min, max).and_then(|(v, rest)| rest.is_empty().then_some(v))
+    }
+
+    /// `xtables_parse_mark_mask`: `value[/mask]`, each a 32-bit number;
+    /// the mask defaults to all ones.
+    pub fn mark_mask(ext: &str, opt: &str, arg: &str) -> Result<(u32, u32)> {
+        let bad = || {
+            Error::param(format!(
+                "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
+            ))
+        };
+        let garbage = || {
+            Error::param(format!(
+                "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+            ))
+        };
+        let (val, end) = strtoui_end(arg, 0, u32::MAX as u64).ok_or_else(bad)?;
+        if end.is_empty() {
+            return Ok((val as u32, u32::MAX));
+        }
+        let Some(m) = end.strip_prefix('/') else {
+            return Err(garbage());
+        };
+        let (mask, end) = strtoui_end(m, 0, u32::MAX as u64).ok_or_else(bad)?;
+        if !end.is_empty() {
+            return Err(garbage());
+        }
+        Ok((val as u32, mask as u32))
+    }
+
+    /// An `x6_fcheck` that wants at least one option: `msg` when none
+    /// was given (`seen` is empty).
+    pub fn need_option(seen: u32, msg: &str) -> Result<()> {
+        if seen == 0 {
+            return Err(Error::param(msg));
+        }
+        Ok(())
+    }
+
     /// Parses a number `min..=max` with C rules, or the framework's error.
     pub fn uint(ext: &str, opt: &str, arg: &str, min: u64, max: u64) -> Result<u64> {
-        crate::num::strtoul(arg, min, max).ok_or_else(|| {
+        xt_strtoul(arg, min, max).ok_or_else(|| {
             Error::param(format!(
                 "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max})."
             ))

@@ -1,10 +1,9 @@
 //! `-m tcp` and `-m udp` (`libxt_tcp.c`, `libxt_udp.c`): port ranges,
 //! TCP flags and the TCP option test.
 
-use super::{Call, Def, Ext, Opt, Role, RuleCtx};
+use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::rule::IpSpec;
 use crate::{names, num, Error, Result};
-use std::any::Any;
 
 /// A port range, inclusive.
 pub type Ports = (u16, u16);
@@ -112,6 +111,18 @@ impl TcpUdp {
     fn all_zero(&self) -> bool {
         *self == TcpUdp::new(self.tcp)
     }
+    fn proto_number(&self) -> u8 {
+        if self.tcp {
+            6
+        } else {
+            17
+        }
+    }
+    /// iptables-nft keeps the match as an xt match (not native nft) when it
+    /// holds nothing, a TCP option test, or an inverted one.
+    fn kept_as_xt(&self) -> bool {
+        self.all_zero() || (self.tcp && self.option != 0) || self.option_inv
+    }
 }
 
 /// `xtables_parse_port`: a number or a service name of `proto`.
@@ -122,30 +133,59 @@ pub fn parse_port(s: &str, proto: &str) -> Result<u16> {
         .ok_or_else(|| Error::param(format!("invalid port/service `{s}' specified")))
 }
 
-/// `xtables_getportbyname`: a number or any service name.
+/// `xtables_getportbyname` (glibc `getaddrinfo` of a service): a decimal
+/// number read by `strtoul` into an `int` (negative after that cast means
+/// none; else its low 16 bits, so `65536` is port 0), or any service name.
 pub fn port_by_name(s: &str) -> Option<u16> {
-    num::strtoul(s, 0, 65535)
-        .map(|v| v as u16)
+    let numeric = decimal_service(s).and_then(|v| {
+        let v = v as u32 as i32;
+        (v >= 0).then_some(v as u16)
+    });
+    numeric
         .or_else(|| names::service_port(s, "tcp"))
         .or_else(|| names::service_port(s, "udp"))
 }
 
-fn parse_tcp_ports(s: &str) -> Result<Ports> {
+/// C `strtoul(s, &end, 10)` requiring the whole string: leading blanks and
+/// a sign allowed, overflow saturating, a minus wrapping.
+fn decimal_service(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = t.bytes().try_fold(0u64, |v, b| {
+        v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    });
+    Some(match v {
+        None => u64::MAX,
+        Some(v) if neg => v.wrapping_neg(),
+        Some(v) => v,
+    })
+}
+
+/// `parse_tcp_ports` (also sctp's): `a`, `a:b`, `:b`, `a:` with service
+/// names of `proto`.
+pub fn parse_proto_ports(s: &str, proto: &str) -> Result<Ports> {
     match s.split_once(':') {
         None => {
-            let p = parse_port(s, "tcp")?;
+            let p = parse_port(s, proto)?;
             Ok((p, p))
         }
         Some((a, b)) => {
             let lo = if a.is_empty() {
                 0
             } else {
-                parse_port(a, "tcp")?
+                parse_port(a, proto)?
             };
             let hi = if b.is_empty() {
                 0xFFFF
             } else {
-                parse_port(b, "tcp")?
+                parse_port(b, proto)?
             };
             if lo > hi {
                 return Err(Error::param("invalid portrange (min > max)"));
@@ -267,12 +307,12 @@ impl Ext for TcpUdp {
         match c.id {
             O_SPORT => {
                 once(O_SPORT, "Only one `--source-port' allowed")?;
-                self.spts = parse_tcp_ports(c.arg())?;
+                self.spts = parse_proto_ports(c.arg(), "tcp")?;
                 self.spts_inv |= c.invert;
             }
             O_DPORT => {
                 once(O_DPORT, "Only one `--destination-port' allowed")?;
-                self.dpts = parse_tcp_ports(c.arg())?;
+                self.dpts = parse_proto_ports(c.arg(), "tcp")?;
                 self.dpts_inv |= c.invert;
             }
             O_SYN | O_FLAGS => {
@@ -311,20 +351,23 @@ impl Ext for TcpUdp {
     }
 
     fn finish(&mut self, _seen: u32, ctx: &RuleCtx) -> Result<()> {
-        let want = if self.tcp { 6 } else { 17 };
-        if self.all_zero() || (self.tcp && self.option != 0) || self.option_inv {
-            // Kept as an xt match: the kernel's checkentry decides.
-            if ctx.ip.proto != want || ctx.ip.proto_inv {
-                return Err(Error::kernel(String::new()));
-            }
+        if self.kept_as_xt() {
+            // The kernel decides: see kernel_check.
             return Ok(());
         }
-        if ctx.ip.proto != want {
+        if ctx.ip.proto != self.proto_number() {
             let up = self.proto().to_ascii_uppercase();
             return Err(Error::param(format!(
                 "{up} match requires '-p {}'",
                 self.proto()
             )));
+        }
+        Ok(())
+    }
+
+    fn kernel_check(&self, k: &KernelCtx) -> std::result::Result<(), Errno> {
+        if self.kept_as_xt() && (k.ip.proto != self.proto_number() || k.ip.proto_inv) {
+            return Err(Errno::Inval);
         }
         Ok(())
     }
@@ -373,13 +416,5 @@ impl Ext for TcpUdp {
                 tcp_flags_text(self.flg_cmp)
             ));
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn Ext> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
