@@ -240,9 +240,7 @@ fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
         Cmd::Policy => {
             let name = chain.unwrap_or_default();
             let pol = p.policy.as_deref().unwrap_or_default();
-            if !is_builtin_name(&p.table, name) {
-                return Err(Error::other("Bad built-in chain name."));
-            }
+            // The policy is looked at before the chain.
             let policy = match pol {
                 "ACCEPT" => "ACCEPT",
                 "DROP" => "DROP",
@@ -252,6 +250,9 @@ fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
                     ))
                 }
             };
+            if !is_builtin_name(&p.table, name) {
+                return Err(Error::other("Bad built-in chain name."));
+            }
             let c = chain_mut(rs, &p.table, name)?;
             c.policy = Some(policy);
             out.changed = true;
