@@ -63,7 +63,6 @@ pub const DEF: Def = Def {
     new: |_| Box::<SetTarget>::default(),
 };
 
-
 /// `parse_target`: `NAME FLAGS` for `--add-set`, `--del-set`, `--map-set`.
 fn parse_ref(c: &Call, ctx: &RuleCtx, slot: &Option<SetRef>) -> Result<SetRef> {
     let what = c.name;
