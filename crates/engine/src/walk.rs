@@ -9,10 +9,9 @@
 //! extensions ([`compile`]); an extension the engine does not know yet is
 //! an error at compile time, never a silent pass.
 
-use crate::packet::{Packet, Transport};
-use ironwall_model::ext::comment::Comment;
-use ironwall_model::ext::tcp::TcpUdp;
-use ironwall_model::ext::Loaded;
+use crate::eval::{compile, Eval, Unsupported};
+use crate::packet::{LogFlags, Packet};
+use ironwall_model::ext::log::Log;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
 
@@ -27,6 +26,18 @@ pub enum Verdict {
     Queue,
 }
 
+/// The result of a walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The rules the packet matched, in order, and how it left chains.
+    pub steps: Vec<Step>,
+    /// The lines LOG rules wrote (prefix included, without the syslog
+    /// header or the kernel timestamp).
+    pub logs: Vec<String>,
+}
+
 /// One step of a walk, for traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -36,96 +47,6 @@ pub struct Step {
     pub rule: usize,
     /// What happened: `match`, `jump X`, `goto X`, `return`, `policy`.
     pub action: String,
-}
-
-/// What the engine needs of a match: does it hold for this packet.
-pub trait Eval: std::fmt::Debug {
-    /// True when the match holds.
-    fn eval(&self, pkt: &Packet) -> bool;
-}
-
-/// The compile error for an extension the engine does not model yet.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the engine does not model the `{0}` extension yet")]
-pub struct Unsupported(pub String);
-
-#[derive(Debug)]
-struct TcpUdpEval(TcpUdp);
-
-impl Eval for TcpUdpEval {
-    fn eval(&self, pkt: &Packet) -> bool {
-        let m = &self.0;
-        let in_range = |p: u16, r: (u16, u16), inv: bool| (p >= r.0 && p <= r.1) != inv;
-        match (&pkt.transport, m.tcp) {
-            (
-                Transport::Tcp {
-                    spt,
-                    dpt,
-                    flags,
-                    options,
-                    ..
-                },
-                true,
-            ) => {
-                let fl = (*flags & 0xFF) as u8;
-                let option_ok =
-                    m.option == 0 || (tcp_has_option(options, m.option) != m.option_inv);
-                in_range(*spt, m.spts, m.spts_inv)
-                    && in_range(*dpt, m.dpts, m.dpts_inv)
-                    && ((fl & m.flg_mask == m.flg_cmp) != m.flags_inv)
-                    && option_ok
-            }
-            (Transport::Udp { spt, dpt, .. }, false) => {
-                in_range(*spt, m.spts, m.spts_inv) && in_range(*dpt, m.dpts, m.dpts_inv)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// Whether TCP option `kind` appears in the option bytes.
-fn tcp_has_option(opts: &[u8], kind: u8) -> bool {
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
-            0 => return kind == 0,
-            1 => {
-                if kind == 1 {
-                    return true;
-                }
-                i += 1;
-            }
-            k => {
-                if k == kind {
-                    return true;
-                }
-                let len = opts.get(i + 1).copied().unwrap_or(0) as usize;
-                i += len.max(2);
-            }
-        }
-    }
-    false
-}
-
-#[derive(Debug)]
-struct Always;
-
-impl Eval for Always {
-    fn eval(&self, _pkt: &Packet) -> bool {
-        true
-    }
-}
-
-/// Compiles a model extension into an evaluator.
-pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
-    let any = m.ext.as_any();
-    if let Some(t) = any.downcast_ref::<TcpUdp>() {
-        return Ok(Box::new(TcpUdpEval(t.clone())));
-    }
-    if any.downcast_ref::<Comment>().is_some() {
-        return Ok(Box::new(Always));
-    }
-    Err(Unsupported(m.def.name.to_string()))
 }
 
 /// Whether the fixed part of a rule holds for a packet.
@@ -189,7 +110,22 @@ impl<'a> Compiled<'a> {
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
-    pub fn walk(&mut self, chain: &str, pkt: &Packet) -> (Verdict, Vec<Step>) {
+    pub fn walk(&mut self, chain: &str, pkt: &Packet) -> Trace {
+        let mut logs = Vec::new();
+        let (verdict, steps) = self.walk_inner(chain, pkt, &mut logs);
+        Trace {
+            verdict,
+            steps,
+            logs,
+        }
+    }
+
+    fn walk_inner(
+        &mut self,
+        chain: &str,
+        pkt: &Packet,
+        logs: &mut Vec<String>,
+    ) -> (Verdict, Vec<Step>) {
         let mut steps = Vec::new();
         let Some(start) = self.index(chain) else {
             return (Verdict::Accept, steps);
@@ -227,7 +163,15 @@ impl<'a> Compiled<'a> {
                 action: "match".into(),
             };
             match &rule.target {
-                Target::None | Target::Ext(_) => {
+                Target::None => {
+                    steps.push(step);
+                    ri += 1;
+                }
+                Target::Ext(l) => {
+                    if let Some(log) = l.ext.as_any().downcast_ref::<Log>() {
+                        logs.push(log_text(log, pkt));
+                    }
+                    step.action = l.def.name.to_string();
                     steps.push(step);
                     ri += 1;
                 }
@@ -282,6 +226,17 @@ impl Compiled<'_> {
     }
 }
 
+/// The line the kernel's LOG target writes for `pkt`.
+pub fn log_text(log: &Log, pkt: &Packet) -> String {
+    let flags = LogFlags {
+        tcp_seq: log.flags & 0x01 != 0,
+        tcp_opt: log.flags & 0x02 != 0,
+        ip_opt: log.flags & 0x04 != 0,
+        uid: log.flags & 0x08 != 0,
+    };
+    format!("{}{}", log.prefix, pkt.log_line(flags))
+}
+
 fn verdict(name: &str) -> Verdict {
     match name {
         "DROP" => Verdict::Drop,
@@ -321,18 +276,26 @@ mod tests {
             "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        let (v, steps) = c.walk("INPUT", &ok);
-        assert_eq!(v, Verdict::Accept);
-        let path: Vec<String> = steps.iter().map(|s| s.chain.clone()).collect();
+        let trace = c.walk("INPUT", &ok);
+        assert_eq!(trace.verdict, Verdict::Accept);
+        let path: Vec<String> = trace.steps.iter().map(|s| s.chain.clone()).collect();
         assert_eq!(path, ["INPUT", "STDIN", "FRIENDLY"]);
         let stranger = Packet::parse_line(
             "IN=eth0 OUT= SRC=10.9.9.9 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        let (v, _) = c.walk("INPUT", &stranger);
-        assert_eq!(v, Verdict::Drop);
+        assert_eq!(c.walk("INPUT", &stranger).verdict, Verdict::Drop);
         let input = t.chains.iter().position(|ch| ch.name == "INPUT").unwrap();
         assert_eq!(c.policy[input], (1, 60));
         assert_eq!(c.counters[input][0], (2, 120));
+    }
+
+    #[test]
+    fn log_rules_write_the_kernel_line() {
+        let rs = rs(&["-A INPUT -p tcp -m tcp -j LOG --log-prefix \"tcp.in.dropped \""]);
+        let mut c = Compiled::new(rs.table("filter").unwrap()).unwrap();
+        let line = "IN=eth0 OUT= MAC=00:16:3e:5e:6c:00:fe:ff:ff:ff:ff:ff:08:00 SRC=10.137.0.14 DST=10.137.0.16 LEN=52 TOS=0x00 PREC=0x00 TTL=63 ID=758 DF PROTO=TCP SPT=56296 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0";
+        let t = c.walk("INPUT", &Packet::parse_line(line).unwrap());
+        assert_eq!(t.logs, [format!("tcp.in.dropped {line} ")]);
     }
 }

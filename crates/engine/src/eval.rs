@@ -1,0 +1,174 @@
+//! Match evaluators: one per model extension the engine understands,
+//! compiled from the model's parsed state by downcasting
+//! ([`compile`]). An extension without an evaluator is an error, never a
+//! silent pass.
+
+use crate::packet::{Packet, Transport};
+use ironwall_model::ext::comment::Comment;
+use ironwall_model::ext::icmp::Icmp;
+use ironwall_model::ext::iprange::Iprange;
+use ironwall_model::ext::mac::Mac;
+use ironwall_model::ext::mark::Mark;
+use ironwall_model::ext::multiport::{Multiport, Side};
+use ironwall_model::ext::tcp::TcpUdp;
+use ironwall_model::ext::Loaded;
+
+/// What the engine needs of a match: does it hold for this packet.
+pub trait Eval: std::fmt::Debug {
+    /// True when the match holds.
+    fn eval(&self, pkt: &Packet) -> bool;
+}
+
+/// The compile error for an extension the engine does not model yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the engine does not model the `{0}` extension yet")]
+pub struct Unsupported(pub String);
+
+#[derive(Debug)]
+struct TcpUdpEval(TcpUdp);
+
+impl Eval for TcpUdpEval {
+    fn eval(&self, pkt: &Packet) -> bool {
+        let m = &self.0;
+        let in_range = |p: u16, r: (u16, u16), inv: bool| (p >= r.0 && p <= r.1) != inv;
+        match (&pkt.transport, m.tcp) {
+            (
+                Transport::Tcp {
+                    spt,
+                    dpt,
+                    flags,
+                    options,
+                    ..
+                },
+                true,
+            ) => {
+                let fl = (*flags & 0xFF) as u8;
+                let option_ok =
+                    m.option == 0 || (tcp_has_option(options, m.option) != m.option_inv);
+                in_range(*spt, m.spts, m.spts_inv)
+                    && in_range(*dpt, m.dpts, m.dpts_inv)
+                    && ((fl & m.flg_mask == m.flg_cmp) != m.flags_inv)
+                    && option_ok
+            }
+            (Transport::Udp { spt, dpt, .. }, false) => {
+                in_range(*spt, m.spts, m.spts_inv) && in_range(*dpt, m.dpts, m.dpts_inv)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether TCP option `kind` appears in the option bytes.
+fn tcp_has_option(opts: &[u8], kind: u8) -> bool {
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return kind == 0,
+            1 => {
+                if kind == 1 {
+                    return true;
+                }
+                i += 1;
+            }
+            k => {
+                if k == kind {
+                    return true;
+                }
+                let len = opts.get(i + 1).copied().unwrap_or(0) as usize;
+                i += len.max(2);
+            }
+        }
+    }
+    false
+}
+
+#[derive(Debug)]
+struct Always;
+
+impl Eval for Always {
+    fn eval(&self, _pkt: &Packet) -> bool {
+        true
+    }
+}
+
+impl Eval for Icmp {
+    fn eval(&self, pkt: &Packet) -> bool {
+        match &pkt.transport {
+            Transport::Icmp { typ, code, .. } => {
+                let hit = self.icmp_type == 0xFF
+                    || (*typ == self.icmp_type && *code >= self.codes.0 && *code <= self.codes.1);
+                hit != self.invert
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The ports of a TCP, UDP or UDP-Lite packet (not a later fragment).
+fn ports(pkt: &Packet) -> Option<(u16, u16)> {
+    match &pkt.transport {
+        Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => Some((*spt, *dpt)),
+        _ => None,
+    }
+}
+
+impl Eval for Multiport {
+    fn eval(&self, pkt: &Packet) -> bool {
+        let Some((spt, dpt)) = ports(pkt) else {
+            return false;
+        };
+        let inside = |p: u16| self.ports.iter().any(|(lo, hi)| p >= *lo && p <= *hi);
+        let hit = match self.side {
+            Side::Source => inside(spt),
+            Side::Destination => inside(dpt),
+            Side::Either => inside(spt) || inside(dpt),
+        };
+        hit != self.invert
+    }
+}
+
+impl Eval for Iprange {
+    fn eval(&self, pkt: &Packet) -> bool {
+        let within = |r: &ironwall_model::ext::iprange::Range, a: std::net::IpAddr| {
+            (a >= r.min && a <= r.max) != r.inv
+        };
+        self.src.as_ref().is_none_or(|r| within(r, pkt.src))
+            && self.dst.as_ref().is_none_or(|r| within(r, pkt.dst))
+    }
+}
+
+impl Eval for Mac {
+    fn eval(&self, pkt: &Packet) -> bool {
+        // The source address of an Ethernet header: bytes 6 to 11.
+        match pkt.mac.as_deref().and_then(|m| m.get(6..12)) {
+            Some(src) => (src == self.addr) != self.invert,
+            None => false,
+        }
+    }
+}
+
+impl Eval for Mark {
+    fn eval(&self, pkt: &Packet) -> bool {
+        ((pkt.mark & self.mask) == self.mark) != self.invert
+    }
+}
+
+/// Compiles a model extension into an evaluator.
+pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
+    let any = m.ext.as_any();
+    if let Some(t) = any.downcast_ref::<TcpUdp>() {
+        return Ok(Box::new(TcpUdpEval(t.clone())));
+    }
+    if any.downcast_ref::<Comment>().is_some() {
+        return Ok(Box::new(Always));
+    }
+    macro_rules! stateless {
+        ($($t:ty),*) => {$(
+            if let Some(x) = any.downcast_ref::<$t>() {
+                return Ok(Box::new(x.clone()));
+            }
+        )*};
+    }
+    stateless!(Icmp, Multiport, Iprange, Mac, Mark);
+    Err(Unsupported(m.def.name.to_string()))
+}
