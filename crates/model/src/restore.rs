@@ -95,7 +95,15 @@ fn prog_version(prog: &str) -> String {
 /// An error as `xtables_error` prints it from iptables-restore: the
 /// message, and for a parameter problem the line and the help hint.
 fn exit_error(prog: &str, kind: Kind, msg: &str, line: usize) -> RestoreError {
-    let head = format!("{}: {}\n", prog_version(prog), msg.trim_end_matches('\n'));
+    let msg = msg.trim_end_matches('\n');
+    // `exit_tryhelp` cases print their text (if any) bare.
+    let head = if msg.is_empty() {
+        String::new()
+    } else if kind == Kind::Parameter && msg.starts_with("Bad argument `") {
+        format!("{msg}\n")
+    } else {
+        format!("{}: {msg}\n", prog_version(prog))
+    };
     match kind {
         Kind::Parameter => RestoreError {
             code: 2,
@@ -156,8 +164,12 @@ fn fgets_lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// `delims`, NUL-terminating it in `buf`. Returns (start, end) and moves
 /// `pos` past the terminator.
 fn strtok(buf: &mut [u8], pos: &mut usize, delims: &[u8]) -> Option<(usize, usize)> {
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let mut start = (*pos).min(len);
+    let from = (*pos).min(buf.len());
+    let len = buf[from..]
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(buf.len(), |i| from + i);
+    let mut start = from;
     while start < len && delims.contains(&buf[start]) {
         start += 1;
     }
