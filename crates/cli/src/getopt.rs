@@ -75,7 +75,10 @@ fn long_opt(prog: &str, body: &str, args: &[String], i: &mut usize, long: &[Long
         None => (body, None),
     };
     let exact = long.iter().find(|(n, _, _)| *n == name);
-    let cands: Vec<&LongOpt> = long.iter().filter(|(n, _, _)| n.starts_with(name)).collect();
+    let cands: Vec<&LongOpt> = long
+        .iter()
+        .filter(|(n, _, _)| n.starts_with(name))
+        .collect();
     let opt = match (exact, cands.as_slice()) {
         (Some(o), _) => o,
         (None, []) => return Item::Bad(format!("{prog}: unrecognized option '--{name}'")),
@@ -94,9 +97,9 @@ fn long_opt(prog: &str, body: &str, args: &[String], i: &mut usize, long: &[Long
     };
     let (full, has, c) = *opt;
     match has {
-        HasArg::No if inline.is_some() => {
-            Item::Bad(format!("{prog}: option '--{full}' doesn't allow an argument"))
-        }
+        HasArg::No if inline.is_some() => Item::Bad(format!(
+            "{prog}: option '--{full}' doesn't allow an argument"
+        )),
         HasArg::No | HasArg::Optional => Item::Opt(c, inline),
         HasArg::Required => match inline.or_else(|| next(args, i)) {
             Some(v) => Item::Opt(c, Some(v)),
@@ -198,7 +201,9 @@ mod tests {
         );
         assert_eq!(
             run(&["--test=1"]).items,
-            [Item::Bad("p: option '--test' doesn't allow an argument".into())]
+            [Item::Bad(
+                "p: option '--test' doesn't allow an argument".into()
+            )]
         );
     }
 }

@@ -1,8 +1,8 @@
 //! `ironwall iptables`, `iptables-save` and `iptables-restore`: the real
 //! tools' command lines, working on a rules file instead of the kernel.
 
-use crate::store;
 use crate::getopt::{getopt, HasArg, Item, LongOpt};
+use crate::store;
 use ironwall_model::restore::{restore_bytes, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save, Kind};
@@ -191,7 +191,8 @@ const RESTORE_LONG: &[LongOpt] = &[
     ("wait-interval", HasArg::Optional, 'W'),
 ];
 
-const RESTORE_USAGE: &str = "Usage: {prog} [-c] [-v] [-V] [-t] [-h] [-n] [-T table] [-M command] [-4] [-6] [file]
+const RESTORE_USAGE: &str =
+    "Usage: {prog} [-c] [-v] [-V] [-t] [-h] [-n] [-T table] [-M command] [-4] [-6] [file]
 \t   [ --counters ]
 \t   [ --verbose ]
 \t   [ --version]
@@ -215,10 +216,12 @@ fn restore_args(prog: &str, args: &[String]) -> Result<(RestoreOpts, Option<Stri
     while let Some(a) = it.next() {
         words.push(a.clone());
         let bare_wait = matches!(a.as_str(), "-w" | "-W" | "--wait" | "--wait-interval");
-        if bare_wait {
-            if it.peek().is_some_and(|n| !n.starts_with('-') && !n.starts_with('!')) {
-                it.next();
-            }
+        if bare_wait
+            && it
+                .peek()
+                .is_some_and(|n| !n.starts_with('-') && !n.starts_with('!'))
+        {
+            it.next();
         }
     }
     let p = getopt(prog, &words, "bcvVthnM:T:wW", RESTORE_LONG);

@@ -19,7 +19,11 @@ const DIRS: &[&str] = &["iptables-upstream", "iptables_semantics", "net-network"
 
 /// The listings compared per table: (arguments, verbose) — all numeric
 /// ones with `-n`.
-const LISTINGS: &[(&[&str], bool)] = &[(&["-L", "-n", "-v"], true), (&["-L"], false), (&["-S"], false)];
+const LISTINGS: &[(&[&str], bool)] = &[
+    (&["-L", "-n", "-v"], true),
+    (&["-L"], false),
+    (&["-S"], false),
+];
 
 /// Compares one ruleset; `Err` says how they differ.
 fn check(file: &Path, golden: &Path) -> Result<(), String> {
@@ -58,7 +62,10 @@ fn check(file: &Path, golden: &Path) -> Result<(), String> {
             let real = (c, o, e);
             let got = ours.run("iptables", &full, None);
             if real.0 != got.0 || real.2 != got.2 {
-                return Err(format!("{full:?}: real {:?} {:?}, ours {:?} {:?}", real.0, real.2, got.0, got.2));
+                return Err(format!(
+                    "{full:?}: real {:?} {:?}, ours {:?} {:?}",
+                    real.0, real.2, got.0, got.2
+                ));
             }
             first_diff(&format!("{full:?}"), &real.1, &got.1)?;
         }
@@ -113,7 +120,11 @@ fn rulesets_match_iptables_nft() {
         return;
     };
     let all = files(&root);
-    assert!(all.len() >= 30, "expected the shared rulesets, found {}", all.len());
+    assert!(
+        all.len() >= 30,
+        "expected the shared rulesets, found {}",
+        all.len()
+    );
     // Two workers: the big file takes most of the time.
     let (a, b): (Vec<_>, Vec<_>) = all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
     let run = |part: Vec<(usize, &(PathBuf, PathBuf))>| -> Vec<(String, Result<(), String>)> {

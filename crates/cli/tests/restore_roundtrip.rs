@@ -107,7 +107,10 @@ fn saves_equal_the_canonical_files() {
         let path = file.to_str().expect("UTF-8 path");
         let (code, _, err) = rules.run("iptables-restore", &[path], None);
         if code != 0 {
-            failed.push(format!("{name}: refused: {}", err.lines().next().unwrap_or("")));
+            failed.push(format!(
+                "{name}: refused: {}",
+                err.lines().next().unwrap_or("")
+            ));
             continue;
         }
         if rules.save(&[]) != want {

@@ -417,8 +417,7 @@ impl State<'_> {
         if raw.first() == Some(&b'\n') || raw.first() == Some(&b'#') {
             return Ok(());
         }
-        if self.in_table && raw.starts_with(b"COMMIT") && matches!(raw.get(6), None | Some(b'\n'))
-        {
+        if self.in_table && raw.starts_with(b"COMMIT") && matches!(raw.get(6), None | Some(b'\n')) {
             self.in_table = false;
             let pending = std::mem::take(&mut self.pending);
             if !self.opts.test {
@@ -624,7 +623,11 @@ fn commit(
                 counters,
             } => {
                 let Some(c) = rs.table_mut(p.table).and_then(|t| t.chain_mut(&chain)) else {
-                    return Err(failed(&prog, line, Some("No chain/target/match by that name.")));
+                    return Err(failed(
+                        &prog,
+                        line,
+                        Some("No chain/target/match by that name."),
+                    ));
                 };
                 c.policy = match policy.as_str() {
                     "ACCEPT" => Some("ACCEPT"),
@@ -742,7 +745,12 @@ mod tests {
     #[test]
     fn kernel_buffer() {
         let many: Vec<(usize, String)> = (1..40)
-            .map(|i| (i, "RULE_APPEND failed (Invalid argument): rule in chain INPUT".into()))
+            .map(|i| {
+                (
+                    i,
+                    "RULE_APPEND failed (Invalid argument): rule in chain INPUT".into(),
+                )
+            })
             .collect();
         let m = kernel_message("iptables-restore", &many);
         let head = format!("{}: ", prog_version("iptables-restore"));
