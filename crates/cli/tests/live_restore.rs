@@ -81,6 +81,8 @@ const CASES: &[(&str, bool, &[&str], &str)] = &[
     ("noflush-policy-resets-counters", true, &["-n"], "*filter\n:INPUT ACCEPT [7:8]\nCOMMIT\n"),
     ("noflush-policy-counters", true, &["-n", "-c"], "*filter\n:INPUT - [7:8]\nCOMMIT\n"),
     ("noflush-rename", true, &["-n"], "*filter\n-E FOO BAZ\nCOMMIT\n"),
+    ("noflush-rename-declared", true, &["-n"], "*filter\n:FOO - [0:0]\n-E FOO BAZ\n-A BAZ -j DROP\nCOMMIT\n"),
+    ("rename-new-chain", false, &[], "*filter\n-N FOO\n-E FOO BAZ\nCOMMIT\n"),
     ("noflush-replace", true, &["-n"], "*filter\n-R FOO 1 -j DROP\nCOMMIT\n"),
     ("noflush-new-chain-exists", true, &["-n"], "*filter\n-N FOO\nCOMMIT\n"),
     ("noflush-zero", true, &["-n"], "*filter\n-Z\nCOMMIT\n"),

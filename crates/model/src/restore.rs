@@ -17,9 +17,7 @@
 //! Known differences: `-v` is accepted but prints nothing; a chain declared
 //! with `:NAME` does not shadow a target extension of that name for later
 //! `-j NAME` in the file; `-R` of a rule added earlier in the same table
-//! (real iptables-restore 1.8.9 crashes) replaces it; `-E` of a chain made
-//! in the same table (real: `CHAIN_RENAME failed (No such file or
-//! directory)`, exit 4) renames it.
+//! (real iptables-restore 1.8.9 crashes) replaces it.
 
 use crate::command;
 use crate::num::scan_u64_prefix;
@@ -604,6 +602,23 @@ pub fn restore_bytes(
     Ok(st.stdout)
 }
 
+/// A command's failure at commit: `Err` ends the restore (a parameter
+/// problem names the `COMMIT` line, another problem the command's line);
+/// `Ok` is a kernel refusal, collected.
+fn command_error(
+    prog: &str,
+    e: &Error,
+    parsed: &Parsed,
+    line: usize,
+    commit_line: usize,
+) -> Result<(usize, String), RestoreError> {
+    match e.kind {
+        Kind::Parameter => Err(param_error(prog, &e.msg, commit_line)),
+        Kind::Other => Err(failed(prog, line, Some(&e.msg))),
+        Kind::Kernel => Ok((line, kernel_failure(parsed, &e.msg))),
+    }
+}
+
 /// Runs one table's commands as iptables-nft prepares and commits them.
 fn commit(
     rs: &mut Ruleset,
@@ -613,6 +628,10 @@ fn commit(
 ) -> Result<(), RestoreError> {
     let prog = st.prog.clone();
     let mut refusals: Vec<(usize, String)> = Vec::new();
+    // Chains declared (`:NAME`) or made (`-N`) in this batch: iptables-nft
+    // sends them without their kernel handle, so renaming one fails.
+    let mut fresh: Vec<String> = Vec::new();
+    let mut renames: Vec<(usize, Box<Parsed>)> = Vec::new();
     for p in pending {
         let line = p.line;
         match p.op {
@@ -638,6 +657,7 @@ fn commit(
                 c.counters = counters;
             }
             Op::UserChain(name) => {
+                fresh.push(name.clone());
                 let Some(table) = rs.table_mut(p.table) else {
                     return Err(failed(&prog, line, None));
                 };
@@ -653,14 +673,34 @@ fn commit(
                 }
             }
             Op::Refused(text) => refusals.push((line, text)),
+            Op::Command(parsed) if parsed.cmd == Cmd::RenameChain => {
+                // Checked now, done at the commit: iptables-nft does not
+                // rename the chain in its cache, so later lines of the
+                // batch still see the old name.
+                let mut scratch = rs.clone();
+                match command::apply(&mut scratch, &parsed) {
+                    Ok(_) if fresh.contains(parsed.chain.as_ref().unwrap_or(&String::new())) => {
+                        let e = "No such file or directory";
+                        refusals.push((line, kernel_failure(&parsed, e)));
+                    }
+                    Ok(_) => renames.push((line, parsed)),
+                    Err(e) => refusals.push(command_error(&prog, &e, &parsed, line, commit_line)?),
+                }
+            }
             Op::Command(parsed) => match command::apply(rs, &parsed) {
-                Ok(out) => st.stdout.push_str(&out.stdout),
-                Err(e) => match e.kind {
-                    Kind::Parameter => return Err(param_error(&prog, &e.msg, commit_line)),
-                    Kind::Other => return Err(failed(&prog, line, Some(&e.msg))),
-                    Kind::Kernel => refusals.push((line, kernel_failure(&parsed, &e.msg))),
-                },
+                Ok(out) => {
+                    st.stdout.push_str(&out.stdout);
+                    if parsed.cmd == Cmd::NewChain {
+                        fresh.push(parsed.chain.clone().unwrap_or_default());
+                    }
+                }
+                Err(e) => refusals.push(command_error(&prog, &e, &parsed, line, commit_line)?),
             },
+        }
+    }
+    for (line, parsed) in renames {
+        if let Err(e) = command::apply(rs, &parsed) {
+            refusals.push(command_error(&prog, &e, &parsed, line, commit_line)?);
         }
     }
     if let Some((line, _)) = refusals.first() {
