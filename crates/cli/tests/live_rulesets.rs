@@ -12,7 +12,9 @@
 mod restore_lab;
 
 use ironwall_lab::{kernel_tests, normalize_prot, shared, triple, Netns};
-use restore_lab::{normalize_prefix, Rules};
+use ironwall_model::parse::{self, Cmd, ParseEnv};
+use ironwall_model::restore::split_args;
+use restore_lab::{normalize_prefix, real_restore, Rules};
 use std::path::{Path, PathBuf};
 
 const DIRS: &[&str] = &["iptables-upstream", "iptables_semantics", "net-network"];
@@ -25,14 +27,29 @@ const LISTINGS: &[(&[&str], bool)] = &[
     (&["-S"], false),
 ];
 
-/// Compares one ruleset; `Err` says how they differ.
-fn check(file: &Path, golden: &Path) -> Result<(), String> {
-    let path = file.to_str().ok_or("path is not UTF-8")?;
+/// What is restored: a file given by name, or text on stdin.
+enum Source<'a> {
+    File(&'a Path),
+    Text(&'a str),
+}
+
+/// Compares one ruleset; `Err` says how they differ. `golden` is the
+/// canonical save, when there is one to compare with.
+fn check(source: Source, golden: Option<&Path>) -> Result<(), String> {
     let ns = Netns::new("rset");
     let ours = Rules::new();
-    let (rc, ro, re) = triple(ns.run("iptables-restore", &[path], None));
-    let real = (rc, ro, normalize_prefix(&re));
-    let got = ours.run("iptables-restore", &[path], None);
+    let (real, got) = match source {
+        Source::File(file) => {
+            let path = file.to_str().ok_or("path is not UTF-8")?;
+            let (rc, ro, re) = triple(ns.run("iptables-restore", &[path], None));
+            let real = (rc, ro, normalize_prefix(&re));
+            (real, ours.run("iptables-restore", &[path], None))
+        }
+        Source::Text(text) => (
+            real_restore(&ns, &[], text.as_bytes()),
+            ours.restore(&[], text.as_bytes()),
+        ),
+    };
     if real != got {
         return Err(format!("restore: real {real:?}, ours {got:?}"));
     }
@@ -42,8 +59,10 @@ fn check(file: &Path, golden: &Path) -> Result<(), String> {
     let real_save = ns.save(&[]);
     let our_save = ours.save(&[]);
     first_diff("iptables-save", &real_save, &our_save)?;
-    let canon = std::fs::read_to_string(golden).map_err(|e| format!("{golden:?}: {e}"))?;
-    first_diff("roundtrip file", &canon, &our_save)?;
+    if let Some(golden) = golden {
+        let canon = std::fs::read_to_string(golden).map_err(|e| format!("{golden:?}: {e}"))?;
+        first_diff("roundtrip file", &canon, &our_save)?;
+    }
     let tables: Vec<&str> = our_save
         .lines()
         .filter_map(|l| l.strip_prefix('*'))
@@ -111,28 +130,13 @@ fn files(root: &Path) -> Vec<(PathBuf, PathBuf)> {
     out
 }
 
-#[test]
-fn rulesets_match_iptables_nft() {
-    if !kernel_tests("live_rulesets") {
-        return;
-    }
-    let Some(root) = shared("live_rulesets") else {
-        return;
-    };
-    let all = files(&root);
-    assert!(
-        all.len() >= 30,
-        "expected the shared rulesets, found {}",
-        all.len()
-    );
-    // Two workers: the big file takes most of the time.
-    let (a, b): (Vec<_>, Vec<_>) = all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
-    let run = |part: Vec<(usize, &(PathBuf, PathBuf))>| -> Vec<(String, Result<(), String>)> {
+/// Runs `check` on every item on two workers; prints one PASS/FAIL line
+/// each and fails if any differs.
+fn run_all<T: Sync>(items: &[(String, T)], check: impl Fn(&T) -> Result<(), String> + Sync) {
+    let (a, b): (Vec<_>, Vec<_>) = items.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let run = |part: Vec<(usize, &(String, T))>| -> Vec<(String, Result<(), String>)> {
         part.into_iter()
-            .map(|(_, (f, g))| {
-                let name = f.strip_prefix(&root).unwrap_or(f).display().to_string();
-                (name, check(f, g))
-            })
+            .map(|(_, (name, item))| (name.clone(), check(item)))
             .collect()
     };
     let mut results = std::thread::scope(|s| {
@@ -158,4 +162,95 @@ fn rulesets_match_iptables_nft() {
         failed.len(),
         results.len()
     );
+}
+
+#[test]
+fn rulesets_match_iptables_nft() {
+    if !kernel_tests("live_rulesets") {
+        return;
+    }
+    let Some(root) = shared("live_rulesets") else {
+        return;
+    };
+    let all = files(&root);
+    assert!(
+        all.len() >= 30,
+        "expected the shared rulesets, found {}",
+        all.len()
+    );
+    let items: Vec<(String, (PathBuf, PathBuf))> = all
+        .into_iter()
+        .map(|(f, g)| {
+            let name = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
+            (name, (f, g))
+        })
+        .collect();
+    run_all(&items, |(f, g)| check(Source::File(f), Some(g)));
+}
+
+/// The ruleset without the rule lines this build of ironwall cannot parse
+/// on their own (extensions not implemented yet) or whose target is neither
+/// a verdict nor a chain the file declares: what remains exercises restore,
+/// save and listings at full size against the real tools, whatever
+/// extensions exist.
+fn supported_part(text: &str) -> String {
+    let declared: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
+        .collect();
+    let mut table = String::new();
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(t) = line.strip_prefix('*') {
+            table = t.trim().to_string();
+        }
+        let rule = line
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .map_or(line, |(_, r)| r.trim_start());
+        if rule.starts_with('-') && !keep_rule(rule, &table, &declared) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+fn keep_rule(rule: &str, table: &str, declared: &[&str]) -> bool {
+    let Ok(mut args) = split_args(rule) else {
+        return false;
+    };
+    args.splice(0..0, ["-t".to_string(), table.to_string()]);
+    let env = ParseEnv {
+        family: ironwall_model::addr::Family::V4,
+        restore: true,
+        table,
+        sets: &[],
+    };
+    match parse::parse(&args, env) {
+        Ok(p) if p.cmd != Cmd::Nothing => p
+            .rules
+            .iter()
+            .all(|r| r.target.chain().is_none_or(|c| declared.contains(&c))),
+        _ => false,
+    }
+}
+
+#[test]
+fn supported_rules_of_rulesets_match_iptables_nft() {
+    if !kernel_tests("live_rulesets supported part") {
+        return;
+    }
+    let Some(root) = shared("live_rulesets supported part") else {
+        return;
+    };
+    let items: Vec<(String, String)> = files(&root)
+        .into_iter()
+        .filter_map(|(f, _)| {
+            let text = String::from_utf8_lossy(&std::fs::read(&f).ok()?).into_owned();
+            let name = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
+            Some((name, supported_part(&text)))
+        })
+        .collect();
+    run_all(&items, |text| check(Source::Text(text), None));
 }

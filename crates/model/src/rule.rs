@@ -161,7 +161,8 @@ impl Rule {
             if ip.proto_inv {
                 s.push_str(" !");
             }
-            match proto_to_name(ip.proto, true) {
+            // iptables 1.8.9 save_rule_details: names from /etc/protocols too.
+            match proto_to_name(ip.proto, false) {
                 Some(n) => s.push_str(&format!(" -p {n}")),
                 None => s.push_str(&format!(" -p {}", ip.proto)),
             }
