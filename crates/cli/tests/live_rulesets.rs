@@ -12,12 +12,8 @@
 mod restore_lab;
 
 use ironwall_lab::{kernel_tests, normalize_prot, shared, triple, Netns};
-use ironwall_model::parse::{self, Cmd, ParseEnv};
-use ironwall_model::restore::split_args;
-use restore_lab::{normalize_prefix, real_restore, Rules};
+use restore_lab::{normalize_prefix, real_restore, rulesets, supported_part, Rules};
 use std::path::{Path, PathBuf};
-
-const DIRS: &[&str] = &["iptables-upstream", "iptables_semantics", "net-network"];
 
 /// The listings compared per table: (arguments, verbose) — all numeric
 /// ones with `-n`.
@@ -109,27 +105,6 @@ fn first_diff(what: &str, want: &str, got: &str) -> Result<(), String> {
     ))
 }
 
-/// The ruleset files, and their canonical save file.
-fn files(root: &Path) -> Vec<(PathBuf, PathBuf)> {
-    let mut out = Vec::new();
-    for dir in DIRS {
-        let Ok(entries) = std::fs::read_dir(root.join("rulesets").join(dir)) else {
-            continue;
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        for name in names {
-            let golden = root
-                .join("rulesets/roundtrip-1.8.9/nft")
-                .join(format!("{dir}_{name}"));
-            out.push((root.join("rulesets").join(dir).join(&name), golden));
-        }
-    }
-    out
-}
-
 /// Runs `check` on every item on two workers; prints one PASS/FAIL line
 /// each and fails if any differs.
 fn run_all<T: Sync>(items: &[(String, T)], check: impl Fn(&T) -> Result<(), String> + Sync) {
@@ -172,68 +147,15 @@ fn rulesets_match_iptables_nft() {
     let Some(root) = shared("live_rulesets") else {
         return;
     };
-    let all = files(&root);
+    let all = rulesets(&root);
     assert!(
         all.len() >= 30,
         "expected the shared rulesets, found {}",
         all.len()
     );
-    let items: Vec<(String, (PathBuf, PathBuf))> = all
-        .into_iter()
-        .map(|(f, g)| {
-            let name = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
-            (name, (f, g))
-        })
-        .collect();
+    let items: Vec<(String, (PathBuf, PathBuf))> =
+        all.into_iter().map(|(n, f, g)| (n, (f, g))).collect();
     run_all(&items, |(f, g)| check(Source::File(f), Some(g)));
-}
-
-/// The ruleset without the rule lines this build of ironwall cannot parse
-/// on their own (extensions not implemented yet) or whose target is neither
-/// a verdict nor a chain the file declares: what remains exercises restore,
-/// save and listings at full size against the real tools, whatever
-/// extensions exist.
-fn supported_part(text: &str) -> String {
-    let declared: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
-        .collect();
-    let mut table = String::new();
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        if let Some(t) = line.strip_prefix('*') {
-            table = t.trim().to_string();
-        }
-        let rule = line
-            .strip_prefix('[')
-            .and_then(|r| r.split_once(']'))
-            .map_or(line, |(_, r)| r.trim_start());
-        if rule.starts_with('-') && !keep_rule(rule, &table, &declared) {
-            continue;
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-fn keep_rule(rule: &str, table: &str, declared: &[&str]) -> bool {
-    let Ok(mut args) = split_args(rule) else {
-        return false;
-    };
-    args.splice(0..0, ["-t".to_string(), table.to_string()]);
-    let env = ParseEnv {
-        family: ironwall_model::addr::Family::V4,
-        restore: true,
-        table,
-        sets: &[],
-    };
-    match parse::parse(&args, env) {
-        Ok(p) if p.cmd != Cmd::Nothing => p
-            .rules
-            .iter()
-            .all(|r| r.target.chain().is_none_or(|c| declared.contains(&c))),
-        _ => false,
-    }
 }
 
 #[test]
@@ -244,11 +166,10 @@ fn supported_rules_of_rulesets_match_iptables_nft() {
     let Some(root) = shared("live_rulesets supported part") else {
         return;
     };
-    let items: Vec<(String, String)> = files(&root)
+    let items: Vec<(String, String)> = rulesets(&root)
         .into_iter()
-        .filter_map(|(f, _)| {
+        .filter_map(|(name, f, _)| {
             let text = String::from_utf8_lossy(&std::fs::read(&f).ok()?).into_owned();
-            let name = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
             Some((name, supported_part(&text)))
         })
         .collect();

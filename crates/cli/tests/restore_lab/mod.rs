@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 use ironwall_lab::{ironwall_bin, strip_comments, triple, Netns};
+use ironwall_model::parse::{self, Cmd, ParseEnv};
+use ironwall_model::restore::split_args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// (exit code, stdout, stderr).
@@ -77,4 +79,74 @@ pub fn real_restore(ns: &Netns, args: &[&str], input: &[u8]) -> Res {
     }
     let (c, o, e) = triple(child.wait_with_output().expect("waiting"));
     (c, normalize_prefix(&o), normalize_prefix(&e))
+}
+
+/// The ruleset without the rule lines this build of ironwall cannot parse
+/// on their own (extensions not implemented yet) or whose target is neither
+/// a verdict nor a chain the file declares: what remains exercises restore,
+/// save and listings at full size against the real tools, whatever
+/// extensions exist.
+pub fn supported_part(text: &str) -> String {
+    let declared: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
+        .collect();
+    let mut table = String::new();
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(t) = line.strip_prefix('*') {
+            table = t.trim().to_string();
+        }
+        let rule = line
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .map_or(line, |(_, r)| r.trim_start());
+        if rule.starts_with('-') && !keep_rule(rule, &table, &declared) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+fn keep_rule(rule: &str, table: &str, declared: &[&str]) -> bool {
+    let Ok(mut args) = split_args(rule) else {
+        return false;
+    };
+    args.splice(0..0, ["-t".to_string(), table.to_string()]);
+    let env = ParseEnv {
+        family: ironwall_model::addr::Family::V4,
+        restore: true,
+        table,
+        sets: &[],
+    };
+    match parse::parse(&args, env) {
+        Ok(p) if p.cmd != Cmd::Nothing => p
+            .rules
+            .iter()
+            .all(|r| r.target.chain().is_none_or(|c| declared.contains(&c))),
+        _ => false,
+    }
+}
+
+/// Every shared ruleset: (name `DIR/FILE`, path, canonical save path).
+pub fn rulesets(root: &Path) -> Vec<(String, PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    for dir in ["iptables-upstream", "iptables_semantics", "net-network"] {
+        let Ok(entries) = std::fs::read_dir(root.join("rulesets").join(dir)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        for name in names {
+            let golden = root
+                .join("rulesets/roundtrip-1.8.9/nft")
+                .join(format!("{dir}_{name}"));
+            let file = root.join("rulesets").join(dir).join(&name);
+            out.push((format!("{dir}/{name}"), file, golden));
+        }
+    }
+    out
 }
