@@ -93,8 +93,8 @@ fn prog_version(prog: &str) -> String {
 /// An error as `xtables_error` prints it from iptables-restore: the
 /// message, and for a parameter problem the line and the help hint.
 fn exit_error(prog: &str, kind: Kind, msg: &str, line: usize) -> RestoreError {
-    let msg = msg.trim_end_matches('\n');
-    // `exit_tryhelp` cases print their text (if any) bare.
+    // The message keeps its own trailing newlines, as C's format strings
+    // do; `exit_tryhelp` cases print their text (if any) bare.
     let head = if msg.is_empty() {
         String::new()
     } else if kind == Kind::Parameter && msg.starts_with("Bad argument `") {
