@@ -782,6 +782,89 @@ mod tests {
         );
     }
 
+    /// Odd input never panics: lines made of random pieces.
+    #[test]
+    fn no_panic_on_odd_input() {
+        const PIECES: &[&str] = &[
+            "*filter",
+            "*nat",
+            "*",
+            ":",
+            ":INPUT",
+            ":FOO",
+            " ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\0",
+            "[",
+            "]",
+            ":",
+            "[1:2]",
+            "[-1:x]",
+            "COMMIT",
+            "-A",
+            "INPUT",
+            "FOO",
+            "-j",
+            "ACCEPT",
+            "NOPE",
+            "-N",
+            "-E",
+            "BAR",
+            "-X",
+            "-P",
+            "DROP",
+            "-m",
+            "tcp",
+            "comment",
+            "--comment",
+            "\"",
+            "\\",
+            "\u{e4}",
+            "#",
+            "-4",
+            "-6",
+            "-S",
+            "-L",
+            "-Z",
+            "-D",
+            "1",
+            "-I",
+            "-R",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut input = String::from(["", "*filter\n", "*nat\n:FOO - [0:0]\n"][next(3)]);
+            for _ in 0..next(40) {
+                if next(5) == 0 {
+                    input.push('\n');
+                }
+                input.push_str(PIECES[next(PIECES.len())]);
+                if next(3) == 0 {
+                    input.push(' ');
+                }
+            }
+            for opts in [
+                RestoreOpts::default(),
+                RestoreOpts {
+                    counters: true,
+                    noflush: true,
+                    ..RestoreOpts::default()
+                },
+            ] {
+                let mut rs = Ruleset::new(crate::addr::Family::V4);
+                let _ = restore(&mut rs, &input, &opts, &[]);
+            }
+        }
+    }
+
     #[test]
     fn kernel_buffer() {
         let many: Vec<(usize, String)> = (1..40)
