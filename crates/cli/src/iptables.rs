@@ -240,7 +240,8 @@ fn restore_args(prog: &str, args: &[String]) -> Result<(RestoreOpts, Option<Stri
                 eprint!("{}", RESTORE_USAGE.replace("{prog}", prog));
                 return Err(0);
             }
-            Item::Opt('v' | 'M' | 'w' | 'W', _) => {}
+            Item::Opt('v', _) => opts.verbose += 1,
+            Item::Opt('M' | 'w' | 'W', _) => {}
             Item::Opt(..) => {
                 eprintln!("Try `{prog} -h' for more information.");
                 return Err(1);

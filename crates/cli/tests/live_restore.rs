@@ -117,6 +117,7 @@ const CASES: &[(&str, bool, &[&str], &str)] = &[
     ("goto-missing-chain", false, &[], "*filter\n-A INPUT -g NOPE\nCOMMIT\n"),
     ("many-kernel-refusals", false, &[], "*filter\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\nCOMMIT\n"),
     ("insert-kernel-refusal", false, &[], "*filter\n-I INPUT -m udp -j ACCEPT\nCOMMIT\n"),
+    ("verbose-echoes-comments", false, &["-v", "-n"], "# hello\n*filter\n-A INPUT -j ACCEPT\n# mid\nCOMMIT\n# bye\n"),
     // Options.
     ("opt-version", false, &["-V"], ""),
     ("opt-help", false, &["-h"], ""),

@@ -14,10 +14,13 @@
 //! nothing for the whole input (DECISIONS.md, 3): on error the caller keeps
 //! its ruleset.
 //!
-//! Known differences: `-v` is accepted but prints nothing; a chain declared
-//! with `:NAME` does not shadow a target extension of that name for later
-//! `-j NAME` in the file; `-R` of a rule added earlier in the same table
-//! (real iptables-restore 1.8.9 crashes) replaces it.
+//! Known differences: `-v` echoes comments and passes `-v` on to the
+//! commands, but does not print iptables-nft's `Flushing chain`/`Deleting
+//! chain` lines for the table flush. `:NAME` where NAME is a target
+//! extension (`:LOG - [0:0]`) is refused as by `-N`, while iptables-restore
+//! accepts it and from then on reads `-j NAME` as a jump to that chain.
+//! `-R` of a rule added earlier in the same table replaces it (real
+//! iptables-restore 1.8.9 crashes there).
 
 use crate::command;
 use crate::num::scan_u64_prefix;
@@ -37,6 +40,9 @@ pub struct RestoreOpts {
     pub table: Option<String>,
     /// `-t`: test only (parse, commit nothing).
     pub test: bool,
+    /// `-v` count: comment lines are echoed, and without `-n` each command
+    /// line gets as many `-v`.
+    pub verbose: u32,
 }
 
 /// A failed restore, rendered as iptables-restore prints it.
@@ -412,6 +418,9 @@ impl State<'_> {
     }
 
     fn line(&mut self, work: &mut Ruleset, raw: &[u8], lineno: usize) -> Result<(), RestoreError> {
+        if raw.first() == Some(&b'#') && self.opts.verbose > 0 {
+            self.stdout.push_str(&String::from_utf8_lossy(raw));
+        }
         if raw.first() == Some(&b'\n') || raw.first() == Some(&b'#') {
             return Ok(());
         }
@@ -524,6 +533,9 @@ impl State<'_> {
         let (counters, text) =
             rule_counters(raw, lineno).map_err(|m| param_error(&prog, &m, lineno))?;
         let mut args: Vec<String> = vec!["-t".into(), table.into()];
+        if !self.opts.noflush {
+            args.extend((0..self.opts.verbose).map(|_| "-v".to_string()));
+        }
         if let (true, Some((p, b))) = (self.opts.counters, counters) {
             args.extend(["--set-counters".to_string(), p, b]);
         }
