@@ -118,6 +118,9 @@ const CASES: &[(&str, bool, &[&str], &str)] = &[
     ("many-kernel-refusals", false, &[], "*filter\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\n-A INPUT -m tcp -j ACCEPT\nCOMMIT\n"),
     ("insert-kernel-refusal", false, &[], "*filter\n-I INPUT -m udp -j ACCEPT\nCOMMIT\n"),
     ("verbose-echoes-comments", false, &["-v", "-n"], "# hello\n*filter\n-A INPUT -j ACCEPT\n# mid\nCOMMIT\n# bye\n"),
+    ("nul-byte-ends-line", false, &[], "*filter\n-A INPUT -j ACCEPT\0-j DROP\nCOMMIT\0x\n"),
+    ("table-twice", false, &[], "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n*filter\n-A OUTPUT -j DROP\nCOMMIT\n"),
+    ("table-twice-noflush", false, &["-n"], "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n*filter\n-A OUTPUT -j DROP\nCOMMIT\n"),
     // Options.
     ("opt-version", false, &["-V"], ""),
     ("opt-help", false, &["-h"], ""),
@@ -132,16 +135,47 @@ const CASES: &[(&str, bool, &[&str], &str)] = &[
     ("opt-ipv4-long", false, &["--ipv4"], ""),
 ];
 
+/// Inputs too long to write out: lines past fgets' 10239 bytes are read
+/// as several lines.
+fn long_cases() -> Vec<(&'static str, bool, &'static [&'static str], String)> {
+    let pad = " ".repeat(10_300);
+    vec![
+        (
+            "line-split-at-10239-bytes",
+            false,
+            &[],
+            format!("*filter\n-A INPUT{pad}-j ACCEPT\nCOMMIT\n"),
+        ),
+        (
+            "comment-split-at-10239-bytes",
+            false,
+            &[],
+            format!("#{pad}*nat\n*filter\nCOMMIT\n"),
+        ),
+        (
+            "many-words",
+            false,
+            &[],
+            format!("*filter\n-A INPUT{}\nCOMMIT\n", " -s 1.2.3.4".repeat(130)),
+        ),
+    ]
+}
+
 #[test]
 fn restore_matches_iptables_nft() {
     if !kernel_tests("live_restore") {
         return;
     }
     let mut failures = Vec::new();
-    for (name, setup, args, input) in CASES {
+    let long = long_cases();
+    let all = CASES
+        .iter()
+        .map(|(n, s, a, i)| (*n, *s, *a, i.to_string()))
+        .chain(long);
+    for (name, setup, args, input) in all {
         let ns = Netns::new("rs");
         let ours = Rules::new();
-        if *setup {
+        if setup {
             let real = real_restore(&ns, &["-c"], SETUP.as_bytes());
             assert_eq!(real.0, 0, "{name}: setup {real:?}");
             let o = ours.restore(&["-c"], SETUP.as_bytes());
@@ -167,7 +201,7 @@ fn restore_matches_iptables_nft() {
         failures.is_empty(),
         "{} of {} cases differ:\n{}",
         failures.len(),
-        CASES.len(),
+        CASES.len() + long_cases().len(),
         failures.join("\n")
     );
 }
