@@ -10,22 +10,23 @@
 //! to a missing chain), the `COMMIT` line (exit 2). Refusals the kernel makes
 //! come last, all of them listed (exit 4).
 //!
+//! A `:NAME` line announces NAME as a chain for the rest of the input: a
+//! target extension of that name (`:LOG - [0:0]`) no longer clashes with it,
+//! and `-j NAME` then jumps to the chain (libxtables' "notargets").
+//!
 //! Unlike iptables, which commits table by table, a restore here is all or
 //! nothing for the whole input (DECISIONS.md, 3): on error the caller keeps
 //! its ruleset.
 //!
 //! Known differences: `-v` echoes comments and passes `-v` on to the
 //! commands, but does not print iptables-nft's `Flushing chain`/`Deleting
-//! chain` lines for the table flush. `:NAME` where NAME is a target
-//! extension (`:LOG - [0:0]`) is refused as by `-N`, while iptables-restore
-//! accepts it and from then on reads `-j NAME` as a jump to that chain.
-//! `-R` of a rule added earlier in the same table replaces it (real
-//! iptables-restore 1.8.9 crashes there).
+//! chain` lines for the table flush. `-R` of a rule added earlier in the
+//! same table replaces it (real iptables-restore 1.8.9 crashes there).
 
 use crate::command;
 use crate::num::scan_u64_prefix;
 use crate::parse::{self, Cmd, ParseEnv, Parsed};
-use crate::rule::Counters;
+use crate::rule::{Counters, VERDICTS};
 use crate::ruleset::{table_def, Chain, Ruleset};
 use crate::{Error, Kind};
 
@@ -222,6 +223,21 @@ fn rule_counters(line: &[u8], lineno: usize) -> Result<(Option<(String, String)>
     Ok((Some((pcnt, bcnt)), c_str(&buf[close + 1..])))
 }
 
+/// `assert_valid_chain_name` for a `:NAME` line, which announced NAME as
+/// a chain first: a target extension of that name no longer clashes (the
+/// verdicts still do).
+fn valid_announced_chain(name: &str, family: crate::addr::Family) -> Result<(), Error> {
+    match parse::assert_valid_chain_name(name, family) {
+        Err(e) if e.msg.contains("clash") && !VERDICTS.contains(&name) => {
+            if name.bytes().any(|b| b.is_ascii_whitespace() || b == 0x0b) {
+                return Err(Error::param(format!("Invalid chain name `{name}'")));
+            }
+            Ok(())
+        }
+        r => r,
+    }
+}
+
 /// `sscanf(s, "[%llu:%llu]") == 2`, as chain lines' counters are read.
 fn policy_counters(s: &str) -> Option<Counters> {
     let (packets, rest) = scan_u64_prefix(s.strip_prefix('[')?)?;
@@ -409,6 +425,8 @@ struct State<'a> {
     in_table: bool,
     pending: Vec<Pending>,
     stdout: String,
+    /// Chain names of `:NAME` lines so far, in every table.
+    announced: Vec<String>,
 }
 
 impl State<'_> {
@@ -490,7 +508,10 @@ impl State<'_> {
             return Err(param_error(&prog, &msg, lineno));
         };
         let chain = c_str(&buf[s..e]);
-        parse::assert_valid_chain_name(&chain, self.family)
+        if !self.announced.contains(&chain) {
+            self.announced.push(chain.clone());
+        }
+        valid_announced_chain(&chain, self.family)
             .map_err(|e| exit_error(&prog, e.kind, &e.msg, lineno))?;
         let Some((s, e)) = strtok(&mut buf, &mut pos, b" \t\n") else {
             let msg = format!("{prog}: line {lineno} policy invalid");
@@ -548,7 +569,7 @@ impl State<'_> {
             table,
             sets: self.sets,
         };
-        let op = match parse::parse(&args, env) {
+        let op = match parse::parse_announced(&args, env, &self.announced) {
             Ok(p) if p.cmd == Cmd::Nothing => return Ok(()),
             Ok(p) => Op::Command(Box::new(p)),
             Err(e) if e.kind == Kind::Kernel => Op::Refused(refused_line(&args, &e)),
@@ -591,6 +612,7 @@ pub fn restore_bytes(
         in_table: false,
         pending: Vec::new(),
         stdout: String::new(),
+        announced: Vec::new(),
     };
     let mut lineno = 0usize;
     for raw in fgets_lines(input) {
