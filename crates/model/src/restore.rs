@@ -314,8 +314,12 @@ fn split_args_limit(text: &str, max: usize) -> Result<Vec<String>, String> {
 
 /// The text iptables-nft reports for a refused object:
 /// `RULE_APPEND failed (Invalid argument): rule in chain INPUT`.
-/// `errno` is the kernel's error text (`Invalid argument` when empty).
+/// `errno` is the kernel's error text (`Invalid argument` when empty), or
+/// already the whole report (`... failed (...): ...`).
 pub fn kernel_failure(p: &Parsed, errno: &str) -> String {
+    if errno.contains(" failed (") {
+        return errno.trim().to_string();
+    }
     let chain = p.chain.as_deref().unwrap_or_default();
     let (kind, object) = match p.cmd {
         Cmd::Insert => ("RULE_INSERT", "rule in chain"),
@@ -346,9 +350,6 @@ fn errno_text(errno: &str) -> &str {
 /// The refusal text of a rule line whose parse already failed with a
 /// kernel refusal (the command is read from the words).
 fn refused_line(args: &[String], e: &Error) -> String {
-    if e.msg.contains(" failed (") {
-        return e.msg.clone();
-    }
     let mut it = args.iter();
     let mut cmd = Cmd::Append;
     let mut chain = None;
@@ -897,6 +898,23 @@ mod tests {
                 let _ = restore(&mut rs, &input, &opts, &[]);
             }
         }
+    }
+
+    #[test]
+    fn kernel_texts() {
+        let args: Vec<String> = ["-t", "filter", "-I", "FWD", "-m", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            refused_line(&args, &Error::kernel("")),
+            "RULE_INSERT failed (Invalid argument): rule in chain FWD"
+        );
+        let full = " RULE_APPEND failed (Invalid argument): rule in chain INPUT";
+        assert_eq!(
+            refused_line(&args, &Error::kernel(full)),
+            "RULE_APPEND failed (Invalid argument): rule in chain INPUT"
+        );
     }
 
     #[test]
