@@ -15,16 +15,21 @@ pub fn strtoul(s: &str, min: u64, max: u64) -> Option<u64> {
     Some(v)
 }
 
+/// Skips C `isspace` blanks and an optional sign: (negative, rest).
+fn blanks_and_sign(s: &str) -> (bool, &str) {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    }
+}
+
 /// Parses the longest numeric prefix of `s` (base 0), returning the value
 /// and the rest. `None` when no digit was read. Overflow saturates to
 /// `u64::MAX` like `strtoumax`.
 pub fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
+    let (neg, t) = blanks_and_sign(s);
     let (radix, digits) = if (t.starts_with("0x") || t.starts_with("0X"))
         && t[2..].starts_with(|c: char| c.is_ascii_hexdigit())
     {
@@ -66,12 +71,7 @@ pub fn scan_u64(s: &str) -> Option<u64> {
 
 /// [`scan_u64`] returning also the text after the number.
 pub fn scan_u64_prefix(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
+    let (neg, t) = blanks_and_sign(s);
     let len = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     if len == 0 {
         return None;

@@ -317,11 +317,21 @@ fn split_args_limit(text: &str, max: usize) -> Result<Vec<String>, String> {
 /// `errno` is the kernel's error text (`Invalid argument` when empty), or
 /// already the whole report (`... failed (...): ...`).
 pub fn kernel_failure(p: &Parsed, errno: &str) -> String {
+    let chain = p.chain.as_deref().unwrap_or_default();
+    let newname = p.newname.as_deref().unwrap_or_default();
+    refusal(p.cmd, chain, newname, errno)
+}
+
+fn refusal(cmd: Cmd, chain: &str, newname: &str, errno: &str) -> String {
     if errno.contains(" failed (") {
         return errno.trim().to_string();
     }
-    let chain = p.chain.as_deref().unwrap_or_default();
-    let (kind, object) = match p.cmd {
+    let errno = if errno.is_empty() {
+        "Invalid argument"
+    } else {
+        errno
+    };
+    let (kind, object) = match cmd {
         Cmd::Insert => ("RULE_INSERT", "rule in chain"),
         Cmd::Replace => ("RULE_REPLACE", "rule in chain"),
         Cmd::Delete | Cmd::DeleteNum => ("RULE_DELETE", "rule in chain"),
@@ -330,21 +340,10 @@ pub fn kernel_failure(p: &Parsed, errno: &str) -> String {
         Cmd::DeleteChain => ("CHAIN_DEL", "chain"),
         Cmd::Policy => ("CHAIN_UPDATE", "chain"),
         Cmd::Zero | Cmd::ZeroNum => ("CHAIN_ZERO", "chain"),
-        Cmd::RenameChain => {
-            let new = p.newname.as_deref().unwrap_or_default();
-            return format!("CHAIN_RENAME failed ({}): chain {new}", errno_text(errno));
-        }
+        Cmd::RenameChain => return format!("CHAIN_RENAME failed ({errno}): chain {newname}"),
         _ => ("RULE_APPEND", "rule in chain"),
     };
-    format!("{kind} failed ({}): {object} {chain}", errno_text(errno))
-}
-
-fn errno_text(errno: &str) -> &str {
-    if errno.is_empty() {
-        "Invalid argument"
-    } else {
-        errno
-    }
+    format!("{kind} failed ({errno}): {object} {chain}")
 }
 
 /// The refusal text of a rule line whose parse already failed with a
@@ -364,21 +363,7 @@ fn refused_line(args: &[String], e: &Error) -> String {
         chain = it.next().cloned();
         break;
     }
-    let p = Parsed {
-        cmd,
-        zero_too: false,
-        table: String::new(),
-        chain,
-        rulenum: None,
-        newname: None,
-        policy: None,
-        numeric: false,
-        verbose: 0,
-        exact: false,
-        line_numbers: false,
-        rules: Vec::new(),
-    };
-    kernel_failure(&p, &e.msg)
+    refusal(cmd, chain.as_deref().unwrap_or_default(), "", &e.msg)
 }
 
 /// The message of refusals collected in one batch, as iptables-nft builds
