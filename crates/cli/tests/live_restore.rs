@@ -128,6 +128,10 @@ const CASES: &[(&str, bool, &[&str], &str)] = &[
     ("nul-byte-ends-line", false, &[], "*filter\n-A INPUT -j ACCEPT\0-j DROP\nCOMMIT\0x\n"),
     ("table-twice", false, &[], "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n*filter\n-A OUTPUT -j DROP\nCOMMIT\n"),
     ("table-twice-noflush", false, &["-n"], "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n*filter\n-A OUTPUT -j DROP\nCOMMIT\n"),
+    ("verbose-flush-keeps-builtins", true, &["-v"], "*filter\nCOMMIT\n"),
+    ("verbose-flush-redeclare", true, &["-v"], "# c\n*filter\n:FOO - [0:0]\n:INPUT - [0:0]\nCOMMIT\n"),
+    ("verbose-flush-fresh", false, &["-v"], "*filter\nCOMMIT\n*nat\n:X - [0:0]\nCOMMIT\n"),
+    ("verbose-rule-resets-policy", true, &["-v"], "*filter\n-A INPUT -j ACCEPT\n-A FORWARD -j DROP\n:FORWARD DROP [0:0]\n-A FORWARD -j DROP\nCOMMIT\n"),
     // Options.
     ("opt-version", false, &["-V"], ""),
     ("opt-help", false, &["-h"], ""),

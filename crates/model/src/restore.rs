@@ -18,10 +18,11 @@
 //! nothing for the whole input (DECISIONS.md, 3): on error the caller keeps
 //! its ruleset.
 //!
-//! Known differences: `-v` echoes comments and passes `-v` on to the
-//! commands, but does not print iptables-nft's `Flushing chain`/`Deleting
-//! chain` lines for the table flush. `-R` of a rule added earlier in the
-//! same table replaces it (real iptables-restore 1.8.9 crashes there).
+//! `-v` (once) echoes comments, passes `-v` on to the commands, and makes
+//! the table flush of iptables-nft's verbose mode (`verbose_flush`); the
+//! `-v -v` debug dumps of nftables objects are not modelled. `-R` of a rule
+//! added earlier in the same table replaces it (real iptables-restore 1.8.9
+//! crashes there).
 
 use crate::command;
 use crate::num::scan_u64_prefix;
@@ -70,7 +71,8 @@ const ERRMSG_BUFFER: usize = 1024;
 
 enum Op {
     /// `*table` without `-n`: the table is deleted (then recreated by
-    /// whatever writes to it).
+    /// whatever writes to it); with `-v`, its rules are flushed and its user
+    /// chains deleted instead, saying so.
     Flush,
     /// `:CHAIN POLICY [p:b]` of a built-in chain.
     Policy {
@@ -622,6 +624,48 @@ pub fn restore_bytes(
     Ok(st.stdout)
 }
 
+/// `*table` under `-v` (without `-n`): iptables-nft flushes every chain
+/// and deletes the user chains, printing each step, and keeps the built-in
+/// chains with their policies and counters (a missing table is created).
+fn verbose_flush(rs: &mut Ruleset, table: &str, stdout: &mut String) {
+    let Some(t) = rs.table_mut(table) else {
+        return;
+    };
+    for c in &t.chains {
+        stdout.push_str(&format!("Flushing chain `{}'\n", c.name));
+    }
+    for c in t.chains.iter().filter(|c| !c.is_builtin()) {
+        stdout.push_str(&format!("Deleting chain `{}'\n", c.name));
+    }
+    t.chains.retain(|c| c.is_builtin());
+    for c in &mut t.chains {
+        c.rules.clear();
+    }
+}
+
+/// Under `-v` (without `-n`), a rule command on a built-in chain whose
+/// policy this batch did not set leaves that chain with policy ACCEPT (its
+/// counters kept), as observed with iptables-nft 1.8.9.
+fn verbose_policy_reset(rs: &mut Ruleset, p: &Parsed, policies_set: &[String]) {
+    let rule_cmd = matches!(
+        p.cmd,
+        Cmd::Append | Cmd::Insert | Cmd::Replace | Cmd::Delete | Cmd::DeleteNum
+    );
+    let Some(name) = p.chain.as_deref().filter(|_| rule_cmd) else {
+        return;
+    };
+    if policies_set.iter().any(|c| c == name) {
+        return;
+    }
+    let chain = rs
+        .table_mut_if_exists(&p.table)
+        .and_then(|t| t.chain_mut(name))
+        .filter(|c| c.is_builtin());
+    if let Some(c) = chain {
+        c.policy = Some("ACCEPT");
+    }
+}
+
 /// A command's failure at commit: `Err` ends the restore (a parameter
 /// problem names the `COMMIT` line, another problem the command's line);
 /// `Ok` is a kernel refusal, collected.
@@ -652,15 +696,19 @@ fn commit(
     // sends them without their kernel handle, so renaming one fails.
     let mut fresh: Vec<String> = Vec::new();
     let mut renames: Vec<(usize, Box<Parsed>)> = Vec::new();
+    // Built-in chains given a policy in this batch.
+    let mut policies_set: Vec<String> = Vec::new();
     for p in pending {
         let line = p.line;
         match p.op {
+            Op::Flush if st.opts.verbose > 0 => verbose_flush(rs, p.table, &mut st.stdout),
             Op::Flush => rs.tables.retain(|t| t.name() != p.table),
             Op::Policy {
                 chain,
                 policy,
                 counters,
             } => {
+                policies_set.push(chain.clone());
                 let Some(c) = rs.table_mut(p.table).and_then(|t| t.chain_mut(&chain)) else {
                     return Err(failed(
                         &prog,
@@ -671,6 +719,8 @@ fn commit(
                 c.policy = match policy.as_str() {
                     "ACCEPT" => Some("ACCEPT"),
                     "DROP" => Some("DROP"),
+                    // Under -v without -n the chain was re-made: ACCEPT.
+                    "-" if st.opts.verbose > 0 && !st.opts.noflush => Some("ACCEPT"),
                     "-" => c.policy,
                     _ => return Err(failed(&prog, line, Some("Bad policy name."))),
                 };
@@ -710,6 +760,9 @@ fn commit(
             Op::Command(parsed) => match command::apply(rs, &parsed) {
                 Ok(out) => {
                     st.stdout.push_str(&out.stdout);
+                    if st.opts.verbose > 0 && !st.opts.noflush {
+                        verbose_policy_reset(rs, &parsed, &policies_set);
+                    }
                     if parsed.cmd == Cmd::NewChain {
                         fresh.push(parsed.chain.clone().unwrap_or_default());
                     }
