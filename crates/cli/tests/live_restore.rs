@@ -89,6 +89,7 @@ const CASES: &[(&str, bool, &[&str], &str)] = &[
     ("rename-new-chain", false, &[], "*filter\n-N FOO\n-E FOO BAZ\nCOMMIT\n"),
     ("noflush-replace", true, &["-n"], "*filter\n-R FOO 1 -j DROP\nCOMMIT\n"),
     ("noflush-new-chain-exists", true, &["-n"], "*filter\n-N FOO\nCOMMIT\n"),
+    ("noflush-policy-command-resets-counters", true, &["-n"], "*filter\n-P INPUT ACCEPT\nCOMMIT\n"),
     ("noflush-zero", true, &["-n"], "*filter\n-Z\nCOMMIT\n"),
     ("one-table", true, &["-T", "filter"], "*nat\n-A PREROUTING -j DROP\nCOMMIT\n*filter\n-A INPUT -j ACCEPT\nCOMMIT\n"),
     ("one-table-long", true, &["--table=nat"], "*nat\n-A PREROUTING -j ACCEPT\nCOMMIT\n*filter\n-A BOGUS -j ACCEPT\nCOMMIT\n"),
