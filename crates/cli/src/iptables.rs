@@ -1,8 +1,9 @@
 //! `ironwall iptables`, `iptables-save` and `iptables-restore`: the real
 //! tools' command lines, working on a rules file instead of the kernel.
 
+use crate::getopt::{getopt, HasArg, Item, LongOpt};
 use crate::store;
-use ironwall_model::restore::{restore, RestoreOpts};
+use ironwall_model::restore::{restore_bytes, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save};
 use std::io::Read;
@@ -106,101 +107,198 @@ fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) ->
     }
 }
 
+const SAVE_LONG: &[LongOpt] = &[
+    ("counters", HasArg::No, 'c'),
+    ("version", HasArg::No, 'V'),
+    ("dump", HasArg::No, 'd'),
+    ("table", HasArg::Required, 't'),
+    ("modprobe", HasArg::Required, 'M'),
+    ("file", HasArg::Required, 'f'),
+];
+
+/// `iptables-save [-c] [-t TABLE] [-f FILE]`, as iptables-nft-save 1.8.9.
 fn iptables_save(rs: &Ruleset, args: &[String]) -> i32 {
+    const PROG: &str = "iptables-save";
     let mut counters = false;
     let mut table: Option<String> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-c" | "--counters" => counters = true,
-            "-t" | "--table" => match it.next() {
-                Some(t) => table = Some(t.clone()),
-                None => {
-                    eprintln!("iptables-save: option requires an argument -- 't'");
-                    return 1;
-                }
-            },
-            s if s.starts_with("--table=") => table = Some(s[8..].to_string()),
-            "-M" | "--modprobe" => {
-                it.next();
+    let mut file: Option<String> = None;
+    let p = getopt(PROG, args, "bcdt:M:f:V", SAVE_LONG);
+    for item in p.items {
+        match item {
+            Item::Opt('b', _) => eprintln!("-b/--binary option is not implemented"),
+            Item::Opt('c', _) => counters = true,
+            Item::Opt('t', t) => table = t,
+            Item::Opt('f', f) => file = f,
+            Item::Opt('V', _) => {
+                println!("{PROG} v{} (ironwall)", ironwall_model::IPTABLES_VERSION);
+                return 0;
             }
-            other => {
-                eprintln!("Unknown arguments found on commandline: {other}");
+            Item::Opt(..) => {}
+            Item::Bad(msg) => {
+                eprintln!("{msg}\nLook at manual page `{PROG}.8' for more information.");
                 return 1;
             }
         }
     }
+    if !p.operands.is_empty() {
+        eprintln!("Unknown arguments found on commandline");
+        return 1;
+    }
     if let Some(t) = &table {
         if ironwall_model::ruleset::table_def(t).is_none() {
-            eprintln!("iptables-save: Table '{t}' does not exist");
+            eprintln!("Table `{t}' does not exist");
             return 1;
         }
     }
-    print!(
-        "{}",
-        save::save(
-            rs,
-            table.as_deref(),
-            counters,
-            "iptables-save",
-            &store::ctime_now()
-        )
-    );
-    0
+    let text = save::save(rs, table.as_deref(), counters, PROG, &store::ctime_now());
+    match file {
+        Some(f) => match std::fs::write(&f, text) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("Failed to open file, error: {}", strerror(&e));
+                1
+            }
+        },
+        None => {
+            print!("{text}");
+            0
+        }
+    }
 }
 
-fn iptables_restore(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) -> i32 {
+/// An I/O error as C's `strerror` words it.
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+const RESTORE_LONG: &[LongOpt] = &[
+    ("counters", HasArg::No, 'c'),
+    ("verbose", HasArg::No, 'v'),
+    ("version", HasArg::No, 'V'),
+    ("test", HasArg::No, 't'),
+    ("help", HasArg::No, 'h'),
+    ("noflush", HasArg::No, 'n'),
+    ("modprobe", HasArg::Required, 'M'),
+    ("table", HasArg::Required, 'T'),
+    ("ipv4", HasArg::No, '4'),
+    ("ipv6", HasArg::No, '6'),
+    ("wait", HasArg::Optional, 'w'),
+    ("wait-interval", HasArg::Optional, 'W'),
+];
+
+const RESTORE_USAGE: &str =
+    "Usage: {prog} [-c] [-v] [-V] [-t] [-h] [-n] [-T table] [-M command] [-4] [-6] [file]
+\t   [ --counters ]
+\t   [ --verbose ]
+\t   [ --version]
+\t   [ --test ]
+\t   [ --help ]
+\t   [ --noflush ]
+\t   [ --table=<TABLE> ]
+\t   [ --modprobe=<command> ]
+\t   [ --ipv4 ]
+\t   [ --ipv6 ]
+";
+
+/// The restore options and the input file, or the exit code when the
+/// command line ends the program (help, version, errors).
+fn restore_args(prog: &str, args: &[String]) -> Result<(RestoreOpts, Option<String>), i32> {
     let mut opts = RestoreOpts::default();
-    let mut input: Option<String> = None;
-    let mut it = args.iter();
+    // `-w`/`-W` without an attached value take the next word unless it
+    // looks like an option, as xtables-restore skips it.
+    let mut words: Vec<String> = Vec::new();
+    let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "-c" | "--counters" => opts.counters = true,
-            "-n" | "--noflush" => opts.noflush = true,
-            "-t" | "--test" => opts.test = true,
-            "-v" | "--verbose" | "-w" | "--wait" => {}
-            "-T" | "--table" => match it.next() {
-                Some(t) => opts.table = Some(t.clone()),
-                None => {
-                    eprintln!("iptables-restore: option requires an argument -- 'T'");
-                    return 2;
-                }
-            },
-            "-M" | "--modprobe" | "-W" | "--wait-interval" => {
-                it.next();
+        words.push(a.clone());
+        let bare_wait = matches!(a.as_str(), "-w" | "-W" | "--wait" | "--wait-interval");
+        if bare_wait
+            && it
+                .peek()
+                .is_some_and(|n| !n.starts_with('-') && !n.starts_with('!'))
+        {
+            it.next();
+        }
+    }
+    let p = getopt(prog, &words, "bcvVthnM:T:wW", RESTORE_LONG);
+    for item in p.items {
+        match item {
+            Item::Opt('b', _) => eprintln!("-b/--binary option is not implemented"),
+            Item::Opt('c', _) => opts.counters = true,
+            Item::Opt('t', _) => opts.test = true,
+            Item::Opt('n', _) => opts.noflush = true,
+            Item::Opt('T', t) => opts.table = t,
+            Item::Opt('V', _) => {
+                println!("{prog} v{} (ironwall)", ironwall_model::IPTABLES_VERSION);
+                return Err(0);
             }
-            s if !s.starts_with('-') && input.is_none() => input = Some(s.to_string()),
-            other => {
-                eprintln!("iptables-restore: unknown option \"{other}\"");
-                return 2;
+            Item::Opt('h', _) => {
+                eprint!("{}", RESTORE_USAGE.replace("{prog}", prog));
+                return Err(0);
+            }
+            Item::Opt('v', _) => opts.verbose += 1,
+            Item::Opt('M' | 'w' | 'W', _) => {}
+            Item::Opt(..) => {
+                eprintln!("Try `{prog} -h' for more information.");
+                return Err(1);
+            }
+            Item::Bad(msg) => {
+                eprintln!("{msg}\nTry `{prog} -h' for more information.");
+                return Err(1);
             }
         }
     }
+    match p.operands.as_slice() {
+        [] => Ok((opts, None)),
+        [f] => Ok((opts, Some(f.clone()))),
+        _ => {
+            eprintln!("Unknown arguments found on commandline");
+            Err(1)
+        }
+    }
+}
+
+/// `iptables-restore [-c] [-n] [-t] [-T TABLE] [FILE]`, as
+/// iptables-nft-restore 1.8.9, all or nothing.
+fn iptables_restore(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) -> i32 {
+    let prog = "iptables-restore";
+    let (opts, input) = match restore_args(prog, args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
     let text = match &input {
-        Some(path) => std::fs::read_to_string(path),
+        Some(path) => match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("Can't open {path}: {}", strerror(&e));
+                return 1;
+            }
+        },
         None => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map(|_| s)
+            let mut s = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut s) {
+                eprintln!("{prog}: {}", strerror(&e));
+                return 1;
+            }
+            s
         }
     };
-    let text = match text {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("iptables-restore: {e}");
-            return 1;
-        }
-    };
-    match restore(rs, &text, &opts, sets) {
-        Ok(()) => {
+    match restore_bytes(rs, &text, &opts, sets) {
+        Ok(stdout) => {
+            print!("{stdout}");
             if !opts.test {
                 if let Err(e) = store::store(rules, rs) {
-                    eprintln!("iptables-restore: {e:#}");
+                    eprintln!("{prog}: {e:#}");
                     return 1;
                 }
             }
             0
         }
         Err(e) => {
+            print!("{}", e.stdout);
             eprint!("{}", e.message);
             e.code
         }

@@ -4,6 +4,7 @@
 //! symlink), it acts as that subcommand with the rules file taken from
 //! `IRONWALL_RULES`.
 
+mod getopt;
 mod iptables;
 mod store;
 

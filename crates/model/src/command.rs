@@ -255,6 +255,8 @@ fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
             }
             let c = chain_mut(rs, &p.table, name)?;
             c.policy = Some(policy);
+            // iptables-nft sets the chain anew: its counters restart.
+            c.counters = Counters::default();
             out.changed = true;
         }
     }

@@ -29,6 +29,18 @@ pub enum Kind {
     Usage,
 }
 
+impl Kind {
+    /// The process exit code iptables uses for this kind of failure.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Other | Kind::Problem => 1,
+            Kind::Parameter | Kind::Usage => 2,
+            Kind::Version => 3,
+            Kind::Kernel => 4,
+        }
+    }
+}
+
 /// An error from parsing or applying an iptables command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -69,12 +81,7 @@ impl Error {
     }
     /// The process exit code iptables uses for this error.
     pub fn exit_code(&self) -> i32 {
-        match self.kind {
-            Kind::Other | Kind::Problem => 1,
-            Kind::Parameter | Kind::Usage => 2,
-            Kind::Version => 3,
-            Kind::Kernel => 4,
-        }
+        self.kind.exit_code()
     }
     /// The text iptables writes to stderr for this error, for program `prog`
     /// (`iptables`, `ip6tables`).

@@ -215,6 +215,8 @@ struct State<'a> {
     stop: bool,
     /// Words were left after `--`.
     leftover: bool,
+    /// Chain names iptables-restore announced with `:NAME` lines.
+    announced: &'a [String],
 }
 
 const CMD_NONE: u32 = 0;
@@ -652,7 +654,16 @@ fn scan_int(s: &str, c_style: bool) -> Option<i64> {
 
 /// Parses one iptables command line (without the program name).
 pub fn parse(args: &[String], env: ParseEnv) -> Result<Parsed> {
+    parse_announced(args, env, &[])
+}
+
+/// [`parse`] for a line of iptables-restore after `:NAME` lines announced
+/// `chains`: `-j NAME` for one of them jumps to that chain even where NAME
+/// is also a target extension, as libxtables then no longer looks NAME up
+/// as a target.
+pub fn parse_announced(args: &[String], env: ParseEnv, chains: &[String]) -> Result<Parsed> {
     let mut st = State {
+        announced: chains,
         env,
         args,
         optind: 0,
@@ -1059,7 +1070,8 @@ fn c_isspace(c: char) -> bool {
 }
 
 fn command_jump(st: &mut State, name: String) {
-    if let Some(def) = ext::find(Role::Target, &name, st.env.family) {
+    let found = ext::find(Role::Target, &name, st.env.family);
+    if let Some(def) = found.filter(|_| !st.announced.contains(&name)) {
         st.target = Some(Inst {
             loaded: Loaded::new(def, st.env.family),
             seen: 0,

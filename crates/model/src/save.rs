@@ -38,17 +38,26 @@ pub fn save_table(out: &mut String, table: &Table, counters: bool) {
     out.push_str("COMMIT\n");
 }
 
-/// `iptables-save [-c] [-t TABLE]`: every existing table (or the one
-/// named), each framed by the `# Generated`/`# Completed` lines.
+/// `iptables-save [-c] [-t TABLE]`: every existing table in the order of
+/// iptables-nft (mangle, security, raw, filter, nat), each framed by the
+/// `# Generated`/`# Completed` lines. A table named with `-t` is printed
+/// even when nothing wrote to it yet: its built-in chains with ACCEPT
+/// policies, as iptables-nft-save fakes them. An unknown name prints
+/// nothing (callers report it).
 pub fn save(rs: &Ruleset, only: Option<&str>, counters: bool, prog: &str, date: &str) -> String {
     let mut out = String::new();
-    for t in &rs.tables {
-        if only.is_some_and(|n| n != t.name()) {
-            continue;
-        }
+    let mut one = |t: &Table| {
         out.push_str(&generated_line(prog, date));
         save_table(&mut out, t, counters);
         let _ = writeln!(out, "# Completed on {date}");
+    };
+    match only {
+        Some(name) => {
+            if let Some(t) = rs.table_view(name) {
+                one(&t);
+            }
+        }
+        None => rs.tables.iter().for_each(one),
     }
     out
 }

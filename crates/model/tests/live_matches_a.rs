@@ -302,7 +302,7 @@ fn compare(ns: &Netns, prog: &str, rs: &mut Ruleset, commands: &str) -> Vec<Stri
     }
     let mut fresh = Ruleset::new(rs.family);
     match restore::restore(&mut fresh, &real_save, &RestoreOpts::default(), &[]) {
-        Ok(()) => {
+        Ok(_) => {
             let again = strip_comments(&save::save(&fresh, None, false, prog, "-"));
             if again != real_save {
                 problems.push(format!(
