@@ -120,8 +120,8 @@ impl AddrMask {
     /// The save form: `10.0.0.0/8`, `10.0.12.0/255.0.255.0`.
     pub fn save_text(&self) -> String {
         match self.prefix_len() {
-            Some(l) => format!("{}/{}", self.addr, l),
-            None => format!("{}/{}", self.addr, self.mask),
+            Some(l) => format!("{}/{}", ntop(self.addr), l),
+            None => format!("{}/{}", ntop(self.addr), ntop(self.mask)),
         }
     }
     /// The `-L` form: `anywhere` (non-numeric, zero mask), else the address
@@ -135,7 +135,7 @@ impl AddrMask {
             return "anywhere".to_string();
         }
         let mut s = if numeric {
-            self.addr.to_string()
+            ntop(self.addr)
         } else {
             names::addr_to_anyname(self.addr)
         };

@@ -149,7 +149,7 @@ pub fn addr_to_anyname(a: IpAddr) -> String {
             return e.names[0].clone();
         }
     }
-    a.to_string()
+    crate::addr::ntop(a)
 }
 
 /// `/etc/passwd` or `/etc/group`: (name, id) in file order.

@@ -225,6 +225,8 @@ fn real_message(stderr: &str) -> &str {
 /// IPv6 commands for `ip6tables`, as [`COMMANDS`].
 const COMMANDS6: &str = "
 -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -s ::1.2.3.4 -d ::ffff:5.6.7.8/120 -j ACCEPT
+-A INPUT -s 2001:db8::/ffff:0:ffff:: -j ACCEPT
 -A INPUT -m conntrack --ctproto ipv6-icmp ! --ctorigsrc 2001:db8::1/64 --ctorigdst ::1 --ctreplsrc ::/0 --ctrepldst fe80::1/ffff:ffff::
 -A INPUT -m conntrack --ctorigsrc ::ffff:1.2.3.4 --ctorigdst 2001:db8::/129 --ctexpire 3 --ctdir REPLY
 -A INPUT -m conntrack --ctorigsrc 1.2.3.4

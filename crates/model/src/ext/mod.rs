@@ -19,14 +19,14 @@
 //! * `kernel_check` and `hooks` are the kernel's refusals at commit (exit
 //!   code 4): `checkentry` with the table and the hook of a built-in chain,
 //!   and the module's allowed hooks for every rule reachable from a
-//!   built-in chain ([`hooks`] applies them for [`crate::command`]).
+//!   built-in chain ([`crate::kernel`] applies them for [`crate::command`]).
 //!
 //! Two rules are the same rule (for `-D` by specification and `-C`) when
 //! their save texts are equal, which is how the kernel's byte comparison
 //! behaves for every extension whose save text is canonical.
 //!
 //! Engines read an extension's parsed state by downcasting with
-//! [`Ext::as_any`] to the module's public type.
+//! [`ExtBase::as_any`] to the module's public type.
 
 use crate::addr::Family;
 use crate::rule::IpSpec;
