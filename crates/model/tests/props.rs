@@ -535,7 +535,7 @@ fn live_restore_save_matches_kernel() {
         return;
     }
     let config = ProptestConfig {
-        cases: 24,
+        cases: 64,
         max_shrink_iters: 64,
         failure_persistence: None,
         ..ProptestConfig::default()
