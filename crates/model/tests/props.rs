@@ -155,10 +155,7 @@ fn file_fragments(text: &str, out: &mut Vec<Fragment>) {
         if item.len() < 3 || item[2] != "OK" || item.get(3).is_some_and(|v| *v != "NFT") {
             continue;
         }
-        if !table
-            .as_deref()
-            .is_none_or(|t| TABLES.contains(&t))
-        {
+        if !table.as_deref().is_none_or(|t| TABLES.contains(&t)) {
             continue;
         }
         let save = if item[1] == "=" { item[0] } else { item[1] };
@@ -188,7 +185,11 @@ fn fragments() -> &'static [Fragment] {
         }
         if out.is_empty() {
             let all = None;
-            out.extend(BUILTIN_FRAGMENTS.iter().filter_map(|t| fragment(t, None, all)));
+            out.extend(
+                BUILTIN_FRAGMENTS
+                    .iter()
+                    .filter_map(|t| fragment(t, None, all)),
+            );
         }
         out
     })
@@ -427,7 +428,10 @@ fn rule_text(table: &str, chain: &str, builtin: bool, later: &[String], r: &RawR
         };
         match r.jump % 4 {
             0 => {}
-            1 => s.push_str(&format!("-j {} ", verdicts[r.jump_to.index(verdicts.len())])),
+            1 => s.push_str(&format!(
+                "-j {} ",
+                verdicts[r.jump_to.index(verdicts.len())]
+            )),
             n if !later.is_empty() => {
                 let to = &later[r.jump_to.index(later.len())];
                 let how = if n == 2 { "-j" } else { "-g" };
@@ -453,7 +457,11 @@ fn render(tables: &[RawTable]) -> String {
         };
         out.push_str(&format!("*{}\n", t.name));
         for ((name, _), (drop, (p, b))) in def.chains.iter().zip(&t.policies) {
-            let pol = if *drop && t.name != "nat" { "DROP" } else { "ACCEPT" };
+            let pol = if *drop && t.name != "nat" {
+                "DROP"
+            } else {
+                "ACCEPT"
+            };
             out.push_str(&format!(":{name} {pol} [{p}:{b}]\n"));
         }
         // User chains print sorted by name (byte order).
@@ -547,7 +555,12 @@ fn live_restore_save_matches_kernel() {
         let (code, _, err) = ns.restore(&["-c"], &text);
         prop_assert_eq!(code, 0, "real iptables-restore refused:\n{}\n{}", err, text);
         let real = ns.save(&["-c"]);
-        prop_assert_eq!(model_roundtrip(&text), Ok(real), "model vs real save of:\n{}", text);
+        prop_assert_eq!(
+            model_roundtrip(&text),
+            Ok(real),
+            "model vs real save of:\n{}",
+            text
+        );
         Ok(())
     });
     if let Err(e) = result {
