@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         test: flags & 4 != 0,
         table: (flags & 8 != 0).then(|| "filter".to_string()),
     };
-    let family = if flags & 16 != 0 { Family::V6 } else { Family::V4 };
+    let family = if flags & 16 != 0 {
+        Family::V6
+    } else {
+        Family::V4
+    };
     let mut rs = Ruleset::new(family);
     let _ = restore(&mut rs, &text, &opts, &[]);
 });
