@@ -5,6 +5,7 @@
 //! without a bound.
 
 use ironwall_model::addr::Family;
+use ironwall_model::ext::Role;
 use ironwall_model::parse::{self, ParseEnv};
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
@@ -194,6 +195,76 @@ fn words() -> impl Strategy<Value = Vec<String>> {
     proptest::collection::vec(word(), 0..14)
 }
 
+/// `-m NAME` / `-j NAME` of a registered extension followed by some of its
+/// own options (maybe inverted) with random values: coverage grows as
+/// extensions land.
+fn ext_phrase() -> impl Strategy<Value = Vec<String>> {
+    let defs = ironwall_model::ext::registry();
+    (
+        proptest::sample::select(defs),
+        proptest::collection::vec(
+            (
+                any::<bool>(),
+                any::<prop::sample::Index>(),
+                proptest::option::of(word()),
+            ),
+            0..4,
+        ),
+    )
+        .prop_map(|(def, opts)| {
+            let mut out = vec![
+                match def.role {
+                    Role::Match => "-m",
+                    Role::Target => "-j",
+                }
+                .to_string(),
+                def.name.to_string(),
+            ];
+            for (invert, which, value) in opts {
+                let Some(o) = (!def.opts.is_empty()).then(|| which.get(def.opts)) else {
+                    break;
+                };
+                if invert {
+                    out.push("!".to_string());
+                }
+                out.push(format!("--{}", o.name));
+                out.extend(value);
+            }
+            out
+        })
+}
+
+/// A rule-ish command: a command and chain, random words, extension
+/// phrases.
+fn rule_words() -> impl Strategy<Value = Vec<String>> {
+    (
+        proptest::sample::select(&["-A", "-I", "-D", "-C", "-R"][..]),
+        proptest::sample::select(&["INPUT", "OUTPUT", "PREROUTING", "POSTROUTING", "FORWARD"][..]),
+        proptest::option::of(proptest::sample::select(
+            &["nat", "mangle", "raw", "filter"][..],
+        )),
+        proptest::collection::vec(word(), 0..4),
+        proptest::collection::vec(ext_phrase(), 0..3),
+    )
+        .prop_map(|(cmd, chain, table, pre, phrases)| {
+            let mut out: Vec<String> = Vec::new();
+            if let Some(t) = table {
+                out.extend(["-t".to_string(), t.to_string()]);
+            }
+            out.extend([cmd.to_string(), chain.to_string()]);
+            if matches!(cmd, "-I" | "-R") {
+                out.push("1".to_string());
+            }
+            out.extend(pre);
+            out.extend(phrases.into_iter().flatten());
+            out
+        })
+}
+
+fn any_words() -> impl Strategy<Value = Vec<String>> {
+    prop_oneof![words(), rule_words()]
+}
+
 fn env(family: Family, restore: bool) -> ParseEnv<'static> {
     ParseEnv {
         family,
@@ -234,6 +305,7 @@ fn restore_line() -> impl Strategy<Value = String> {
         (words(), "\\[[0-9a-z:]{0,6}\\]?")
             .prop_map(|(w, c)| format!("{c} -A INPUT {}", w.join(" "))),
         words().prop_map(|w| format!("-A INPUT {}", w.join(" "))),
+        rule_words().prop_map(|w| w.join(" ")),
     ]
 }
 
@@ -274,12 +346,12 @@ proptest! {
     }
 
     #[test]
-    fn parse_random_tokens(args in words(), f in family(), in_restore in any::<bool>()) {
+    fn parse_random_tokens(args in any_words(), f in family(), in_restore in any::<bool>()) {
         let _ = parse::parse(&args, env(f, in_restore));
     }
 
     #[test]
-    fn run_iptables_random_tokens(setup in proptest::collection::vec(words(), 0..4), args in words(), f in family()) {
+    fn run_iptables_random_tokens(setup in proptest::collection::vec(any_words(), 0..4), args in any_words(), f in family()) {
         let mut rs = Ruleset::new(f);
         for s in &setup {
             let _ = run_iptables(&mut rs, s, &[]);
