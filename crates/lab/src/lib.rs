@@ -28,7 +28,9 @@ pub fn in_ci() -> bool {
 pub fn kernel_tests(what: &str) -> bool {
     let on = in_ci() || std::env::var("IRONWALL_KERNEL_TESTS").is_ok_and(|v| v == "1");
     if !on {
-        eprintln!("skip {what}: kernel tests need root; set IRONWALL_KERNEL_TESTS=1 (CI sets CI=true)");
+        eprintln!(
+            "skip {what}: kernel tests need root; set IRONWALL_KERNEL_TESTS=1 (CI sets CI=true)"
+        );
     }
     on
 }
@@ -96,7 +98,11 @@ impl Netns {
     pub fn run(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.name, prog]).args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("running ip netns exec");
         if let Some(input) = stdin {

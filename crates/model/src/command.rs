@@ -39,6 +39,7 @@ pub fn apply(rs: &mut Ruleset, p: &Parsed) -> Result<Outcome> {
                 Cmd::Append | Cmd::Insert | Cmd::Replace => {
                     let c = chain_mut(rs, &p.table, chain)?;
                     rule_op(c, p)?;
+                    check_hooks(rs, &p.table)?;
                     out.changed = true;
                 }
                 _ => {
@@ -212,6 +213,46 @@ fn check_target(rs: &Ruleset, table: &str, r: &Rule) -> Result<()> {
         let exists = rs.table(table).is_some_and(|t| t.chain(name).is_some());
         if !exists {
             return Err(Error::param(format!("Chain '{name}' does not exist")));
+        }
+    }
+    Ok(())
+}
+
+/// The kernel (nf_tables) validates, for every built-in chain, each rule
+/// reachable from it through jumps and gotos: an extension valid only in
+/// some hooks ([`crate::ext::Ext::hooks`]) refuses the whole change when
+/// reached from another hook, whichever rule (the extension's or a jump to
+/// its chain) was being added.
+fn check_hooks(rs: &Ruleset, table: &str) -> Result<()> {
+    let Some(t) = rs.table(table) else {
+        return Ok(());
+    };
+    for start in t.chains.iter().filter(|c| c.is_builtin()) {
+        let hook = start.name.as_str();
+        let mut seen: Vec<&str> = vec![hook];
+        let mut todo = vec![start];
+        while let Some(c) = todo.pop() {
+            for r in &c.rules {
+                let target = match &r.target {
+                    Target::Ext(l) => Some(l),
+                    _ => None,
+                };
+                let refused = r
+                    .matches
+                    .iter()
+                    .chain(target)
+                    .filter_map(|l| l.ext.hooks())
+                    .any(|hooks| !hooks.contains(&hook));
+                if refused {
+                    return Err(Error::kernel(String::new()));
+                }
+                if let Some(next) = r.target.chain().and_then(|n| t.chain(n)) {
+                    if !seen.contains(&next.name.as_str()) {
+                        seen.push(&next.name);
+                        todo.push(next);
+                    }
+                }
+            }
         }
     }
     Ok(())

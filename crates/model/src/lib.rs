@@ -12,7 +12,7 @@
 //! * [`rule`], [`ruleset`]: the data model;
 //! * [`command`]: a parsed command applied to a ruleset;
 //! * [`list`], [`save`]: `-L`, `-S`, `iptables-save`;
-//! * [`restore`]: `iptables-restore`;
+//! * the restore format: [`restore`];
 //! * [`addr`], [`names`], [`num`]: addresses, system name files, C-style
 //!   numbers.
 //!

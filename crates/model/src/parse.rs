@@ -322,8 +322,8 @@ impl<'a> State<'a> {
 
     /// Resolves a long option name against the merged option table:
     /// base options, then extension types newest first; an exact name
-    /// wins, else a unique prefix.
-    fn lookup_long(&self, name: &str) -> std::result::Result<OptRef, bool> {
+    /// wins, else a unique prefix (`None` when unknown or ambiguous).
+    fn lookup_long(&self, name: &str) -> Option<OptRef> {
         let mut table: Vec<(&str, OptRef)> = LONG_OPTS
             .iter()
             .map(|(n, _, c)| (*n, OptRef::Base(*c)))
@@ -334,7 +334,7 @@ impl<'a> State<'a> {
             }
         }
         if let Some((_, r)) = table.iter().find(|(n, _)| *n == name) {
-            return Ok(*r);
+            return Some(*r);
         }
         let mut found: Option<OptRef> = None;
         for (n, r) in &table {
@@ -342,11 +342,11 @@ impl<'a> State<'a> {
                 match found {
                     None => found = Some(*r),
                     Some(prev) if same_ref(prev, *r) => {}
-                    Some(_) => return Err(true),
+                    Some(_) => return None,
                 }
             }
         }
-        found.ok_or(false)
+        found
     }
 
     fn load_match(&mut self, def: &'static Def) {
@@ -404,6 +404,9 @@ impl<'a> State<'a> {
             return Err(Error::param(format!("unknown option \"--{}\"", opt.name)));
         };
         let bit = 1u32 << opt.id;
+        // Like `xtables_option_lookup`, messages and the extension see the
+        // first entry with this id (`--dports` reports `--destination-ports`).
+        let opt = def.opts.iter().find(|o| o.id == opt.id).unwrap_or(opt);
         if !opt.raw {
             if (!opt.multi || opt.excl & bit != 0) && inst.seen & bit != 0 {
                 return Err(Error::param(format!(
@@ -553,14 +556,10 @@ impl State<'_> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let r = match self.lookup_long(name) {
-                Ok(r) => r,
-                Err(ambiguous) => {
-                    if ambiguous {
-                        return Err(Error::param(format!("option '{word}' is ambiguous")));
-                    }
-                    return Ok(Tok::Unknown(word));
-                }
+            // iptables runs getopt with `opterr = 0`: an ambiguous
+            // abbreviation is just an unknown option.
+            let Some(r) = self.lookup_long(name) else {
+                return Ok(Tok::Unknown(word));
             };
             let arg_kind = match r {
                 OptRef::Base(c) => LONG_OPTS

@@ -95,8 +95,7 @@ pub fn restore(
     let mut in_table = false;
     let mut lineno = 0usize;
     let family = rs.family;
-    let mut lines = input.split_inclusive('\n').peekable();
-    while let Some(raw) = lines.next() {
+    for raw in input.split_inclusive('\n') {
         lineno += 1;
         let buffer = raw;
         if buffer.starts_with('\n') || buffer.is_empty() {

@@ -161,7 +161,7 @@ impl Rule {
             if ip.proto_inv {
                 s.push_str(" !");
             }
-            match proto_to_name(ip.proto, true) {
+            match proto_to_name(ip.proto, false) {
                 Some(n) => s.push_str(&format!(" -p {n}")),
                 None => s.push_str(&format!(" -p {}", ip.proto)),
             }

@@ -12,7 +12,19 @@ use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save};
 
 /// The test files run here.
-const FILES: &[&str] = &["iptables.t", "libxt_standard.t", "libxt_tcp.t", "libxt_udp.t", "libxt_comment.t"];
+const FILES: &[&str] = &[
+    "iptables.t",
+    "libxt_standard.t",
+    "libxt_tcp.t",
+    "libxt_udp.t",
+    "libxt_comment.t",
+    "libxt_conntrack.t",
+    "libxt_state.t",
+    "libipt_icmp.t",
+    "libxt_multiport.t",
+    "libxt_iprange.t",
+    "libxt_mac.t",
+];
 
 /// (file, line number, reason) of lines not held to their expected result.
 const EXCEPTIONS: &[(&str, usize, &str)] = &[];
@@ -167,7 +179,10 @@ fn run_file(path: &std::path::Path, file: &str) -> Outcome {
                 (_, Ok(_)) => Some("should not match".to_string()),
             };
             if let Some(why) = verdict {
-                if !EXCEPTIONS.iter().any(|(f, l, _)| *f == file && *l == lineno) {
+                if !EXCEPTIONS
+                    .iter()
+                    .any(|(f, l, _)| *f == file && *l == lineno)
+                {
                     o.failures
                         .push(format!("{file}:{lineno}: [{chain}] {line}\n    {why}"));
                 }
@@ -198,6 +213,14 @@ fn iptables_extension_tests_v1_8_9() {
         passed += o.passed;
         failures.extend(o.failures);
     }
-    println!("iptables .t lines: {passed}/{total} passed, {} known exceptions", EXCEPTIONS.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "iptables .t lines: {passed}/{total} passed, {} known exceptions",
+        EXCEPTIONS.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -30,6 +30,11 @@ use std::any::Any;
 use std::fmt::Debug;
 
 pub mod comment;
+pub mod conntrack;
+pub mod icmp;
+pub mod iprange;
+pub mod mac;
+pub mod multiport;
 pub mod tcp;
 
 /// Whether an option takes an argument (`struct option.has_arg`).
@@ -90,7 +95,7 @@ impl Opt {
         o
     }
     /// An option with an optional argument.
-    pub const fn opt(name: &'static str, id: u8) -> Opt {
+    pub const fn optional(name: &'static str, id: u8) -> Opt {
         let mut o = Opt::req(name, id);
         o.arg = Arg::Optional;
         o
@@ -190,6 +195,11 @@ pub trait Ext: Debug + Send + Sync + Any {
     fn print(&self, out: &mut String, ip: &IpSpec, numeric: bool);
     /// Appends the save text that follows `-m NAME` or `-j NAME`.
     fn save(&self, out: &mut String, ip: &IpSpec);
+    /// The built-in chains (hooks) the kernel accepts this extension in,
+    /// or `None` for all; elsewhere adding the rule fails at commit.
+    fn hooks(&self) -> Option<&'static [&'static str]> {
+        None
+    }
     /// Copies the instance.
     fn clone_box(&self) -> Box<dyn Ext>;
     /// For engines: downcast to the module's type.
@@ -220,7 +230,17 @@ pub struct Def {
 
 /// Every extension ironwall knows, matches and targets.
 pub fn registry() -> &'static [Def] {
-    const DEFS: &[Def] = &[tcp::TCP, tcp::UDP, comment::DEF];
+    const DEFS: &[Def] = &[
+        tcp::TCP,
+        tcp::UDP,
+        comment::DEF,
+        conntrack::CONNTRACK,
+        conntrack::STATE,
+        icmp::DEF,
+        multiport::DEF,
+        iprange::DEF,
+        mac::DEF,
+    ];
     DEFS
 }
 

@@ -122,12 +122,39 @@ pub fn parse_port(s: &str, proto: &str) -> Result<u16> {
         .ok_or_else(|| Error::param(format!("invalid port/service `{s}' specified")))
 }
 
-/// `xtables_getportbyname`: a number or any service name.
+/// `xtables_getportbyname` (glibc `getaddrinfo` of a service): a decimal
+/// number read by `strtoul` into an `int` (negative after that cast means
+/// none; else its low 16 bits, so `65536` is port 0), or any service name.
 pub fn port_by_name(s: &str) -> Option<u16> {
-    num::strtoul(s, 0, 65535)
-        .map(|v| v as u16)
+    let numeric = decimal_service(s).and_then(|v| {
+        let v = v as u32 as i32;
+        (v >= 0).then_some(v as u16)
+    });
+    numeric
         .or_else(|| names::service_port(s, "tcp"))
         .or_else(|| names::service_port(s, "udp"))
+}
+
+/// C `strtoul(s, &end, 10)` requiring the whole string: leading blanks and
+/// a sign allowed, overflow saturating, a minus wrapping.
+fn decimal_service(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = t.bytes().try_fold(0u64, |v, b| {
+        v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    });
+    Some(match v {
+        None => u64::MAX,
+        Some(v) if neg => v.wrapping_neg(),
+        Some(v) => v,
+    })
 }
 
 fn parse_tcp_ports(s: &str) -> Result<Ports> {
