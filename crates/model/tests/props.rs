@@ -375,17 +375,17 @@ fn iface_refused(chain: &str, input: bool) -> bool {
 /// user chains it may jump to.
 fn rule_text(table: &str, chain: &str, builtin: bool, later: &[String], r: &RawRule) -> String {
     let frags = fragments();
-    let frag = r.fragment.as_ref().and_then(|i| {
-        if frags.is_empty() {
-            return None;
-        }
-        let f = &frags[i.index(frags.len())];
+    let fits = |f: &&Fragment| {
         let table_ok = f.table.as_deref().is_none_or(|t| t == table);
         let chain_ok = match &f.chains {
             None => true,
             Some(cs) => builtin && cs.iter().any(|c| c == chain),
         };
-        (table_ok && chain_ok).then_some(f)
+        table_ok && chain_ok
+    };
+    let frag = r.fragment.as_ref().and_then(|i| {
+        let candidates: Vec<&Fragment> = frags.iter().filter(fits).collect();
+        (!candidates.is_empty()).then(|| candidates[i.index(candidates.len())])
     });
     let mut s = String::new();
     let whole = frag.is_some_and(|f| f.whole);
