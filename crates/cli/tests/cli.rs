@@ -404,3 +404,33 @@ fn demo_matches_real_iptables() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(o.stdout, want);
 }
+
+#[test]
+fn usage_errors() {
+    let o = ironwall(&[], &[], "", None);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("Usage:"), "{}", o.stderr);
+    let o = ironwall(&["iptables", "-L"], &[], "", None);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("--rules FILE is required"),
+        "{}",
+        o.stderr
+    );
+    let o = ironwall(&["bogus"], &[], "", None);
+    assert_eq!(o.code, 2);
+    let o = ironwall(&["--help"], &[], "", None);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("ironwall demo"), "{}", o.stdout);
+}
+
+#[test]
+fn rules_option_forms() {
+    let (_dir, rules) = setup();
+    let r = rules.to_str().expect("utf-8 temp path");
+    let eq = format!("--rules={r}");
+    let o = ironwall(&["iptables", &eq, "-N", "x"], &[], "", None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = ipt(&rules, &["-S", "x"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "-N x\n"), "{}", o.stderr);
+}
