@@ -342,7 +342,17 @@ proptest! {
     fn restore_random_lines(lines in proptest::collection::vec(restore_line(), 0..12), opts in restore_opts(), f in family()) {
         let text = lines.join("\n");
         let mut rs = Ruleset::new(f);
-        let _ = restore(&mut rs, &text, &opts, &[]);
+        if restore(&mut rs, &text, &opts, &[]).is_ok() {
+            // Whatever was restored saves, restores again and lists.
+            let saved = ironwall_model::save::save(&rs, None, true, "iptables-save", "-");
+            let again = RestoreOpts { counters: true, ..RestoreOpts::default() };
+            let mut rs2 = Ruleset::new(f);
+            prop_assert!(restore(&mut rs2, &saved, &again, &[]).is_ok(), "{}", saved);
+            for table in ["filter", "nat", "mangle", "raw"] {
+                let l: Vec<String> = ["-t", table, "-vnxL", "--line-numbers"].iter().map(|s| s.to_string()).collect();
+                let _ = run_iptables(&mut rs2, &l, &[]);
+            }
+        }
     }
 
     #[test]
