@@ -1,11 +1,11 @@
 //! Property tests over whole rulesets.
 //!
 //! A generator writes random rulesets (IPv4, and IPv6 one time in four)
-//! directly in canonical `iptables-save -c` form: random tables (filter, nat, mangle, raw), their
-//! built-in chains with random policies and counters, random user chains,
-//! and rules made of a random IP part (`-s`/`-d` with prefixes and
-//! non-contiguous masks, `-i`/`-o` with `+` wildcards, `-p`, `-f`, each
-//! maybe inverted), a match/target fragment and a jump (`-j`/`-g` only to
+//! directly in canonical `iptables-save -c` form: random tables (filter,
+//! nat, mangle, raw), their built-in chains with random policies and
+//! counters, random user chains, and rules made of a random IP part
+//! (`-s`/`-d` with prefixes and non-contiguous masks, `-i`/`-o` with `+`
+//! wildcards, `-p`, `-f` for IPv4, each maybe inverted), a match/target fragment and a jump (`-j`/`-g` only to
 //! chains later in the generation order, so there are no loops).
 //!
 //! The fragments are the OK lines of iptables' own `.t` files (their save
