@@ -1010,7 +1010,10 @@ fn base_option(
         'M' => {}
         'c' => {
             st.set_option(OPT_COUNTERS)?;
-            let (pc, mut bc) = match arg_s[1.min(arg_s.len())..].find(',') {
+            // The comma is looked for from the second byte on (C's
+            // `strchr(pcnt + 1, ',')`); bytes, as the first may be multibyte.
+            let comma = arg_s.bytes().skip(1).position(|b| b == b',');
+            let (pc, mut bc) = match comma {
                 Some(i) => (arg_s[..i + 1].to_string(), Some(arg_s[i + 2..].to_string())),
                 None => (arg_s.clone(), None),
             };
