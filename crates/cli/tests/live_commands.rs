@@ -1095,6 +1095,18 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         "list-rulenum-fresh",
         &["-t nat -L PREROUTING 1", "-t nat -S OUTPUT 1"],
     ),
+    // Warnings extensions print to stderr, with success or before an error.
+    (
+        "extension-warnings",
+        &[
+            "-A INPUT -j NFLOG --nflog-range 5",
+            "-A INPUT -j REJECT --reject-with echo-reply",
+            "-A INPUT -j REJECT --reject-with echo",
+            "-A INPUT -m iprange --src-range 10.0.0.9-10.0.0.1",
+            "-A FORWARD -m physdev --physdev-in eth/0",
+            "-A INPUT -m set --set nosuch src",
+        ],
+    ),
 ];
 
 #[test]

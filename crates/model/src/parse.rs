@@ -398,11 +398,13 @@ impl<'a> State<'a> {
         let invert = self.invert;
         let ctx_ip = self.ip.clone();
         let table = self.p.table.clone();
+        let warnings = std::cell::RefCell::new(String::new());
         let ctx = RuleCtx {
             family: self.env.family,
             ip: &ctx_ip,
             table: &table,
             sets: self.env.sets,
+            warnings: &warnings,
         };
         let inst = if def.role == Role::Target {
             self.target.as_mut()
@@ -448,8 +450,12 @@ impl<'a> State<'a> {
             rest: &self.args[self.optind..],
             consumed: &consumed,
         };
-        inst.loaded.ext.parse(&call, &ctx)?;
-        inst.seen |= bit;
+        let res = inst.loaded.ext.parse(&call, &ctx);
+        if res.is_ok() {
+            inst.seen |= bit;
+        }
+        self.p.warnings.push_str(&warnings.borrow());
+        res?;
         self.optind += consumed.get();
         Ok(())
     }
@@ -1140,18 +1146,21 @@ fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Par
     }
     let ip = st.ip.clone();
     let table = st.p.table.clone();
+    let warnings = std::cell::RefCell::new(String::new());
     let ctx = RuleCtx {
         family: st.env.family,
         ip: &ip,
         table: &table,
         sets: st.env.sets,
+        warnings: &warnings,
     };
-    for m in &mut st.matches {
-        State::finish_ext(m, &ctx)?;
-    }
-    if let Some(t) = &mut st.target {
-        State::finish_ext(t, &ctx)?;
-    }
+    let finished = st
+        .matches
+        .iter_mut()
+        .chain(st.target.as_mut())
+        .try_for_each(|i| State::finish_ext(i, &ctx));
+    st.p.warnings.push_str(&warnings.borrow());
+    finished?;
     if st.leftover {
         return Err(Error::param("unknown arguments found on commandline"));
     }

@@ -2,7 +2,7 @@
 //! address ranges, each invertible.
 
 use super::{Call, Def, Ext, Opt, Role, RuleCtx};
-use crate::addr::{parse_ipv4_numeric, Family};
+use crate::addr::{ntop, parse_ipv4_numeric, Family};
 use crate::rule::IpSpec;
 use crate::{Error, Result};
 use std::net::{IpAddr, Ipv6Addr};
@@ -78,19 +78,26 @@ fn push_range(out: &mut String, label: &str, r: &Option<Range>, save: bool) {
         if r.inv {
             out.push_str(" !");
         }
-        out.push_str(&format!(" --{label} {}-{}", r.min, r.max));
+        out.push_str(&format!(" --{label} {}-{}", ntop(r.min), ntop(r.max)));
     } else {
         out.push_str(&format!(" {label} IP range"));
         if r.inv {
             out.push_str(" !");
         }
-        out.push_str(&format!(" {}-{}", r.min, r.max));
+        out.push_str(&format!(" {}-{}", ntop(r.min), ntop(r.max)));
     }
 }
 
 impl Ext for Iprange {
-    fn parse(&mut self, c: &Call, _ctx: &RuleCtx) -> Result<()> {
-        let r = Some(parse_range(self.family, c.name, c.arg(), c.invert)?);
+    fn parse(&mut self, c: &Call, ctx: &RuleCtx) -> Result<()> {
+        let range = parse_range(self.family, c.name, c.arg(), c.invert)?;
+        if range.min > range.max {
+            let (a, b) = c.arg().split_once('-').unwrap_or((c.arg(), c.arg()));
+            ctx.warnings.borrow_mut().push_str(&format!(
+                "xt_iprange: range {a}-{b} is reversed and will never match\n"
+            ));
+        }
+        let r = Some(range);
         if c.id == O_SRC {
             self.src = r;
         } else {

@@ -177,6 +177,10 @@ pub struct RuleCtx<'a> {
     pub table: &'a str,
     /// Known ipset names, for `-m set` and `-j SET`.
     pub sets: &'a [String],
+    /// What the extension writes to stderr without failing (C's
+    /// `fprintf(stderr, ...)` warnings); the command prints it before its
+    /// output or its error.
+    pub warnings: &'a std::cell::RefCell<String>,
 }
 
 /// What the kernel knows when it checks an extension of a rule being

@@ -81,6 +81,14 @@ impl Ext for Nflog {
         }
         Ok(())
     }
+    fn finish(&mut self, seen: u32, ctx: &RuleCtx) -> Result<()> {
+        if seen & (1 << O_RANGE) != 0 {
+            ctx.warnings.borrow_mut().push_str(
+                "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead\n",
+            );
+        }
+        Ok(())
+    }
     fn print(&self, out: &mut String, _ip: &IpSpec, _numeric: bool) {
         self.show(out, "");
     }

@@ -83,7 +83,12 @@ pub fn parse_ext_iface(arg: &str) -> Result<String> {
 }
 
 impl Ext for Physdev {
-    fn parse(&mut self, c: &Call, _ctx: &RuleCtx) -> Result<()> {
+    fn parse(&mut self, c: &Call, ctx: &RuleCtx) -> Result<()> {
+        if matches!(c.id, O_IN | O_OUT) {
+            if let Some(w) = crate::addr::iface_warning(c.arg()) {
+                ctx.warnings.borrow_mut().push_str(&w);
+            }
+        }
         match c.id {
             O_IN => self.physindev = parse_ext_iface(c.arg())?,
             O_OUT => self.physoutdev = parse_ext_iface(c.arg())?,

@@ -84,7 +84,7 @@ impl Reject {
 }
 
 impl Ext for Reject {
-    fn parse(&mut self, c: &Call, _ctx: &RuleCtx) -> Result<()> {
+    fn parse(&mut self, c: &Call, ctx: &RuleCtx) -> Result<()> {
         let arg = c.arg();
         let found = self.types().iter().position(|t| {
             t.is_some_and(|(name, alias)| prefix_of(name, arg) || prefix_of(alias, arg))
@@ -94,8 +94,14 @@ impl Ext for Reject {
                 self.with = i;
                 Ok(())
             }
-            // iptables also warns on stderr for `echo-reply` first.
-            None => Err(Error::param(format!("unknown reject type \"{arg}\""))),
+            None => {
+                if prefix_of("echo-reply", arg) || prefix_of("echoreply", arg) {
+                    ctx.warnings
+                        .borrow_mut()
+                        .push_str("--reject-with echo-reply no longer supported\n");
+                }
+                Err(Error::param(format!("unknown reject type \"{arg}\"")))
+            }
         }
     }
     fn print(&self, out: &mut String, _ip: &IpSpec, _numeric: bool) {

@@ -180,7 +180,14 @@ impl Set {
 impl Ext for Set {
     fn parse(&mut self, c: &Call, ctx: &RuleCtx) -> Result<()> {
         match c.id {
-            O_MATCH_SET | O_SET => self.match_set(c, ctx)?,
+            O_MATCH_SET | O_SET => {
+                if c.id == O_SET {
+                    ctx.warnings
+                        .borrow_mut()
+                        .push_str("--set option deprecated, please use --match-set\n");
+                }
+                self.match_set(c, ctx)?
+            }
             O_RETURN_NOMATCH => {
                 if c.invert {
                     return Err(Error::param("--return-nomatch flag cannot be inverted"));
