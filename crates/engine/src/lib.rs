@@ -8,5 +8,6 @@
 pub mod eval;
 pub mod packet;
 pub mod walk;
+pub mod wire;
 
 pub use packet::{LogFlags, Packet, Transport};
