@@ -551,11 +551,17 @@ impl Packet {
                 m.push(' ');
             }
         }
-        self.dump_ipv4(&mut m, flags, false);
+        self.dump_ipv4(&mut m, flags, false, usize::from(self.len));
         m
     }
 
-    fn dump_ipv4(&self, m: &mut String, flags: LogFlags, inner: bool) {
+    /// Writes the IP part. `avail` is how many bytes of the packet the
+    /// kernel holds from this IP header on (the total length for the
+    /// packet itself, what is left of the outer packet for a quoted one):
+    /// a transport header that does not fit is logged as `INCOMPLETE [N
+    /// bytes]`, as `nf_log_syslog` does.
+    fn dump_ipv4(&self, m: &mut String, flags: LogFlags, inner: bool, avail: usize) {
+        let l4 = avail.saturating_sub(20 + self.ip_options.len());
         let _ = write!(
             m,
             "SRC={} DST={} LEN={} TOS=0x{:02X} PREC=0x{:02X} TTL={} ID={} ",
@@ -591,7 +597,7 @@ impl Packet {
                 flags: f,
                 urgp,
                 options,
-            } => {
+            } if l4 >= 20 => {
                 let _ = write!(m, "PROTO=TCP SPT={spt} DPT={dpt} ");
                 if flags.tcp_seq {
                     let _ = write!(m, "SEQ={} ACK={} ", seq.unwrap_or(0), ack.unwrap_or(0));
@@ -617,7 +623,7 @@ impl Packet {
                 dpt,
                 len,
                 lite,
-            } => {
+            } if l4 >= 8 => {
                 let name = if *lite { "UDPLITE" } else { "UDP" };
                 let _ = write!(m, "PROTO={name} SPT={spt} DPT={dpt} LEN={len} ");
             }
@@ -630,8 +636,12 @@ impl Packet {
                 mtu,
                 gateway,
                 parameter,
-            } => {
+            } if l4 >= 8 => {
                 let _ = write!(m, "PROTO=ICMP TYPE={typ} CODE={code} ");
+                if l4 < icmp_required_len(*typ) {
+                    let _ = write!(m, "INCOMPLETE [{l4} bytes] ");
+                    return self.dump_tail(m, flags, inner);
+                }
                 match typ {
                     0 | 8 => {
                         let _ = write!(m, "ID={} SEQ={} ", id.unwrap_or(0), seq.unwrap_or(0));
@@ -646,7 +656,7 @@ impl Packet {
                         }
                         if let (false, Some(q)) = (inner, quoted) {
                             m.push('[');
-                            q.dump_ipv4(m, flags, true);
+                            q.dump_ipv4(m, flags, true, l4 - 8);
                             m.push_str("] ");
                         }
                         if *typ == 3 && *code == 4 {
@@ -655,6 +665,15 @@ impl Packet {
                     }
                     _ => {}
                 }
+            }
+            t @ (Transport::Tcp { .. } | Transport::Udp { .. } | Transport::Icmp { .. }) => {
+                let name = match t {
+                    Transport::Tcp { .. } => "TCP",
+                    Transport::Udp { lite: true, .. } => "UDPLITE",
+                    Transport::Udp { .. } => "UDP",
+                    _ => "ICMP",
+                };
+                let _ = write!(m, "PROTO={name} INCOMPLETE [{l4} bytes] ");
             }
             Transport::Other(p) => match p {
                 6 => m.push_str("PROTO=TCP "),
@@ -668,6 +687,12 @@ impl Packet {
                 }
             },
         }
+        self.dump_tail(m, flags, inner);
+    }
+
+    /// The fields after the transport part: UID/GID and MARK, for the
+    /// packet itself (not a quoted one).
+    fn dump_tail(&self, m: &mut String, flags: LogFlags, inner: bool) {
         if !inner {
             if let (true, Some((u, g))) = (flags.uid, self.uid_gid) {
                 let _ = write!(m, "UID={u} GID={g} ");
@@ -676,6 +701,19 @@ impl Packet {
                 let _ = write!(m, "MARK=0x{:x} ", self.mark);
             }
         }
+    }
+}
+
+/// The bytes an ICMP message of type `typ` needs before the kernel logs
+/// its fields (`required_len` of `nf_log_syslog`); 8 (the header) for the
+/// types it does not list.
+fn icmp_required_len(typ: u8) -> usize {
+    match typ {
+        0 | 8 => 4,
+        3 | 4 | 5 | 11 | 12 => 8 + 20,
+        13 | 14 => 20,
+        17 | 18 => 12,
+        _ => 0,
     }
 }
 
