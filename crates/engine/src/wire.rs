@@ -93,6 +93,14 @@ fn padded(opts: &[u8]) -> Vec<u8> {
     o
 }
 
+/// Whether the IPv4 header at the start of `ip` has a right checksum (the
+/// kernel drops a packet whose header checksum is wrong before any hook).
+/// False when the header does not fit.
+pub fn header_checksum_ok(ip: &[u8]) -> bool {
+    let ihl = usize::from(ip.first().map_or(0, |b| b & 0x0F)) * 4;
+    ihl >= 20 && ip.get(..ihl).is_some_and(|h| fold(0, h) == 0)
+}
+
 /// The raw IPv4 packet for `pkt`, with right checksums.
 pub fn to_ipv4(pkt: &Packet) -> Result<Vec<u8>, WireError> {
     to_ipv4_with(pkt, Corrupt::default())
@@ -236,9 +244,12 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
-/// Reads an IPv4 packet. Bytes beyond the total length are ignored; a
-/// header that does not fit, a version other than 4 or a transport header
-/// cut short is an error naming its offset (relative to `bytes`).
+/// Reads an IPv4 packet. Bytes beyond the total length are ignored; an IP
+/// header that does not fit, a version other than 4, or a transport
+/// header cut short by the end of `bytes` (before the total length) is an
+/// error naming its offset. A packet whose total length leaves no room for
+/// its transport header is read as far as it goes (the kernel logs it
+/// `INCOMPLETE [N bytes]`).
 pub fn from_ipv4(bytes: &[u8]) -> Result<Packet, WireError> {
     ipv4_at(bytes, 0, true)
 }
@@ -283,6 +294,7 @@ fn ipv4_at(input: &[u8], base: usize, whole: bool) -> Result<Packet, WireError> 
         ..Packet::default()
     };
     let end = if whole { tot.min(b.len()) } else { b.len() };
+    let cut = whole && b.len() < tot;
     let l4 = b.get(ihl..end.max(ihl)).unwrap_or(&[]);
     let at = base + ihl;
     pkt.transport = if pkt.frag != 0 {
@@ -292,6 +304,7 @@ fn ipv4_at(input: &[u8], base: usize, whole: bool) -> Result<Packet, WireError> 
             proto,
             l4,
             at,
+            cut,
             whole,
             input.get(..base + end).unwrap_or(input),
         )?
@@ -306,69 +319,87 @@ fn short(at: usize, what: &str, need: usize, have: usize) -> WireError {
     )
 }
 
+/// Reads the transport header from `l4` (the bytes within the packet's
+/// total length). A header the packet itself is too short for is read as
+/// far as it goes (missing fields zero, or `None` for seq/ack and echo
+/// id/seq), as the kernel logs such a packet `INCOMPLETE [N bytes]`; when
+/// `cut`, the capture ended before the packet did, and a short header is
+/// an error instead. Only a `whole` packet's ICMP error has its quoted
+/// packet read (the kernel logs one level).
 fn transport_at(
     proto: u8,
     l4: &[u8],
     at: usize,
+    cut: bool,
     whole: bool,
     input: &[u8],
 ) -> Result<Transport, WireError> {
+    let need = match proto {
+        6 => 20,
+        1 | 17 | 136 => 8,
+        _ => 0,
+    };
+    if cut && l4.len() < need {
+        let what = if proto == 6 {
+            "TCP"
+        } else if proto == 1 {
+            "ICMP"
+        } else {
+            "UDP"
+        };
+        return Err(short(at, what, need, l4.len()));
+    }
+    let mut h = [0u8; 60];
+    let n = l4.len().min(60);
+    h[..n].copy_from_slice(&l4[..n]);
+    let has = |upto: usize| l4.len() >= upto;
+    let w16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
     Ok(match proto {
         6 => {
-            if l4.len() < 20 {
-                return Err(short(at, "TCP", 20, l4.len()));
-            }
-            let doff = usize::from(l4[12] >> 4) * 4;
-            if doff < 20 {
+            let doff = usize::from(h[12] >> 4) * 4;
+            if has(20) && doff < 20 {
                 return Err(werr(at + 12, format!("TCP data offset {doff} is below 20")));
             }
-            if l4.len() < doff {
+            if cut && l4.len() < doff {
                 return Err(short(at, "TCP", doff, l4.len()));
             }
-            let ae = if l4[12] & 1 != 0 { tcp_flags::AE } else { 0 };
+            let ae = if h[12] & 1 != 0 { tcp_flags::AE } else { 0 };
             Transport::Tcp {
-                spt: be16(l4, 0).unwrap_or(0),
-                dpt: be16(l4, 2).unwrap_or(0),
+                spt: w16(0),
+                dpt: w16(2),
                 seq: be32(l4, 4),
                 ack: be32(l4, 8),
-                window: be16(l4, 14).unwrap_or(0),
-                res: (l4[12] & 0x0E) << 2,
-                flags: u16::from(l4[13]) | ae,
-                urgp: be16(l4, 18).unwrap_or(0),
-                options: l4[20..doff].to_vec(),
+                window: w16(14),
+                res: (h[12] & 0x0E) << 2,
+                flags: u16::from(h[13]) | ae,
+                urgp: w16(18),
+                options: l4.get(20..doff.min(l4.len())).unwrap_or(&[]).to_vec(),
             }
         }
-        17 | 136 => {
-            if l4.len() < 8 {
-                return Err(short(at, "UDP", 8, l4.len()));
-            }
-            Transport::Udp {
-                spt: be16(l4, 0).unwrap_or(0),
-                dpt: be16(l4, 2).unwrap_or(0),
-                len: be16(l4, 4).unwrap_or(0),
-                lite: proto == 136,
-            }
-        }
+        17 | 136 => Transport::Udp {
+            spt: w16(0),
+            dpt: w16(2),
+            len: w16(4),
+            lite: proto == 136,
+        },
         1 => {
-            if l4.len() < 8 {
-                return Err(short(at, "ICMP", 8, l4.len()));
-            }
-            let (typ, code) = (l4[0], l4[1]);
+            let (typ, code) = (h[0], h[1]);
             let error = matches!(typ, 3 | 4 | 5 | 11 | 12);
-            let inner = if error && whole && l4.len() > 8 {
+            let inner = if error && whole && !cut && has(9) {
                 Some(Box::new(ipv4_at(input, at + 8, false)?))
             } else {
                 None
             };
+            let echo = |at: usize| (!error && has(at + 2)).then(|| w16(at));
             Transport::Icmp {
                 typ,
                 code,
-                id: (!error).then(|| be16(l4, 4).unwrap_or(0)),
-                seq: (!error).then(|| be16(l4, 6).unwrap_or(0)),
+                id: echo(4),
+                seq: echo(6),
                 inner,
-                mtu: (typ == 3 && code == 4).then(|| be16(l4, 6).unwrap_or(0)),
-                gateway: (typ == 5).then(|| Ipv4Addr::new(l4[4], l4[5], l4[6], l4[7])),
-                parameter: (typ == 12).then_some(l4[4]),
+                mtu: (typ == 3 && code == 4).then(|| w16(6)),
+                gateway: (typ == 5).then(|| Ipv4Addr::new(h[4], h[5], h[6], h[7])),
+                parameter: (typ == 12).then_some(h[4]),
             }
         }
         p => Transport::Other(p),
@@ -594,6 +625,21 @@ mod tests {
         let e = read_pcap(&file[..file.len() - 1]).unwrap_err();
         assert_eq!(e.offset, file.len() - 1);
         assert_eq!(read_pcap(b"nope").unwrap_err().offset, 0);
+    }
+
+    #[test]
+    fn short_transport_headers_read_as_far_as_they_go() {
+        for s in [
+            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=28 TTL=64 PROTO=TCP SPT=1 DPT=2 SEQ=3 WINDOW=0 RES=0x00 URGP=0",
+            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=24 TTL=64 PROTO=UDP SPT=1 DPT=2 LEN=0",
+            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=28 TTL=64 PROTO=ICMP TYPE=13 CODE=0 ID=1 SEQ=2",
+        ] {
+            let p = line(s);
+            let b = to_ipv4(&p).unwrap();
+            let q = from_ipv4(&b).unwrap();
+            assert_eq!(q, p, "{s}");
+            assert!(q.log_line(Default::default()).contains("INCOMPLETE ["), "{s}");
+        }
     }
 
     #[test]

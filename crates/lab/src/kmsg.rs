@@ -6,11 +6,10 @@
 //! drops (also on panic). Lines are told apart by a log prefix unique to
 //! the test ([`unique_prefix`]), so tests running side by side do not mix.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ALL_NETNS: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
@@ -58,57 +57,95 @@ pub fn unique_prefix() -> String {
     format!("iw{}n{n}:", std::process::id())
 }
 
-/// A reader of kernel log records written after it was opened.
+/// A reader of kernel log records written after it was opened. It reads
+/// on a thread of its own from the moment it is opened, so that a burst
+/// of LOG lines cannot overrun the kernel's ring buffer before the test
+/// gets to them.
 #[derive(Debug)]
 pub struct Kmsg {
-    file: File,
+    found: Arc<Mutex<Vec<String>>>,
+    /// Records lost to an overrun ring buffer (`EPIPE`).
+    lost: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Kmsg {
-    /// Opens `/dev/kmsg` at its end.
-    pub fn open() -> io::Result<Kmsg> {
+    /// Opens `/dev/kmsg` at its end and starts collecting the messages
+    /// (without the record header, `\xNN` escapes undone) that start with
+    /// `prefix`.
+    pub fn open(prefix: &str) -> io::Result<Kmsg> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
             .open("/dev/kmsg")?;
         file.seek(SeekFrom::End(0))?;
-        Ok(Kmsg { file })
+        let found = Arc::new(Mutex::new(Vec::new()));
+        let lost = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (found, lost, stop, prefix) = (
+                found.clone(),
+                lost.clone(),
+                stop.clone(),
+                prefix.to_string(),
+            );
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 8192];
+                while !stop.load(Ordering::SeqCst) {
+                    match file.read(&mut buf) {
+                        Ok(n) if n > 0 => {
+                            if let Some(msg) = record_message(&buf[..n]) {
+                                if msg.starts_with(&prefix) {
+                                    found.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+                                }
+                            }
+                        }
+                        Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
+                            lost.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        };
+        Ok(Kmsg {
+            found,
+            lost,
+            stop,
+            thread: Some(thread),
+        })
     }
 
-    /// The messages (without the record header, `\xNN` escapes undone)
-    /// that start with `prefix`, read until `want` were found and no more
-    /// came for `quiet`, or until `limit` passed.
-    pub fn lines(
-        &mut self,
-        prefix: &str,
-        want: usize,
-        quiet: Duration,
-        limit: Duration,
-    ) -> Vec<String> {
+    /// How many times records were lost because the ring buffer overran.
+    pub fn lost(&self) -> usize {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// The lines collected, once `want` were found and no more came for
+    /// `quiet`, or when `limit` passed.
+    pub fn lines(&self, want: usize, quiet: Duration, limit: Duration) -> Vec<String> {
         let end = Instant::now() + limit;
-        let mut last = Instant::now();
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 8192];
+        let (mut seen, mut last) = (usize::MAX, Instant::now());
         while Instant::now() < end {
-            match self.file.read(&mut buf) {
-                Ok(n) if n > 0 => {
-                    if let Some(msg) = record_message(&buf[..n]) {
-                        if msg.starts_with(prefix) {
-                            out.push(msg);
-                            last = Instant::now();
-                        }
-                    }
-                }
-                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {} // records overwritten
-                _ => {
-                    if out.len() >= want && last.elapsed() >= quiet {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
+            let n = self.found.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if n != seen {
+                (seen, last) = (n, Instant::now());
+            } else if n >= want && last.elapsed() >= quiet {
+                break;
             }
+            std::thread::sleep(Duration::from_millis(5));
         }
-        out
+        self.found.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Kmsg {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
