@@ -139,6 +139,9 @@ fn fixed_shots() -> Vec<Shot> {
         shot(STRANGER, &format!("{t} LEN=28 ID=31 PROTO=UDP SPT=1000 DPT=2000 LEN=8")),
         shot(STRANGER, &format!("{t} LEN=28 ID=32 PROTO=UDP SPT=5 DPT=2000 LEN=8")),
         shot(STRANGER, &format!("{t} LEN=28 ID=33 PROTO=UDP SPT=5 DPT=6 LEN=8")),
+        // Two fragments of one UDP datagram: INPUT sees it whole.
+        shot(STRANGER, &format!("{t} LEN=36 ID=34 MF PROTO=UDP SPT=5 DPT=1500 LEN=28")),
+        shot(STRANGER, &format!("{t} LEN=32 ID=34 FRAG:2 PROTO=UDP")),
         // Transport headers the total length cuts short.
         shot(STRANGER, &format!("{t} LEN=28 ID=24 PROTO=TCP SPT=2000 DPT=22 SEQ=5 WINDOW=0 RES=0x00 URGP=0")),
         shot(STRANGER, &format!("{t} LEN=24 ID=25 PROTO=UDP SPT=2000 DPT=1500 LEN=0")),
@@ -250,6 +253,36 @@ fn reaches_input(p: &Packet, ip_bytes: &[u8]) -> bool {
     !p.mf && p.frag == 0 && wire::header_checksum_ok(ip_bytes)
 }
 
+/// The packets the kernel reassembles from the fragments received (each
+/// with its Ethernet frame): fragments of one packet share source,
+/// destination, ID and protocol.
+fn reassembled(frags: &[(Packet, Vec<u8>)]) -> Vec<Packet> {
+    let mut groups: Vec<Vec<&(Packet, Vec<u8>)>> = Vec::new();
+    for f in frags {
+        let same = |g: &Vec<&(Packet, Vec<u8>)>| {
+            let p = &g[0].0;
+            (p.src, p.dst, p.id, p.transport.proto())
+                == (f.0.src, f.0.dst, f.0.id, f.0.transport.proto())
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(f),
+            None => groups.push(vec![f]),
+        }
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        let ips: Vec<&[u8]> = g.iter().map(|(_, frame)| &frame[14..]).collect();
+        if let Some(whole) = wire::reassemble(&ips) {
+            let mut p = wire::from_ipv4(&whole).expect("a reassembled packet parses");
+            let last = &g[g.len() - 1].0;
+            p.iface_in.clone_from(&last.iface_in);
+            p.mac.clone_from(&last.mac);
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Packets and bytes.
 type Count = (u64, u64);
 
@@ -355,6 +388,7 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
     // What the server received and sent, as the engine's packets.
     let mut seen = Vec::new();
     let mut sent = Vec::new();
+    let mut frags = Vec::new();
     for (end, tap) in &taps {
         for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
             if f.data.get(12..14) != Some(&[8, 0]) {
@@ -365,6 +399,9 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
                 PACKET_HOST => {
                     p.iface_in = end.iface.to_string();
                     let reaches = reaches_input(&p, &f.data[14..]);
+                    if (p.mf || p.frag != 0) && wire::header_checksum_ok(&f.data[14..]) {
+                        frags.push((p.clone(), f.data.clone()));
+                    }
                     seen.push((p, reaches));
                 }
                 PACKET_OUTGOING => {
@@ -376,6 +413,8 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
             }
         }
     }
+    // Fragments reach INPUT as one packet once all are there.
+    seen.extend(reassembled(&frags).into_iter().map(|p| (p, true)));
     let mut out = Outcome {
         packets_in: seen.len(),
         packets_out: sent.len(),
@@ -386,7 +425,11 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
     for s in shots {
         let (_, to) = lab.peer(s.from);
         let back = seen.iter().map(|(p, _)| p).find(|p| {
-            p.src == s.pkt.src && p.id == s.pkt.id && p.dst == s.pkt.dst && p.iface_in == to.iface
+            p.src == s.pkt.src
+                && p.id == s.pkt.id
+                && p.dst == s.pkt.dst
+                && (p.frag, p.mf) == (s.pkt.frag, s.pkt.mf)
+                && p.iface_in == to.iface
         });
         let ok = back.is_some_and(|p| {
             let mut p = p.clone();
