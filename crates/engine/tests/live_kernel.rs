@@ -772,3 +772,42 @@ fn random_rulesets_agree_with_the_kernel() {
     );
     assert_eq!(total.disagreements, 0);
 }
+
+/// The lab's rp_filter control works: a packet from the stranger's link
+/// with the trusted client's source reaches INPUT with rp_filter 0 and is
+/// dropped before it with rp_filter 1 (strict), as the host model must
+/// know.
+#[test]
+fn rp_filter_control_takes_effect() {
+    let what = "rp_filter_control_takes_effect";
+    if !ironwall_lab::kernel_tests(what) {
+        return;
+    }
+    let lab = Lab::new("rpf", &Controls::default());
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 10.137.0.16/32 -i srv-s\nCOMMIT\n";
+    let spoofed = shot(
+        STRANGER,
+        "SRC=10.137.0.16 DST=10.99.0.1 LEN=28 TTL=64 ID=1 PROTO=UDP SPT=1 DPT=9 LEN=8",
+    );
+    let frame = wire::to_ethernet(&spoofed.pkt, SERVER_S.mac, STRANGER.mac).expect("encode");
+    let link = RawLink::open(&lab.stranger, STRANGER.iface).expect("sender");
+    for (rp_filter, want) in [(0u8, "[1:28]"), (1, "[0:0]")] {
+        let controls = Controls {
+            rp_filter,
+            ..Controls::default()
+        };
+        lab.apply(&controls).expect("sysctl");
+        let (code, _, err) = lab.server.restore(&[], rules);
+        assert_eq!(code, 0, "{err}");
+        let tap = RawLink::open(&lab.server, SERVER_S.iface).expect("tap");
+        link.send(&frame).expect("send");
+        assert_eq!(
+            tap.drain(Duration::from_millis(100), Duration::from_secs(2))
+                .len(),
+            1
+        );
+        let save = lab.server.save(&["-c", "-t", "filter"]);
+        let rule = save.lines().find(|l| l.contains("-i srv-s")).unwrap_or("");
+        assert!(rule.starts_with(want), "rp_filter={rp_filter}: {rule}");
+    }
+}
