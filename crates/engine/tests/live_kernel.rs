@@ -14,12 +14,12 @@
 //! matches): the engine's hook traversal and conntrack come later.
 
 use ironwall_engine::packet::{tcp_flags, Packet};
-use ironwall_engine::walk::Compiled;
+use ironwall_engine::walk::{Compiled, Trace, Verdict};
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{unique_prefix, Kmsg, LogAllNetns};
 use ironwall_lab::topo::{
-    Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
-    SERVER_S, STRANGER, STRANGER_SPOOF,
+    Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
+    SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
 };
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
@@ -283,11 +283,133 @@ fn reassembled(frags: &[(Packet, Vec<u8>)]) -> Vec<Packet> {
     out
 }
 
+/// Traces the trusted client's packets (raw PREROUTING).
+const TRACE_CLIENT: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -s 10.137.0.16/32 -j TRACE\nCOMMIT\n";
+
+/// The server's interface towards the client, as packets name it.
+const CLIENT_SIDE: &str = SERVER_C.iface;
+
+/// What identifies a packet in a TRACE's `PACKET:` line and ours.
+fn packet_key(p: &Packet) -> String {
+    format!("SRC={} DST={} LEN={} ID={}", p.src, p.dst, p.len, p.id)
+}
+
+/// A walk as TRACE writes it: `CHAIN:N:VERDICT` per rule that matched
+/// (CONTINUE for a rule without a verdict, RETURN for `-j RETURN`), and
+/// `CHAIN:policy:VERDICT`; nothing for the end of a user chain.
+fn path_of(t: &Trace) -> Vec<String> {
+    let verdict = match t.verdict {
+        Verdict::Accept => "ACCEPT",
+        Verdict::Drop => "DROP",
+        Verdict::Queue => "QUEUE",
+    };
+    t.steps
+        .iter()
+        .map(|s| {
+            let what = match s.action.as_str() {
+                "policy" => return format!("{}:policy:{verdict}", s.chain),
+                // The kernel traces no event for the end of a user chain.
+                "return" if s.rule == 0 => return String::new(),
+                "return" => "RETURN".to_string(),
+                "hotdrop" | "DROP" => "DROP".to_string(),
+                "ACCEPT" => "ACCEPT".to_string(),
+                a => match a.split_once(' ') {
+                    Some(("jump", c)) => format!("JUMP:{c}"),
+                    Some(("goto", c)) => format!("GOTO:{c}"),
+                    _ => "CONTINUE".to_string(),
+                },
+            };
+            format!("{}:{}:{what}", s.chain, s.rule)
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Rule handles of the server's filter table, per chain in rule order
+/// (`nft -a list table ip filter`).
+fn handles(lab: &Lab) -> Vec<(String, Vec<String>)> {
+    let (code, out, err) = ironwall_lab::triple(lab.server.run(
+        "nft",
+        &["-a", "list", "table", "ip", "filter"],
+        None,
+    ));
+    assert_eq!(code, 0, "nft list: {err}");
+    let mut chains: Vec<(String, Vec<String>)> = Vec::new();
+    for line in out.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("chain ") {
+            let name = rest.split_whitespace().next().unwrap_or("").to_string();
+            chains.push((name, Vec::new()));
+        } else if let (Some((_, h)), false) =
+            (line.rsplit_once("# handle "), line.starts_with("table "))
+        {
+            if let Some(c) = chains.last_mut() {
+                c.1.push(format!("0x{:x}", h.trim().parse::<u64>().unwrap_or(0)));
+            }
+        }
+    }
+    chains
+}
+
+/// The filter-table paths of the traced packets, in [`path_of`]'s form,
+/// keyed by [`packet_key`]. A `PACKET:` line starts a packet's record
+/// (the kernel writes one at the first event of each hook; trace ids are
+/// reused by later packets).
+fn kernel_paths(lines: &[String], handles: &[(String, Vec<String>)]) -> Vec<String> {
+    let mut records: Vec<(String, Vec<String>)> = Vec::new();
+    let mut current: std::collections::HashMap<String, usize> = Default::default();
+    for l in lines {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        match words.as_slice() {
+            ["PACKET:", _, id, fields @ ..] => {
+                let get = |k: &str| fields.iter().find_map(|f| f.strip_prefix(k)).unwrap_or("?");
+                let key = format!(
+                    "SRC={} DST={} LEN={} ID={}",
+                    get("SRC="),
+                    get("DST="),
+                    get("LEN="),
+                    get("ID=")
+                );
+                current.insert(id.to_string(), records.len());
+                records.push((key, Vec::new()));
+            }
+            ["TRACE:", _, id, what, ..] => {
+                let parts: Vec<&str> = what.split(':').collect();
+                let event = match parts.as_slice() {
+                    ["filter", chain, "rule", handle, verdict @ ..] => {
+                        let pos = handles
+                            .iter()
+                            .find(|(c, _)| c == chain)
+                            .and_then(|(_, hs)| hs.iter().position(|h| h == handle))
+                            .map_or(0, |p| p + 1);
+                        let v = verdict.join(":").replace("0xfffffffb", "RETURN");
+                        format!("{chain}:{pos}:{v}")
+                    }
+                    ["filter", chain, "policy", verdict] => format!("{chain}:policy:{verdict}"),
+                    ["filter", chain, "return", ..] => format!("{chain}:return"),
+                    _ => continue,
+                };
+                let idx = *current.entry(id.to_string()).or_insert_with(|| {
+                    records.push(("?".to_string(), Vec::new()));
+                    records.len() - 1
+                });
+                records[idx].1.push(event);
+            }
+            _ => {}
+        }
+    }
+    records
+        .into_iter()
+        .filter(|(_, events)| !events.is_empty())
+        .map(|(key, events)| format!("{key} => {}", events.join(" ")))
+        .collect()
+}
+
 /// Packets and bytes.
 type Count = (u64, u64);
 
-/// Prints the lines only one side wrote; returns how many there are.
-fn multiset_diff(ours: &[String], kernel: &[String]) -> usize {
+/// Prints the `what` (LOG lines, paths) only one side has; returns how
+/// many there are.
+fn multiset_diff(what: &str, ours: &[String], kernel: &[String]) -> usize {
     let mut only_kernel: Vec<&String> = kernel.iter().collect();
     let mut only_ours = Vec::new();
     for l in ours {
@@ -299,10 +421,10 @@ fn multiset_diff(ours: &[String], kernel: &[String]) -> usize {
         }
     }
     for l in &only_ours {
-        eprintln!("LOG line only ironwall wrote: {l:?}");
+        eprintln!("{what} only ironwall has: {l:?}");
     }
     for l in &only_kernel {
-        eprintln!("LOG line only the kernel wrote: {l:?}");
+        eprintln!("{what} only the kernel has: {l:?}");
     }
     only_ours.len() + only_kernel.len()
 }
@@ -345,6 +467,8 @@ fn real_connection(lab: &Lab) {
 /// What one run compared, and the disagreements it found.
 #[derive(Default)]
 struct Outcome {
+    /// Paths compared with the kernel's TRACE.
+    paths: usize,
     packets_in: usize,
     packets_out: usize,
     counters: usize,
@@ -357,9 +481,20 @@ struct Outcome {
 /// kernel's counters and LOG lines (those starting with `prefix`) with
 /// ironwall's walk of every packet the server received (filter INPUT)
 /// and sent (filter OUTPUT).
-fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: bool) -> Outcome {
+fn differential(
+    lab: &Lab,
+    rules: &str,
+    prefix: &str,
+    shots: &[Shot],
+    connect_and_trace: bool,
+) -> Outcome {
     let (code, _, err) = lab.server.restore(&[], rules);
     assert_eq!(code, 0, "iptables-restore: {err}\n{rules}");
+    let monitor = connect_and_trace.then(|| {
+        let (code, _, err) = lab.server.restore(&[], TRACE_CLIENT);
+        assert_eq!(code, 0, "iptables-restore of the raw table: {err}");
+        Monitor::trace(&lab.server, Duration::from_millis(300)).expect("xtables-monitor")
+    });
     let kmsg = Kmsg::open(prefix).expect("/dev/kmsg");
     let taps = [SERVER_C, SERVER_S].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
     let senders = [CLIENT, STRANGER].map(|e| {
@@ -369,7 +504,9 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
     for (i, s) in shots.iter().enumerate() {
         // Paced, so that the LOG lines of a burst do not overrun the
         // kernel's log ring before the reader thread takes them.
-        if i % 8 == 7 {
+        // Slower while tracing: xtables-monitor asks the kernel for each
+        // traced rule's text.
+        if i % 8 == 7 || (monitor.is_some() && s.from == CLIENT) {
             std::thread::sleep(Duration::from_millis(1));
         }
         let (_, to) = lab.peer(s.from);
@@ -381,7 +518,7 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
             .1;
         link.send(&frame).expect("send");
     }
-    if connect {
+    if connect_and_trace {
         real_connection(lab);
     }
 
@@ -448,8 +585,13 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
     let table = rs.table("filter").expect("filter");
     let mut walk = Compiled::new(table).expect("the engine models every match");
     let mut logs = Vec::new();
+    let mut paths = Vec::new();
     for (p, _) in seen.iter().filter(|(_, reaches)| *reaches) {
-        logs.extend(walk.walk("INPUT", p).logs);
+        let t = walk.walk("INPUT", p);
+        if p.src == IpAddr::V4(CLIENT.addr) && p.iface_in == CLIENT_SIDE {
+            paths.push(format!("{} => {}", packet_key(p), path_of(&t).join(" ")));
+        }
+        logs.extend(t.logs);
     }
     for p in &sent {
         logs.extend(walk.walk("OUTPUT", p).logs);
@@ -505,13 +647,19 @@ fn differential(lab: &Lab, rules: &str, prefix: &str, shots: &[Shot], connect: b
         Duration::from_secs(3),
     );
     out.logs = klogs.len();
+    if let Some(m) = monitor {
+        let lines = m.finish(Duration::from_millis(300), Duration::from_secs(10));
+        let kernel = kernel_paths(&lines, &handles(lab));
+        out.paths = paths.len();
+        out.disagreements += multiset_diff("TRACE path", &paths, &kernel);
+    }
     if kmsg.lost() > 0 {
         eprintln!(
             "/dev/kmsg overran {} times: LOG lines were lost",
             kmsg.lost()
         );
     }
-    out.disagreements += multiset_diff(&logs, &klogs);
+    out.disagreements += multiset_diff("LOG line", &logs, &klogs);
     out
 }
 
@@ -549,8 +697,8 @@ fn stateless_ruleset_agrees_with_the_kernel() {
     shots.extend(edge_shots(&mut Rng(seed), 120));
     let o = differential(&lab, &rules, &prefix, &shots, true);
     eprintln!(
-        "{what} (seed {seed:#x}): {} packets in ({} crafted, the rest from a real connection and the kernel), {} out, {} rule and policy counters, {} LOG lines compared; {} disagreements",
-        o.packets_in, shots.len(), o.packets_out, o.counters, o.logs, o.disagreements
+        "{what} (seed {seed:#x}): {} packets in ({} crafted, the rest from a real connection and the kernel), {} out, {} rule and policy counters, {} LOG lines, {} TRACE paths compared; {} disagreements",
+        o.packets_in, shots.len(), o.packets_out, o.counters, o.logs, o.paths, o.disagreements
     );
     assert_eq!(o.disagreements, 0);
 }

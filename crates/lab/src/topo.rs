@@ -447,3 +447,77 @@ impl RawLink {
         out
     }
 }
+
+/// `xtables-monitor --trace` running in a namespace, its lines collected
+/// on a thread. Stopped (the process killed by its own handle) by
+/// [`Monitor::finish`] or on drop.
+#[derive(Debug)]
+pub struct Monitor {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Monitor {
+    /// Starts `xtables-monitor --trace` in `ns` and waits `settle` for it
+    /// to subscribe.
+    pub fn trace(ns: &Netns, settle: Duration) -> io::Result<Monitor> {
+        use std::io::BufRead;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns.name(), "xtables-monitor", "--trace"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let thread = std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(l);
+            }
+        });
+        std::thread::sleep(settle);
+        Ok(Monitor {
+            child,
+            lines,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits until no line came for `quiet` (at most `limit`), stops the
+    /// monitor and returns its lines.
+    pub fn finish(mut self, quiet: Duration, limit: Duration) -> Vec<String> {
+        let end = Instant::now() + limit;
+        let (mut seen, mut last) = (usize::MAX, Instant::now());
+        while Instant::now() < end {
+            let n = self.lines.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if n != seen {
+                (seen, last) = (n, Instant::now());
+            } else if last.elapsed() >= quiet {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.stop();
+        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.clone()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
