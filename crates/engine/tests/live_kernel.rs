@@ -286,6 +286,32 @@ fn reassembled(frags: &[(Packet, Vec<u8>)]) -> Vec<Packet> {
 /// Traces the trusted client's packets (raw PREROUTING).
 const TRACE_CLIENT: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -s 10.137.0.16/32 -j TRACE\nCOMMIT\n";
 
+/// Loads [`TRACE_CLIENT`] and starts `xtables-monitor --trace`, sending
+/// probes (echo replies from the client, which the server ignores) until
+/// the monitor shows one. Call before the ruleset under test is loaded,
+/// which starts its counters afresh.
+fn traced(lab: &Lab) -> Monitor {
+    let (code, _, err) = lab.server.restore(&[], TRACE_CLIENT);
+    assert_eq!(code, 0, "iptables-restore of the raw table: {err}");
+    let monitor = Monitor::trace(&lab.server).expect("xtables-monitor");
+    let probe = shot(
+        CLIENT,
+        &format!("{C} LEN=28 ID=65535 PROTO=ICMP TYPE=0 CODE=0 ID=0 SEQ=0"),
+    );
+    let frame = wire::to_ethernet(&probe.pkt, SERVER_C.mac, CLIENT.mac).expect("encode");
+    let link = RawLink::open(&lab.client, CLIENT.iface).expect("sender");
+    for _ in 0..50 {
+        link.send(&frame).expect("send");
+        if monitor.saw("ID=65535", Duration::from_millis(100)) {
+            // The probes' last events, then a clean start.
+            std::thread::sleep(Duration::from_millis(300));
+            monitor.clear();
+            return monitor;
+        }
+    }
+    panic!("xtables-monitor --trace showed no probe in 5 s");
+}
+
 /// The server's interface towards the client, as packets name it.
 const CLIENT_SIDE: &str = SERVER_C.iface;
 
@@ -488,13 +514,9 @@ fn differential(
     shots: &[Shot],
     connect_and_trace: bool,
 ) -> Outcome {
+    let monitor = connect_and_trace.then(|| traced(lab));
     let (code, _, err) = lab.server.restore(&[], rules);
     assert_eq!(code, 0, "iptables-restore: {err}\n{rules}");
-    let monitor = connect_and_trace.then(|| {
-        let (code, _, err) = lab.server.restore(&[], TRACE_CLIENT);
-        assert_eq!(code, 0, "iptables-restore of the raw table: {err}");
-        Monitor::trace(&lab.server, Duration::from_millis(300)).expect("xtables-monitor")
-    });
     let kmsg = Kmsg::open(prefix).expect("/dev/kmsg");
     let taps = [SERVER_C, SERVER_S].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
     let senders = [CLIENT, STRANGER].map(|e| {

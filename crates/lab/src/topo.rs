@@ -459,9 +459,9 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Starts `xtables-monitor --trace` in `ns` and waits `settle` for it
-    /// to subscribe.
-    pub fn trace(ns: &Netns, settle: Duration) -> io::Result<Monitor> {
+    /// Starts `xtables-monitor --trace` in `ns`. It subscribes some time
+    /// after it starts: a test sends probes until [`Monitor::saw`] one.
+    pub fn trace(ns: &Netns) -> io::Result<Monitor> {
         use std::io::BufRead;
         let mut child = Command::new("ip")
             .args(["netns", "exec", ns.name(), "xtables-monitor", "--trace"])
@@ -480,12 +480,33 @@ impl Monitor {
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push(l);
             }
         });
-        std::thread::sleep(settle);
         Ok(Monitor {
             child,
             lines,
             thread: Some(thread),
         })
+    }
+
+    /// Whether a line holding `needle` came within `limit` (for a probe
+    /// that shows the monitor is ready).
+    pub fn saw(&self, needle: &str, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        loop {
+            let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+            if lines.iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            drop(lines);
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Forgets every line so far.
+    pub fn clear(&self) {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Waits until no line came for `quiet` (at most `limit`), stops the
