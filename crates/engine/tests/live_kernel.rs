@@ -506,15 +506,17 @@ struct Outcome {
 /// `shots` (and the real connection when `connect`), then compares the
 /// kernel's counters and LOG lines (those starting with `prefix`) with
 /// ironwall's walk of every packet the server received (filter INPUT)
-/// and sent (filter OUTPUT).
+/// and sent (filter OUTPUT); when `trace`, also the trusted client's
+/// packets' paths with iptables TRACE.
 fn differential(
     lab: &Lab,
     rules: &str,
     prefix: &str,
     shots: &[Shot],
-    connect_and_trace: bool,
+    connect: bool,
+    trace: bool,
 ) -> Outcome {
-    let monitor = connect_and_trace.then(|| traced(lab));
+    let monitor = trace.then(|| traced(lab));
     let (code, _, err) = lab.server.restore(&[], rules);
     assert_eq!(code, 0, "iptables-restore: {err}\n{rules}");
     let kmsg = Kmsg::open(prefix).expect("/dev/kmsg");
@@ -540,7 +542,7 @@ fn differential(
             .1;
         link.send(&frame).expect("send");
     }
-    if connect_and_trace {
+    if connect {
         real_connection(lab);
     }
 
@@ -717,7 +719,7 @@ fn stateless_ruleset_agrees_with_the_kernel() {
     let mut shots = fixed_shots();
     shots.extend(flag_sweep(1023));
     shots.extend(edge_shots(&mut Rng(seed), 120));
-    let o = differential(&lab, &rules, &prefix, &shots, true);
+    let o = differential(&lab, &rules, &prefix, &shots, true, true);
     eprintln!(
         "{what} (seed {seed:#x}): {} packets in ({} crafted, the rest from a real connection and the kernel), {} out, {} rule and policy counters, {} LOG lines, {} TRACE paths compared; {} disagreements",
         o.packets_in, shots.len(), o.packets_out, o.counters, o.logs, o.paths, o.disagreements
@@ -834,7 +836,7 @@ fn random_rules(rng: &mut Rng, prefix: &str) -> String {
                     rng.pick(&ports),
                     range(rng)
                 )),
-                _ => {}
+                _ => r.push_str(rng.pick(&["", " ! -p tcp", " -p 47", " -p all", " ! -p icmp"])),
             }
             if rng.one_in(10) {
                 r.push_str(&format!(
@@ -926,7 +928,7 @@ fn random_rulesets_agree_with_the_kernel() {
         let rules = random_rules(&mut rng, &prefix);
         let mut shots = flag_sweep(rng.pick(&[22, 80, 1023, 1024, 8443]));
         shots.extend(edge_shots(&mut rng, 150));
-        let o = differential(&lab, &rules, &prefix, &shots, false);
+        let o = differential(&lab, &rules, &prefix, &shots, false, true);
         if o.disagreements > 0 {
             eprintln!("the ruleset:\n{rules}");
         }
@@ -934,11 +936,12 @@ fn random_rulesets_agree_with_the_kernel() {
         total.packets_out += o.packets_out;
         total.counters += o.counters;
         total.logs += o.logs;
+        total.paths += o.paths;
         total.disagreements += o.disagreements;
     }
     eprintln!(
-        "{what} (seed {seed:#x}): {rulesets} rulesets, {} packets in, {} out, {} rule and policy counters, {} LOG lines compared; {} disagreements",
-        total.packets_in, total.packets_out, total.counters, total.logs, total.disagreements
+        "{what} (seed {seed:#x}): {rulesets} rulesets, {} packets in, {} out, {} rule and policy counters, {} LOG lines, {} TRACE paths compared; {} disagreements",
+        total.packets_in, total.packets_out, total.counters, total.logs, total.paths, total.disagreements
     );
     assert_eq!(total.disagreements, 0);
 }
