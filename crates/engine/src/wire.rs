@@ -739,7 +739,99 @@ mod tests {
         assert_eq!(from_ipv4(&b[..30]).unwrap_err().offset, 30);
     }
 
+    /// Whole packets (every header fits in the total length, options a
+    /// multiple of four bytes, no fragments): what `to_ipv4` writes,
+    /// `from_ipv4` reads back unchanged.
+    fn whole_packets() -> impl proptest::strategy::Strategy<Value = Packet> {
+        use proptest::prelude::*;
+        let opts = |max: usize| {
+            proptest::collection::vec(any::<u8>(), 0..=max / 4).prop_map(|w| {
+                let mut v = Vec::new();
+                for b in w {
+                    v.extend_from_slice(&[b, b, b, b]);
+                }
+                v
+            })
+        };
+        let tcp = (
+            any::<(u16, u16, u32, u32, u16)>(),
+            0u8..8,
+            any::<u16>(),
+            any::<u16>(),
+            opts(40),
+        )
+            .prop_map(
+                |((spt, dpt, seq, ack, window), res, flags, urgp, options)| Transport::Tcp {
+                    spt,
+                    dpt,
+                    seq: Some(seq),
+                    ack: Some(ack),
+                    window,
+                    res: res << 3,
+                    flags: flags & 0x1FF,
+                    urgp,
+                    options,
+                },
+            );
+        let udp = (any::<(u16, u16, u16)>(), any::<bool>()).prop_map(|((spt, dpt, len), lite)| {
+            Transport::Udp {
+                spt,
+                dpt,
+                len,
+                lite,
+            }
+        });
+        let echo = (prop_oneof![Just(0u8), Just(8)], any::<(u8, u16, u16)>()).prop_map(
+            |(typ, (code, id, seq))| Transport::Icmp {
+                typ,
+                code,
+                id: Some(id),
+                seq: Some(seq),
+                inner: None,
+                mtu: None,
+                gateway: None,
+                parameter: None,
+            },
+        );
+        let other = prop_oneof![Just(47u8), Just(50), Just(132)].prop_map(Transport::Other);
+        (
+            any::<([u8; 4], [u8; 4], u8, u8, u8, u16, bool, bool)>(),
+            opts(40),
+            prop_oneof![tcp, udp, echo, other],
+            0u16..200,
+        )
+            .prop_map(
+                |((s, d, tos, prec, ttl, id, ce, df), ip_options, transport, extra)| {
+                    let mut p = Packet {
+                        src: IpAddr::V4(s.into()),
+                        dst: IpAddr::V4(d.into()),
+                        tos: tos & 0x1E,
+                        prec: prec & 0xE0,
+                        ttl,
+                        id,
+                        ce,
+                        df,
+                        ip_options,
+                        transport,
+                        ..Packet::default()
+                    };
+                    p.len = u16::try_from(to_ipv4(&p).map_or(0, |b| b.len())).unwrap_or(0) + extra;
+                    p
+                },
+            )
+    }
+
     proptest::proptest! {
+        #[test]
+        fn whole_packets_round_trip(p in whole_packets()) {
+            let b = to_ipv4(&p).unwrap();
+            proptest::prop_assert!(header_checksum_ok(&b));
+            let q = from_ipv4(&b).unwrap();
+            proptest::prop_assert_eq!(&q, &p);
+            let flags = crate::packet::LogFlags { tcp_seq: true, tcp_opt: true, ip_opt: true, uid: false };
+            proptest::prop_assert_eq!(q.log_line(flags), p.log_line(flags));
+        }
+
         #[test]
         fn parsing_bytes_never_panics(b in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
             let _ = from_ipv4(&b);
