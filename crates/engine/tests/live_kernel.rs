@@ -48,6 +48,8 @@ const RULES: &str = r#"*filter
 -A INPUT -p udp -m udp ! --sport 1000 ! --dport 2000 -j LOG --log-prefix "PFXnotboth "
 -A INPUT -p tcp -m tcp ! --sport 0:65535 -j LOG --log-prefix "PFXnotall "
 -A INPUT -p tcp -m tcp -j LOG --log-prefix "PFXtcp "
+-A INPUT -p tcp -m tcp --dport 0:1022 --tcp-flags NONE SYN,ACK -j LOG --log-prefix "PFXnone "
+-A INPUT -p tcp -m tcp --dport 0:1022 ! --tcp-flags NONE NONE -j LOG --log-prefix "PFXnotnone "
 -A INPUT -j LOG --log-prefix "PFXdrop "
 -A TRUSTED -p tcp -m tcp --dport 8443 -j ACCEPT
 -A TRUSTED -p tcp -m multiport --dports 22,80:90 -j LOG --log-prefix "PFXt " --log-tcp-sequence --log-tcp-options --log-ip-options
