@@ -1,17 +1,21 @@
 //! The differential test of issue 3: the same packets through the real
 //! kernel (a server namespace with the ruleset loaded by the real
-//! iptables-restore) and through ironwall's walk of the same ruleset; every
-//! rule's and policy's counters and every LOG line must agree.
+//! iptables-restore) and through ironwall's walk of the same ruleset;
+//! every rule's and policy's counters, every LOG line and (for the trusted
+//! client's packets) every path as iptables TRACE shows it must agree.
 //!
 //! Packets are crafted here and sent as raw frames from the trusted client
 //! and the stranger, plus one real TCP connection. What the server saw is
 //! read back from its interfaces (an `AF_PACKET` socket sees each frame
 //! before the IP layer), so the packets the kernel itself adds (the
-//! client's RST to a SYN-ACK it did not ask for, retransmissions) are
-//! walked too; the sent packets must come back byte for byte the same.
+//! client's RST to a SYN-ACK it did not ask for, retransmissions, the
+//! server's replies) are walked too; the sent packets must come back byte
+//! for byte the same.
 //!
-//! This first ruleset is stateless (filter INPUT only, no conntrack
-//! matches): the engine's hook traversal and conntrack come later.
+//! The rulesets are stateless (filter only, no conntrack matches): a fixed
+//! one holding every case a disagreement was once found in, and seeded
+//! random ones. The engine's hook traversal across tables and conntrack
+//! come later.
 
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
