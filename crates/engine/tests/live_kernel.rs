@@ -188,7 +188,8 @@ fn flag_sweep(dpt: u16) -> Vec<Shot> {
 fn edge_shots(rng: &mut Rng, n: u16) -> Vec<Shot> {
     let mut v = Vec::new();
     let ports = [
-        0u16, 21, 22, 23, 79, 80, 90, 91, 999, 1000, 1023, 1024, 2000, 2001, 8442, 8443, 65535,
+        0u16, 21, 22, 23, 25, 53, 79, 80, 90, 91, 137, 443, 445, 999, 1000, 1023, 1024, 2000, 2001,
+        8442, 8443, 65535,
     ];
     let flag_sets = [0x02u16, 0x12, 0x10, 0x01, 0x04, 0x00, 0x29, 0x3F];
     for i in 0..n {
@@ -989,4 +990,34 @@ fn rp_filter_control_takes_effect() {
         let rule = save.lines().find(|l| l.contains("-i srv-s")).unwrap_or("");
         assert!(rule.starts_with(want), "rp_filter={rp_filter}: {rule}");
     }
+}
+
+/// A real-world ruleset from `../shared/rulesets` that the stateless
+/// engine models whole (filter only, no conntrack): its counters and the
+/// trusted client's paths agree with the kernel's.
+#[test]
+fn shared_ruleset_agrees_with_the_kernel() {
+    let what = "shared_ruleset_agrees_with_the_kernel";
+    if !ironwall_lab::kernel_tests(what) {
+        return;
+    }
+    let Some(shared) = ironwall_lab::shared(what) else {
+        return;
+    };
+    let Some(_logs) = log_guard(what) else {
+        return;
+    };
+    let file = shared.join("rulesets/net-network/ugent_v1.4.21.invfixed.save");
+    let rules =
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let lab = Lab::new("shared", &Controls::default());
+    let seed = 0x0006_7e47;
+    let mut shots = flag_sweep(22);
+    shots.extend(edge_shots(&mut Rng(seed), 300));
+    let o = differential(&lab, &rules, &unique_prefix(), &shots, false, true);
+    eprintln!(
+        "{what} ({}, seed {seed:#x}): {} packets in, {} out, {} rule and policy counters, {} TRACE paths compared; {} disagreements",
+        file.display(), o.packets_in, o.packets_out, o.counters, o.paths, o.disagreements
+    );
+    assert_eq!(o.disagreements, 0);
 }
