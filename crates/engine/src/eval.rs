@@ -17,6 +17,13 @@ use ironwall_model::ext::Loaded;
 pub trait Eval: std::fmt::Debug {
     /// True when the match holds.
     fn eval(&self, pkt: &Packet) -> bool;
+
+    /// True when the match drops the packet outright (`hotdrop`: an
+    /// xtables match that cannot read the header it needs), before any
+    /// counter of the rule.
+    fn hotdrop(&self, _pkt: &Packet) -> bool {
+        false
+    }
 }
 
 /// The compile error for an extension the engine does not model yet.
@@ -26,6 +33,48 @@ pub struct Unsupported(pub String);
 
 #[derive(Debug)]
 struct TcpUdpEval(TcpUdp);
+
+/// Whether iptables-nft 1.8.9 turns this tcp/udp match into native nft
+/// expressions (`add_nft_tcp`/`add_nft_udp`): yes unless it tests a TCP
+/// option or is empty (`-m tcp` alone), which stay the xtables match.
+fn native(m: &TcpUdp) -> bool {
+    let full = (0, 0xFFFF);
+    let empty = m.spts == full
+        && m.dpts == full
+        && !m.spts_inv
+        && !m.dpts_inv
+        && m.flg_mask == 0
+        && m.flg_cmp == 0
+        && !m.flags_inv
+        && m.option == 0
+        && !m.option_inv;
+    !empty && m.option == 0 && !m.option_inv
+}
+
+/// The native expressions: a payload load past the packet's end makes the
+/// rule not match (never a drop). `--tcp-flags` with mask 0 is left out,
+/// whatever the comparison or inversion; a port range 0:65535 is left out
+/// even inverted; a single source and a single destination port with the
+/// same inversion are one 4-byte comparison, so inverted they mean "not
+/// both" (not the xtables "neither").
+fn native_eval(m: &TcpUdp, pkt: &Packet, spt: u16, dpt: u16, flags: u8) -> bool {
+    let l4 = pkt.transport_len();
+    let in_range = |p: u16, r: (u16, u16), inv: bool| (p >= r.0 && p <= r.1) != inv;
+    if m.tcp && m.flg_mask != 0 && (l4 < 14 || ((flags & m.flg_mask == m.flg_cmp) == m.flags_inv)) {
+        return false;
+    }
+    let (s, d) = (m.spts, m.dpts);
+    if s.0 != 0 && s.0 == s.1 && d.0 != 0 && d.0 == d.1 && m.spts_inv == m.dpts_inv {
+        return l4 >= 4 && ((spt == s.0 && dpt == d.0) != m.spts_inv);
+    }
+    if (s.0 != 0 || s.1 < 0xFFFF) && (l4 < 2 || !in_range(spt, s, m.spts_inv)) {
+        return false;
+    }
+    if (d.0 != 0 || d.1 < 0xFFFF) && (l4 < 4 || !in_range(dpt, d, m.dpts_inv)) {
+        return false;
+    }
+    true
+}
 
 impl Eval for TcpUdpEval {
     fn eval(&self, pkt: &Packet) -> bool {
@@ -43,6 +92,9 @@ impl Eval for TcpUdpEval {
                 true,
             ) => {
                 let fl = (*flags & 0xFF) as u8;
+                if native(m) {
+                    return native_eval(m, pkt, *spt, *dpt, fl);
+                }
                 let option_ok =
                     m.option == 0 || (tcp_has_option(options, m.option) != m.option_inv);
                 in_range(*spt, m.spts, m.spts_inv)
@@ -51,10 +103,23 @@ impl Eval for TcpUdpEval {
                     && option_ok
             }
             (Transport::Udp { spt, dpt, .. }, false) => {
+                if native(m) {
+                    return native_eval(m, pkt, *spt, *dpt, 0);
+                }
                 in_range(*spt, m.spts, m.spts_inv) && in_range(*dpt, m.dpts, m.dpts_inv)
             }
             _ => false,
         }
+    }
+
+    /// The xtables match drops a packet whose header it cannot read.
+    fn hotdrop(&self, pkt: &Packet) -> bool {
+        let need = match (&pkt.transport, self.0.tcp) {
+            (Transport::Tcp { .. }, true) => 20,
+            (Transport::Udp { .. }, false) => 8,
+            _ => return false,
+        };
+        !native(&self.0) && pkt.transport_len() < need
     }
 }
 
@@ -92,6 +157,12 @@ impl Eval for Always {
 }
 
 impl Eval for Icmp {
+    /// The xtables icmp match drops a packet without a whole 8-byte ICMP
+    /// header.
+    fn hotdrop(&self, pkt: &Packet) -> bool {
+        matches!(pkt.transport, Transport::Icmp { .. }) && pkt.transport_len() < 8
+    }
+
     fn eval(&self, pkt: &Packet) -> bool {
         match &pkt.transport {
             Transport::Icmp { typ, code, .. } => {
@@ -113,6 +184,12 @@ fn ports(pkt: &Packet) -> Option<(u16, u16)> {
 }
 
 impl Eval for Multiport {
+    /// The xtables multiport match drops a packet without its 4 port
+    /// bytes.
+    fn hotdrop(&self, pkt: &Packet) -> bool {
+        ports(pkt).is_some() && pkt.transport_len() < 4
+    }
+
     fn eval(&self, pkt: &Packet) -> bool {
         let Some((spt, dpt)) = ports(pkt) else {
             return false;

@@ -45,7 +45,9 @@ pub struct Step {
     pub chain: String,
     /// The 1-based rule number; 0 for the chain's policy or end.
     pub rule: usize,
-    /// What happened: `match`, `jump X`, `goto X`, `return`, `policy`.
+    /// What happened: `match`, `jump X`, `goto X`, `return`, `policy`, or
+    /// `hotdrop` (a match dropped the packet it could not read; the rule
+    /// is not counted).
     pub action: String,
 }
 
@@ -150,7 +152,21 @@ impl<'a> Compiled<'a> {
                 return (self.policy_verdict(start, bytes, &mut steps), steps);
             }
             let rule: &Rule = &c.rules[ri];
-            let hit = ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt));
+            let mut hit = ip_matches(&rule.ip, pkt);
+            for e in &self.evals[ci][ri] {
+                if !hit {
+                    break;
+                }
+                if e.hotdrop(pkt) {
+                    steps.push(Step {
+                        chain: c.name.clone(),
+                        rule: ri + 1,
+                        action: "hotdrop".into(),
+                    });
+                    return (Verdict::Drop, steps);
+                }
+                hit = e.eval(pkt);
+            }
             if !hit {
                 ri += 1;
                 continue;
@@ -297,5 +313,55 @@ mod tests {
         let line = "IN=eth0 OUT= MAC=00:16:3e:5e:6c:00:fe:ff:ff:ff:ff:ff:08:00 SRC=10.137.0.14 DST=10.137.0.16 LEN=52 TOS=0x00 PREC=0x00 TTL=63 ID=758 DF PROTO=TCP SPT=56296 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0";
         let t = c.walk("INPUT", &Packet::parse_line(line).unwrap());
         assert_eq!(t.logs, [format!("tcp.in.dropped {line} ")]);
+    }
+
+    /// iptables-nft 1.8.9 semantics, each seen live by the differential
+    /// test (crates/engine/tests/live_kernel.rs).
+    #[test]
+    fn nft_tcp_udp_semantics_and_hotdrop() {
+        let rs = rs(&[
+            "-A INPUT -p udp -m udp ! --sport 1000 ! --dport 2000",
+            "-A INPUT -p tcp -m tcp ! --sport 0:65535",
+            "-A INPUT -p tcp -m tcp --tcp-flags NONE SYN,ACK",
+            "-A INPUT -p tcp -m tcp --dport 22",
+            "-A INPUT -p tcp -m tcp",
+            "-A INPUT -p icmp -m icmp --icmp-type 8",
+        ]);
+        let mut c = Compiled::new(rs.table("filter").unwrap()).unwrap();
+        let p = |s: &str| {
+            Packet::parse_line(&format!("IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 {s}")).unwrap()
+        };
+        let rules = |t: &Trace| {
+            t.steps
+                .iter()
+                .map(|s| (s.rule, s.action.clone()))
+                .collect::<Vec<_>>()
+        };
+        // "Not both", where xtables would say "neither".
+        let t = c.walk("INPUT", &p("LEN=28 PROTO=UDP SPT=1000 DPT=53 LEN=8"));
+        assert_eq!(rules(&t)[0], (1, "match".to_string()));
+        let t = c.walk("INPUT", &p("LEN=28 PROTO=UDP SPT=1000 DPT=2000 LEN=8"));
+        assert_eq!(rules(&t)[0], (0, "policy".to_string()));
+        // An inverted full port range and a flag mask of NONE are left
+        // out: both rules match any TCP segment.
+        let t = c.walk("INPUT", &p("LEN=40 PROTO=TCP SPT=1 DPT=22 SYN"));
+        let hit: Vec<usize> = rules(&t).iter().map(|r| r.0).collect();
+        assert_eq!(hit, [2, 3, 4, 5, 0]);
+        // A cut-short TCP header (8 bytes): the ports are there, so the
+        // native port rule matches; the xtables `-m tcp` drops it
+        // uncounted.
+        let t = c.walk("INPUT", &p("LEN=28 PROTO=TCP SPT=1 DPT=22"));
+        assert_eq!(
+            rules(&t),
+            [
+                (2, "match".to_string()),
+                (3, "match".to_string()),
+                (4, "match".to_string()),
+                (5, "hotdrop".to_string())
+            ]
+        );
+        assert_eq!(t.verdict, Verdict::Drop);
+        let t = c.walk("INPUT", &p("LEN=24 PROTO=ICMP TYPE=8 CODE=0"));
+        assert_eq!(rules(&t), [(6, "hotdrop".to_string())]);
     }
 }

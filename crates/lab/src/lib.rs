@@ -11,8 +11,15 @@
 //! * [`normalize_prot`]: the one column where the installed iptables 1.8.9
 //!   differs from upstream 1.8.11+ (protocol numbers under `-n`).
 //!
+//! * [`topo`]: the differential lab's three namespaces (trusted client,
+//!   stranger, server), raw frames in and out, real sockets inside them;
+//! * [`kmsg`]: the kernel's LOG lines of a lab namespace.
+//!
 //! Lab rules: firewalls change only inside namespaces a test made; traffic
 //! stays inside them; every loop is bounded.
+
+pub mod kmsg;
+pub mod topo;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

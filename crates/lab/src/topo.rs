@@ -1,0 +1,544 @@
+//! The differential lab's network: three namespaces made for one test and
+//! deleted when the [`Lab`] is dropped (also on panic).
+//!
+//! ```text
+//!  trusted client  cli0 10.137.0.16/24 ──veth── srv-c 10.137.0.1/24 (+ .15, .17)
+//!                                                  server
+//!  stranger        str0 10.99.0.5/24  ──veth── srv-s 10.99.0.1/24
+//! ```
+//!
+//! Every interface has a fixed MAC address and every neighbour a permanent
+//! entry, so no ARP is needed; IPv6 is off in all three namespaces, so no
+//! neighbour discovery or MLD reaches the counters. The server's kernel
+//! settings that change what reaches its chains are set from
+//! [`Controls`].
+//!
+//! Packets go out through [`RawLink`] (an `AF_PACKET` socket: the exact
+//! frame bytes, bad checksums included) and come in through the same kind
+//! of socket on the server's side, which sees every frame before the IP
+//! layer: the test learns the packets the kernel itself added (a client's
+//! RST to an unexpected SYN-ACK, retransmissions) instead of guessing them.
+//! Real connections use std sockets made inside a namespace with
+//! [`Netns::enter`].
+//!
+//! Lab rules: commands are argument vectors (no shell); traffic stays
+//! between the lab's namespaces; every wait is bounded.
+
+use crate::{triple, Netns};
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One end of a link: a namespace's interface, its address and MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// The interface name.
+    pub iface: &'static str,
+    /// Its (first) IPv4 address.
+    pub addr: Ipv4Addr,
+    /// Its MAC address.
+    pub mac: [u8; 6],
+}
+
+/// The trusted client's interface.
+pub const CLIENT: End = End {
+    iface: "cli0",
+    addr: Ipv4Addr::new(10, 137, 0, 16),
+    mac: [0x02, 0x69, 0x77, 0, 0, 0x16],
+};
+/// The server's interface towards the trusted client.
+pub const SERVER_C: End = End {
+    iface: "srv-c",
+    addr: Ipv4Addr::new(10, 137, 0, 1),
+    mac: [0x02, 0x69, 0x77, 0, 1, 0x01],
+};
+/// The stranger's interface.
+pub const STRANGER: End = End {
+    iface: "str0",
+    addr: Ipv4Addr::new(10, 99, 0, 5),
+    mac: [0x02, 0x69, 0x77, 0, 0, 0x05],
+};
+/// The server's interface towards the stranger.
+pub const SERVER_S: End = End {
+    iface: "srv-s",
+    addr: Ipv4Addr::new(10, 99, 0, 1),
+    mac: [0x02, 0x69, 0x77, 0, 1, 0x02],
+};
+/// More server addresses on `srv-c`, at the edges of 10.137.0.0/28.
+pub const SERVER_EXTRA: [Ipv4Addr; 2] =
+    [Ipv4Addr::new(10, 137, 0, 15), Ipv4Addr::new(10, 137, 0, 17)];
+
+/// Other sources the stranger sends from (at the edges of 10.99.0.0/30
+/// and /29). The server has permanent neighbour entries for them (the
+/// stranger's MAC), so its replies leave at once instead of waiting on
+/// ARP: a reply held for ARP is counted in OUTPUT but never seen on the
+/// wire.
+pub const STRANGER_SPOOF: [Ipv4Addr; 3] = [
+    Ipv4Addr::new(10, 99, 0, 0),
+    Ipv4Addr::new(10, 99, 0, 3),
+    Ipv4Addr::new(10, 99, 0, 4),
+];
+
+/// The server's kernel settings the lab controls (and the engine models).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controls {
+    /// `net.ipv4.icmp_ratelimit` (0: no rate-limited ICMP).
+    pub icmp_ratelimit: u32,
+    /// `rp_filter` for all, default and each interface (0 off, 1 strict,
+    /// 2 loose).
+    pub rp_filter: u8,
+    /// `net.netfilter.nf_conntrack_checksum`, set when conntrack is loaded.
+    pub conntrack_checksum: bool,
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Controls {
+            icmp_ratelimit: 0,
+            rp_filter: 0,
+            conntrack_checksum: true,
+        }
+    }
+}
+
+/// The three namespaces and their links.
+#[derive(Debug)]
+pub struct Lab {
+    /// The trusted client (10.137.0.16).
+    pub client: Netns,
+    /// The stranger (10.99.0.5).
+    pub stranger: Netns,
+    /// The server (10.137.0.1 towards the client, 10.99.0.1 towards the
+    /// stranger).
+    pub server: Netns,
+}
+
+fn mac_text(m: [u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Runs `ip ARGS`; an error carries its stderr.
+fn ip(args: &[&str]) -> io::Result<()> {
+    let (code, _, err) = triple(crate::run_with_input(
+        {
+            let mut c = Command::new("ip");
+            c.args(args);
+            c
+        },
+        None,
+    ));
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!("ip {}: {err}", args.join(" "))))
+    }
+}
+
+impl Lab {
+    /// Makes the namespaces, links, addresses, routes and neighbour entries,
+    /// and applies `controls` to the server. Panics when the kernel refuses
+    /// (the namespaces made so far are deleted).
+    pub fn new(tag: &str, controls: &Controls) -> Lab {
+        let lab = Lab {
+            client: Netns::new(&format!("{tag}-c")),
+            stranger: Netns::new(&format!("{tag}-t")),
+            server: Netns::new(&format!("{tag}-s")),
+        };
+        if let Err(e) = lab.build(controls) {
+            panic!("lab {tag}: {e}");
+        }
+        lab
+    }
+
+    fn build(&self, controls: &Controls) -> io::Result<()> {
+        for ns in [&self.client, &self.stranger, &self.server] {
+            ns.sysctl(&[
+                ("net.ipv6.conf.all.disable_ipv6", "1"),
+                ("net.ipv6.conf.default.disable_ipv6", "1"),
+            ])?;
+            ip(&["-n", ns.name(), "link", "set", "lo", "up"])?;
+        }
+        let s = self.server.name();
+        for (peer, near, far) in [
+            (&self.client, SERVER_C, CLIENT),
+            (&self.stranger, SERVER_S, STRANGER),
+        ] {
+            let p = peer.name();
+            let (near_mac, far_mac) = (mac_text(near.mac), mac_text(far.mac));
+            ip(&[
+                "-n", s, "link", "add", near.iface, "address", &near_mac, "type", "veth", "peer",
+                "name", far.iface, "netns", p, "address", &far_mac,
+            ])?;
+            for (ns, end, other) in [(s, near, far), (p, far, near)] {
+                ip(&[
+                    "-n",
+                    ns,
+                    "addr",
+                    "add",
+                    &format!("{}/24", end.addr),
+                    "dev",
+                    end.iface,
+                ])?;
+                ip(&["-n", ns, "link", "set", end.iface, "up"])?;
+                ip(&[
+                    "-n",
+                    ns,
+                    "neigh",
+                    "replace",
+                    &other.addr.to_string(),
+                    "lladdr",
+                    &mac_text(other.mac),
+                    "dev",
+                    end.iface,
+                    "nud",
+                    "permanent",
+                ])?;
+            }
+            ip(&[
+                "-n",
+                p,
+                "route",
+                "add",
+                "default",
+                "via",
+                &near.addr.to_string(),
+            ])?;
+        }
+        for a in STRANGER_SPOOF {
+            ip(&[
+                "-n",
+                s,
+                "neigh",
+                "replace",
+                &a.to_string(),
+                "lladdr",
+                &mac_text(STRANGER.mac),
+                "dev",
+                SERVER_S.iface,
+                "nud",
+                "permanent",
+            ])?;
+        }
+        for a in SERVER_EXTRA {
+            ip(&[
+                "-n",
+                s,
+                "addr",
+                "add",
+                &format!("{a}/24"),
+                "dev",
+                SERVER_C.iface,
+            ])?;
+        }
+        self.apply(controls)
+    }
+
+    /// Sets the server's kernel settings from `controls` (again: after a
+    /// ruleset loaded conntrack, its checksum setting exists).
+    pub fn apply(&self, controls: &Controls) -> io::Result<()> {
+        let rl = controls.icmp_ratelimit.to_string();
+        let rp = controls.rp_filter.to_string();
+        let mut set = vec![("net.ipv4.icmp_ratelimit".to_string(), rl)];
+        for dev in ["all", "default", SERVER_C.iface, SERVER_S.iface] {
+            set.push((format!("net.ipv4.conf.{dev}.rp_filter"), rp.clone()));
+        }
+        let pairs: Vec<(&str, &str)> = set.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.server.sysctl(&pairs)?;
+        let ck = if controls.conntrack_checksum {
+            "1"
+        } else {
+            "0"
+        };
+        let (code, out, _) = triple(self.server.run(
+            "sysctl",
+            &["-n", "net.netfilter.nf_conntrack_checksum"],
+            None,
+        ));
+        if code == 0 && !out.trim().is_empty() {
+            self.server
+                .sysctl(&[("net.netfilter.nf_conntrack_checksum", ck)])?;
+        }
+        Ok(())
+    }
+
+    /// The sending namespace and the server-side end for `from`
+    /// ([`CLIENT`] or [`STRANGER`]).
+    pub fn peer(&self, from: End) -> (&Netns, End) {
+        if from == STRANGER {
+            (&self.stranger, SERVER_S)
+        } else {
+            (&self.client, SERVER_C)
+        }
+    }
+}
+
+impl Netns {
+    /// Sets sysctls inside the namespace (`sysctl -q -w K=V ...`).
+    pub fn sysctl(&self, pairs: &[(&str, &str)]) -> io::Result<()> {
+        let kv: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut args = vec!["-q", "-w"];
+        args.extend(kv.iter().map(String::as_str));
+        let (code, _, err) = triple(self.run("sysctl", &args, None));
+        if code == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("sysctl {}: {err}", kv.join(" "))))
+        }
+    }
+
+    /// Runs `f` on a new thread that has joined this namespace, and
+    /// returns its result. Sockets made by `f` stay in the namespace
+    /// wherever they are used later; the calling thread's namespace does
+    /// not change (`setns` acts per thread, and tests run many threads).
+    pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> io::Result<T> {
+        let file = std::fs::File::open(format!("/run/netns/{}", self.name()))?;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // SAFETY: setns on a valid namespace fd; affects this
+                // thread only.
+                if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(f())
+            })
+            .join()
+            .map_err(|_| io::Error::other("thread in namespace panicked"))?
+        })
+    }
+}
+
+/// A frame seen by a [`RawLink`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// `sll_pkttype`: 0 to this host, 1 broadcast, 2 multicast, 3 to
+    /// another host, 4 sent by this host.
+    pub pkttype: u8,
+    /// The frame bytes from the Ethernet header on.
+    pub data: Vec<u8>,
+}
+
+/// `PACKET_HOST`: a frame addressed to this host.
+pub const PACKET_HOST: u8 = 0;
+/// `PACKET_OUTGOING`: a frame this host sent.
+pub const PACKET_OUTGOING: u8 = 4;
+
+/// An `AF_PACKET` socket bound to one interface of a namespace: sends raw
+/// Ethernet frames and sees every frame on the interface.
+#[derive(Debug)]
+pub struct RawLink {
+    fd: OwnedFd,
+}
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+impl RawLink {
+    /// Opens the socket inside `ns` on `iface`. It is made with protocol 0
+    /// (receiving nothing) and bound to the interface with `ETH_P_ALL`, so
+    /// it never sees another interface's frames.
+    pub fn open(ns: &Netns, iface: &str) -> io::Result<RawLink> {
+        let name = std::ffi::CString::new(iface).map_err(io::Error::other)?;
+        ns.enter(|| {
+            // SAFETY: plain socket calls on a descriptor this function owns.
+            unsafe {
+                let idx = libc::if_nametoindex(name.as_ptr());
+                if idx == 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let fd = OwnedFd::from_raw_fd(check(libc::socket(
+                    libc::AF_PACKET,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    0,
+                ))?);
+                let buf: libc::c_int = 8 << 20;
+                check(libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUFFORCE,
+                    (&buf as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                ))?;
+                let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+                sll.sll_family = libc::AF_PACKET as u16;
+                sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+                sll.sll_ifindex = idx as i32;
+                check(libc::bind(
+                    fd.as_raw_fd(),
+                    (&sll as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                ))?;
+                Ok(RawLink { fd })
+            }
+        })?
+    }
+
+    /// Sends one frame as it is.
+    pub fn send(&self, frame: &[u8]) -> io::Result<()> {
+        // SAFETY: the buffer is valid for its length.
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n as usize != frame.len() {
+            return Err(io::Error::other(format!(
+                "sent {n} of {} bytes",
+                frame.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The next frame, waiting at most `wait`.
+    pub fn recv(&self, wait: Duration) -> Option<Frame> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; 65_600];
+        // SAFETY: valid buffers and lengths; sockaddr_ll is plain data.
+        unsafe {
+            let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            let n = libc::recvfrom(
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+                (&mut sll as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            );
+            if n < 0 {
+                return None;
+            }
+            buf.truncate(n as usize);
+            Some(Frame {
+                pkttype: sll.sll_pkttype,
+                data: buf,
+            })
+        }
+    }
+
+    /// Every frame until none came for `quiet`, or `limit` passed.
+    pub fn drain(&self, quiet: Duration, limit: Duration) -> Vec<Frame> {
+        let end = Instant::now() + limit;
+        let mut out = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.recv(quiet.min(left)) {
+                Some(f) => out.push(f),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// `xtables-monitor --trace` running in a namespace, its lines collected
+/// on a thread. Stopped (the process killed by its own handle) by
+/// [`Monitor::finish`] or on drop.
+#[derive(Debug)]
+pub struct Monitor {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Monitor {
+    /// Starts `xtables-monitor --trace` in `ns`. It subscribes some time
+    /// after it starts: a test sends probes until [`Monitor::saw`] one.
+    pub fn trace(ns: &Netns) -> io::Result<Monitor> {
+        use std::io::BufRead;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns.name(), "xtables-monitor", "--trace"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let thread = std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(l);
+            }
+        });
+        Ok(Monitor {
+            child,
+            lines,
+            thread: Some(thread),
+        })
+    }
+
+    /// Whether a line holding `needle` came within `limit` (for a probe
+    /// that shows the monitor is ready).
+    pub fn saw(&self, needle: &str, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        loop {
+            let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+            if lines.iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            drop(lines);
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Forgets every line so far.
+    pub fn clear(&self) {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Waits until no line came for `quiet` (at most `limit`), stops the
+    /// monitor and returns its lines.
+    pub fn finish(mut self, quiet: Duration, limit: Duration) -> Vec<String> {
+        let end = Instant::now() + limit;
+        let (mut seen, mut last) = (usize::MAX, Instant::now());
+        while Instant::now() < end {
+            let n = self.lines.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if n != seen {
+                (seen, last) = (n, Instant::now());
+            } else if last.elapsed() >= quiet {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.stop();
+        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.clone()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
