@@ -3,8 +3,10 @@
 //! ([`compile`]). An extension without an evaluator is an error, never a
 //! silent pass.
 
+use crate::conntrack::{status, CtState, CtView, Tuple};
 use crate::packet::{Packet, Transport};
 use ironwall_model::ext::comment::Comment;
+use ironwall_model::ext::conntrack::{Conntrack, CtAddr, CtPorts};
 use ironwall_model::ext::icmp::Icmp;
 use ironwall_model::ext::iprange::Iprange;
 use ironwall_model::ext::mac::Mac;
@@ -13,10 +15,25 @@ use ironwall_model::ext::multiport::{Multiport, Side};
 use ironwall_model::ext::tcp::TcpUdp;
 use ironwall_model::ext::Loaded;
 
+/// What a match may read besides the packet: its connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ctx {
+    /// The packet's conntrack state and connection.
+    pub ct: CtView,
+}
+
+impl Default for Ctx {
+    fn default() -> Self {
+        Ctx {
+            ct: CtView::none(CtState::Invalid),
+        }
+    }
+}
+
 /// What the engine needs of a match: does it hold for this packet.
 pub trait Eval: std::fmt::Debug {
     /// True when the match holds.
-    fn eval(&self, pkt: &Packet) -> bool;
+    fn eval(&self, pkt: &Packet, cx: &Ctx) -> bool;
 }
 
 /// The compile error for an extension the engine does not model yet.
@@ -28,7 +45,7 @@ pub struct Unsupported(pub String);
 struct TcpUdpEval(TcpUdp);
 
 impl Eval for TcpUdpEval {
-    fn eval(&self, pkt: &Packet) -> bool {
+    fn eval(&self, pkt: &Packet, _cx: &Ctx) -> bool {
         let m = &self.0;
         let in_range = |p: u16, r: (u16, u16), inv: bool| (p >= r.0 && p <= r.1) != inv;
         match (&pkt.transport, m.tcp) {
@@ -86,13 +103,13 @@ fn tcp_has_option(opts: &[u8], kind: u8) -> bool {
 struct Always;
 
 impl Eval for Always {
-    fn eval(&self, _pkt: &Packet) -> bool {
+    fn eval(&self, _pkt: &Packet, _cx: &Ctx) -> bool {
         true
     }
 }
 
 impl Eval for Icmp {
-    fn eval(&self, pkt: &Packet) -> bool {
+    fn eval(&self, pkt: &Packet, _cx: &Ctx) -> bool {
         match &pkt.transport {
             Transport::Icmp { typ, code, .. } => {
                 let hit = self.icmp_type == 0xFF
@@ -113,7 +130,7 @@ fn ports(pkt: &Packet) -> Option<(u16, u16)> {
 }
 
 impl Eval for Multiport {
-    fn eval(&self, pkt: &Packet) -> bool {
+    fn eval(&self, pkt: &Packet, _cx: &Ctx) -> bool {
         let Some((spt, dpt)) = ports(pkt) else {
             return false;
         };
@@ -128,7 +145,7 @@ impl Eval for Multiport {
 }
 
 impl Eval for Iprange {
-    fn eval(&self, pkt: &Packet) -> bool {
+    fn eval(&self, pkt: &Packet, _cx: &Ctx) -> bool {
         let within = |r: &ironwall_model::ext::iprange::Range, a: std::net::IpAddr| {
             (a >= r.min && a <= r.max) != r.inv
         };
@@ -138,7 +155,7 @@ impl Eval for Iprange {
 }
 
 impl Eval for Mac {
-    fn eval(&self, pkt: &Packet) -> bool {
+    fn eval(&self, pkt: &Packet, _cx: &Ctx) -> bool {
         // The source address of an Ethernet header: bytes 6 to 11.
         match pkt.mac.as_deref().and_then(|m| m.get(6..12)) {
             Some(src) => (src == self.addr) != self.invert,
@@ -148,8 +165,79 @@ impl Eval for Mac {
 }
 
 impl Eval for Mark {
-    fn eval(&self, pkt: &Packet) -> bool {
+    fn eval(&self, pkt: &Packet, _cx: &Ctx) -> bool {
         ((pkt.mark & self.mask) == self.mark) != self.invert
+    }
+}
+
+/// `conntrack_addrcmp`: the masked addresses are equal.
+fn addr_hit(a: &CtAddr, ip: std::net::IpAddr) -> bool {
+    let bits = |x: std::net::IpAddr| match x {
+        std::net::IpAddr::V4(v) => u128::from(u32::from(v)),
+        std::net::IpAddr::V6(v) => u128::from(v),
+    };
+    ((bits(ip) & bits(a.mask)) == (bits(a.addr) & bits(a.mask))) != a.inv
+}
+
+fn port_hit(p: &CtPorts, port: u16) -> bool {
+    (port >= p.range.0 && port <= p.range.1) != p.inv
+}
+
+/// `conntrack_mt` of xt_conntrack.c (revision 3; `-m state` is the same
+/// test on the state bits).
+impl Eval for Conntrack {
+    fn eval(&self, _pkt: &Packet, cx: &Ctx) -> bool {
+        let ct = &cx.ct;
+        if let Some((mask, inv)) = self.state {
+            let mut bit = ct.state.bit();
+            if let Some(c) = &ct.conn {
+                if c.status & status::SRC_NAT != 0 {
+                    bit |= 1 << 8;
+                }
+                if c.status & status::DST_NAT != 0 {
+                    bit |= 1 << 9;
+                }
+            }
+            if (mask & bit != 0) == inv {
+                return false;
+            }
+        }
+        let Some(c) = &ct.conn else {
+            return self.state.is_some();
+        };
+        if self.dir_reply.is_some_and(|r| r != ct.reply_dir) {
+            return false;
+        }
+        if let Some((p, inv)) = self.proto {
+            if (c.orig.proto == p) == inv {
+                return false;
+            }
+        }
+        let addr = |a: &Option<CtAddr>, ip| a.as_ref().is_none_or(|a| addr_hit(a, ip));
+        let port = |p: &Option<CtPorts>, v| p.as_ref().is_none_or(|p| port_hit(p, v));
+        let (o, r): (&Tuple, &Tuple) = (&c.orig, &c.reply);
+        if !(addr(&self.origsrc, o.src)
+            && addr(&self.origdst, o.dst)
+            && addr(&self.replsrc, r.src)
+            && addr(&self.repldst, r.dst)
+            && port(&self.origsrcport, o.sport)
+            && port(&self.origdstport, o.dport)
+            && port(&self.replsrcport, r.sport)
+            && port(&self.repldstport, r.dport))
+        {
+            return false;
+        }
+        if let Some((mask, inv)) = self.status {
+            if (mask & c.status != 0) == inv {
+                return false;
+            }
+        }
+        if let Some((lo, hi, inv)) = self.expire {
+            if (ct.expires >= lo && ct.expires <= hi) == inv {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -169,6 +257,6 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
             }
         )*};
     }
-    stateless!(Icmp, Multiport, Iprange, Mac, Mark);
+    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack);
     Err(Unsupported(m.def.name.to_string()))
 }

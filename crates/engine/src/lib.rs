@@ -5,6 +5,7 @@
 //! written in the kernel's LOG syntax and writes the LOG line the kernel
 //! would. Traversal, conntrack, counters and NAT build on it.
 
+pub mod conntrack;
 pub mod eval;
 pub mod packet;
 pub mod walk;

@@ -9,9 +9,11 @@
 //! extensions ([`compile`]); an extension the engine does not know yet is
 //! an error at compile time, never a silent pass.
 
-use crate::eval::{compile, Eval, Unsupported};
+use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
 use ironwall_model::ext::log::Log;
+use ironwall_model::ext::nat::Nat;
+use ironwall_model::ext::reject::Reject;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
 
@@ -36,6 +38,10 @@ pub struct Trace {
     /// The lines LOG rules wrote (prefix included, without the syslog
     /// header or the kernel timestamp).
     pub logs: Vec<String>,
+    /// The NAT target that ended the walk (its verdict is ACCEPT).
+    pub nat: Option<Nat>,
+    /// The REJECT target that ended the walk (its verdict is DROP).
+    pub reject: Option<Reject>,
 }
 
 /// One step of a walk, for traces.
@@ -110,21 +116,37 @@ impl<'a> Compiled<'a> {
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
-    pub fn walk(&mut self, chain: &str, pkt: &Packet) -> Trace {
-        let mut logs = Vec::new();
-        let (verdict, steps) = self.walk_inner(chain, pkt, &mut logs);
-        Trace {
-            verdict,
-            steps,
-            logs,
-        }
+    pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace {
+        let mut trace = Trace {
+            verdict: Verdict::Accept,
+            steps: Vec::new(),
+            logs: Vec::new(),
+            nat: None,
+            reject: None,
+        };
+        let (verdict, steps) = self.walk_inner(chain, pkt, cx, &mut trace);
+        trace.verdict = verdict;
+        trace.steps = steps;
+        trace
+    }
+
+    /// The table walked.
+    pub fn table(&self) -> &Table {
+        self.table
+    }
+
+    /// Whether the table has any rule (raw and mangle are walked only
+    /// then).
+    pub fn has_rules(&self) -> bool {
+        self.table.chains.iter().any(|c| !c.rules.is_empty())
     }
 
     fn walk_inner(
         &mut self,
         chain: &str,
         pkt: &Packet,
-        logs: &mut Vec<String>,
+        cx: &Ctx,
+        out: &mut Trace,
     ) -> (Verdict, Vec<Step>) {
         let mut steps = Vec::new();
         let Some(start) = self.index(chain) else {
@@ -150,7 +172,7 @@ impl<'a> Compiled<'a> {
                 return (self.policy_verdict(start, bytes, &mut steps), steps);
             }
             let rule: &Rule = &c.rules[ri];
-            let hit = ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt));
+            let hit = ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, cx));
             if !hit {
                 ri += 1;
                 continue;
@@ -168,11 +190,18 @@ impl<'a> Compiled<'a> {
                     ri += 1;
                 }
                 Target::Ext(l) => {
-                    if let Some(log) = l.ext.as_any().downcast_ref::<Log>() {
-                        logs.push(log_text(log, pkt));
-                    }
+                    let any = l.ext.as_any();
                     step.action = l.def.name.to_string();
                     steps.push(step);
+                    if let Some(log) = any.downcast_ref::<Log>() {
+                        out.logs.push(log_text(log, pkt));
+                    } else if let Some(n) = any.downcast_ref::<Nat>() {
+                        out.nat = Some(n.clone());
+                        return (Verdict::Accept, steps);
+                    } else if let Some(r) = any.downcast_ref::<Reject>() {
+                        out.reject = Some(r.clone());
+                        return (Verdict::Drop, steps);
+                    }
                     ri += 1;
                 }
                 Target::Verdict("RETURN") => {
@@ -276,7 +305,7 @@ mod tests {
             "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        let trace = c.walk("INPUT", &ok);
+        let trace = c.walk("INPUT", &ok, &Ctx::default());
         assert_eq!(trace.verdict, Verdict::Accept);
         let path: Vec<String> = trace.steps.iter().map(|s| s.chain.clone()).collect();
         assert_eq!(path, ["INPUT", "STDIN", "FRIENDLY"]);
@@ -284,7 +313,7 @@ mod tests {
             "IN=eth0 OUT= SRC=10.9.9.9 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        assert_eq!(c.walk("INPUT", &stranger).verdict, Verdict::Drop);
+        assert_eq!(c.walk("INPUT", &stranger, &Ctx::default()).verdict, Verdict::Drop);
         let input = t.chains.iter().position(|ch| ch.name == "INPUT").unwrap();
         assert_eq!(c.policy[input], (1, 60));
         assert_eq!(c.counters[input][0], (2, 120));
@@ -295,7 +324,7 @@ mod tests {
         let rs = rs(&["-A INPUT -p tcp -m tcp -j LOG --log-prefix \"tcp.in.dropped \""]);
         let mut c = Compiled::new(rs.table("filter").unwrap()).unwrap();
         let line = "IN=eth0 OUT= MAC=00:16:3e:5e:6c:00:fe:ff:ff:ff:ff:ff:08:00 SRC=10.137.0.14 DST=10.137.0.16 LEN=52 TOS=0x00 PREC=0x00 TTL=63 ID=758 DF PROTO=TCP SPT=56296 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0";
-        let t = c.walk("INPUT", &Packet::parse_line(line).unwrap());
+        let t = c.walk("INPUT", &Packet::parse_line(line).unwrap(), &Ctx::default());
         assert_eq!(t.logs, [format!("tcp.in.dropped {line} ")]);
     }
 }
