@@ -371,7 +371,9 @@ fn tcp_next(reply: bool, idx: TcpIndex, s: TcpState) -> Next {
 pub fn tuple_of(pkt: &Packet) -> Tuple {
     let (sport, dport) = match &pkt.transport {
         Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => (*spt, *dpt),
-        Transport::Icmp { typ, code, id, .. } => (id.unwrap_or(0), u16::from(*typ) << 8 | u16::from(*code)),
+        Transport::Icmp { typ, code, id, .. } => {
+            (id.unwrap_or(0), u16::from(*typ) << 8 | u16::from(*code))
+        }
         Transport::Other(_) => (0, 0),
     };
     Tuple {
@@ -792,9 +794,12 @@ mod tests {
         r.view.state
     }
 
-    const SYN: &str = "[ 1.0] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN";
-    const SYNACK: &str = "[ 1.1] IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000 ACK SYN";
-    const ACK: &str = "[ 1.2] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 ACK";
+    const SYN: &str =
+        "[ 1.0] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN";
+    const SYNACK: &str =
+        "[ 1.1] IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000 ACK SYN";
+    const ACK: &str =
+        "[ 1.2] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 ACK";
 
     /// tcp_conntracks: SYN -> SYN_SENT (NEW), SYN/ACK reply -> SYN_RECV
     /// (ESTABLISHED, sets SEEN_REPLY), ACK -> ESTABLISHED + ASSURED
@@ -822,16 +827,30 @@ mod tests {
     fn tcp_invalid_without_connection() {
         let mut t = Table::default();
         let base = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=1 DPT=2";
-        for flags in ["SYN FIN", "RST SYN", "", "URG PSH FIN", "ACK SYN", "RST", "ACK FIN"] {
+        for flags in [
+            "SYN FIN",
+            "RST SYN",
+            "",
+            "URG PSH FIN",
+            "ACK SYN",
+            "RST",
+            "ACK FIN",
+        ] {
             let r = t.track(&p(&format!("{base} {flags}")));
             assert_eq!(r.view.state, CtState::Invalid, "{flags}");
         }
-        assert_eq!(t.track(&p(&format!("{base} ACK PSH"))).view.state, CtState::New);
+        assert_eq!(
+            t.track(&p(&format!("{base} ACK PSH"))).view.state,
+            CtState::New
+        );
         let mut strict = Table::new(Sysctl {
             tcp_loose: false,
             checksum: true,
         });
-        assert_eq!(strict.track(&p(&format!("{base} ACK"))).view.state, CtState::Invalid);
+        assert_eq!(
+            strict.track(&p(&format!("{base} ACK"))).view.state,
+            CtState::Invalid
+        );
     }
 
     /// An unconfirmed connection (its packet dropped) leaves no entry.

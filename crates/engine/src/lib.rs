@@ -7,6 +7,7 @@
 
 pub mod conntrack;
 pub mod eval;
+pub mod host;
 pub mod packet;
 pub mod walk;
 

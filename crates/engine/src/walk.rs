@@ -172,7 +172,8 @@ impl<'a> Compiled<'a> {
                 return (self.policy_verdict(start, bytes, &mut steps), steps);
             }
             let rule: &Rule = &c.rules[ri];
-            let hit = ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, cx));
+            let hit =
+                ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, cx));
             if !hit {
                 ri += 1;
                 continue;
@@ -313,7 +314,10 @@ mod tests {
             "IN=eth0 OUT= SRC=10.9.9.9 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        assert_eq!(c.walk("INPUT", &stranger, &Ctx::default()).verdict, Verdict::Drop);
+        assert_eq!(
+            c.walk("INPUT", &stranger, &Ctx::default()).verdict,
+            Verdict::Drop
+        );
         let input = t.chains.iter().position(|ch| ch.name == "INPUT").unwrap();
         assert_eq!(c.policy[input], (1, 60));
         assert_eq!(c.counters[input][0], (2, 120));

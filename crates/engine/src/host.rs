@@ -1,0 +1,416 @@
+//! The host the rules run on: its interfaces and addresses, its listening
+//! sockets, the kernel settings the engine models, and the packets Linux
+//! sends back for packets it accepts.
+//!
+//! # Contract
+//! * [`Host::option`] takes one host option as the CLI spells it
+//!   (`--iface NAME=ADDR/PREFIX`, `--listen tcp/22,udp/53`, `--sysctl
+//!   KEY=VALUE`); [`Host::parse_file`] reads a host file holding the same
+//!   options one per line without the dashes (`iface eth0=10.0.0.1/24`),
+//!   `#` starting a comment. Errors are messages, never panics.
+//! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
+//!   `nf_conntrack_checksum=1`, `icmp_ratelimit=1000` (ms),
+//!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
+//!   `rp_filter=0`, `ip_forward=0`. With no interface, every arriving
+//!   packet is for this host.
+//! * [`Host::reply`] is the packet the stack answers an accepted local
+//!   packet with: SYN-ACK from a listening TCP port, RST from a closed
+//!   one, ICMP port unreachable from a closed UDP port (rate limited per
+//!   destination as `icmpv4_xrlim_allow` does), echo reply to an echo
+//!   request. The reply leaves by the interface the packet came in on.
+
+use crate::conntrack::Sysctl as CtSysctl;
+use crate::packet::{tcp_flags as F, Packet, Transport};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// An interface with one IPv4 address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iface {
+    /// Its name.
+    pub name: String,
+    /// Its address.
+    pub addr: Ipv4Addr,
+    /// The prefix length of its subnet.
+    pub prefix: u8,
+}
+
+impl Iface {
+    fn contains(&self, ip: IpAddr) -> bool {
+        let IpAddr::V4(ip) = ip else {
+            return false;
+        };
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix))
+            .unwrap_or(0);
+        u32::from(ip) & mask == u32::from(self.addr) & mask
+    }
+}
+
+/// The kernel settings the engine models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sysctl {
+    /// The conntrack settings.
+    pub ct: CtSysctl,
+    /// `net.ipv4.icmp_ratelimit`, milliseconds per destination.
+    pub icmp_ratelimit: u32,
+    /// `net.ipv4.icmp_ratemask`: which ICMP types are limited.
+    pub icmp_ratemask: u32,
+    /// `net.ipv4.icmp_msgs_per_sec`.
+    pub icmp_msgs_per_sec: u32,
+    /// `net.ipv4.icmp_msgs_burst`.
+    pub icmp_msgs_burst: u32,
+    /// `net.ipv4.conf.all.rp_filter`: 0 off, 1 strict, 2 loose.
+    pub rp_filter: u8,
+    /// `net.ipv4.ip_forward`.
+    pub ip_forward: bool,
+}
+
+impl Default for Sysctl {
+    fn default() -> Self {
+        Sysctl {
+            ct: CtSysctl::default(),
+            icmp_ratelimit: 1000,
+            icmp_ratemask: 6168,
+            icmp_msgs_per_sec: 1000,
+            icmp_msgs_burst: 50,
+            rp_filter: 0,
+            ip_forward: false,
+        }
+    }
+}
+
+/// The host.
+#[derive(Debug, Clone, Default)]
+pub struct Host {
+    /// Interfaces in the order given; the first is the default route.
+    pub ifaces: Vec<Iface>,
+    /// Listening sockets: (protocol number, port).
+    pub listen: Vec<(u8, u16)>,
+    /// Kernel settings.
+    pub sysctl: Sysctl,
+    /// Per-destination ICMP token buckets: (tokens ms, last time ms).
+    peers: HashMap<IpAddr, (f64, f64)>,
+    /// The global ICMP bucket: (credit, last time s).
+    global: Option<(f64, f64)>,
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("--sysctl {key}: bad value `{v}'"))
+}
+
+impl Host {
+    /// Applies one host option (`--iface`, `--listen`, `--sysctl`) with
+    /// its value.
+    pub fn option(&mut self, name: &str, value: &str) -> Result<(), String> {
+        match name.trim_start_matches('-') {
+            "iface" => {
+                let (n, a) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--iface `{value}': expected NAME=ADDR/PREFIX"))?;
+                let (addr, prefix) = a.split_once('/').unwrap_or((a, "32"));
+                let addr: Ipv4Addr = addr
+                    .parse()
+                    .map_err(|_| format!("--iface `{value}': bad address"))?;
+                let prefix: u8 = prefix
+                    .parse()
+                    .ok()
+                    .filter(|p| *p <= 32)
+                    .ok_or_else(|| format!("--iface `{value}': bad prefix"))?;
+                if n.is_empty() {
+                    return Err(format!("--iface `{value}': empty name"));
+                }
+                self.ifaces.push(Iface {
+                    name: n.to_string(),
+                    addr,
+                    prefix,
+                });
+            }
+            "listen" => {
+                for item in value.split(',').filter(|s| !s.is_empty()) {
+                    let (p, port) = item.split_once('/').ok_or_else(|| {
+                        format!("--listen `{item}': expected tcp/PORT or udp/PORT")
+                    })?;
+                    let proto = match p {
+                        "tcp" => 6,
+                        "udp" => 17,
+                        _ => return Err(format!("--listen `{item}': tcp or udp")),
+                    };
+                    let port = port
+                        .parse()
+                        .map_err(|_| format!("--listen `{item}': bad port"))?;
+                    self.listen.push((proto, port));
+                }
+            }
+            "sysctl" => {
+                let (k, v) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--sysctl `{value}': expected KEY=VALUE"))?;
+                let key = k.trim().replace('/', ".");
+                let short = key.rsplit('.').next().unwrap_or(&key);
+                let s = &mut self.sysctl;
+                match short {
+                    "nf_conntrack_tcp_loose" => s.ct.tcp_loose = parse_num::<u32>(&key, v)? != 0,
+                    "nf_conntrack_checksum" => s.ct.checksum = parse_num::<u32>(&key, v)? != 0,
+                    "icmp_ratelimit" => s.icmp_ratelimit = parse_num(&key, v)?,
+                    "icmp_ratemask" => s.icmp_ratemask = parse_num(&key, v)?,
+                    "icmp_msgs_per_sec" => s.icmp_msgs_per_sec = parse_num(&key, v)?,
+                    "icmp_msgs_burst" => s.icmp_msgs_burst = parse_num(&key, v)?,
+                    "rp_filter" => s.rp_filter = parse_num(&key, v)?,
+                    "ip_forward" => s.ip_forward = parse_num::<u32>(&key, v)? != 0,
+                    _ => return Err(format!("--sysctl {key}: not modelled")),
+                }
+            }
+            other => return Err(format!("unknown host option `{other}'")),
+        }
+        Ok(())
+    }
+
+    /// Reads a host file (see the module docs).
+    pub fn parse_file(&mut self, text: &str) -> Result<(), String> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            self.option(k, v.trim())
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        Ok(())
+    }
+
+    /// Whether `ip` is one of the host's addresses (any address when no
+    /// interface is configured; 127/8 always).
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        if let IpAddr::V4(v) = ip {
+            if v.is_loopback() {
+                return true;
+            }
+        }
+        self.ifaces.is_empty() || self.ifaces.iter().any(|i| IpAddr::V4(i.addr) == ip)
+    }
+
+    /// The interface a packet to `ip` leaves by (longest prefix; the first
+    /// interface is the default route).
+    pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
+        self.ifaces
+            .iter()
+            .filter(|i| i.contains(ip))
+            .max_by_key(|i| i.prefix)
+            .or(self.ifaces.first())
+    }
+
+    /// The address of an interface.
+    pub fn addr_of(&self, name: &str) -> Option<Ipv4Addr> {
+        self.ifaces.iter().find(|i| i.name == name).map(|i| i.addr)
+    }
+
+    /// `fib_validate_source` under rp_filter: false when a packet from
+    /// `src` arriving on `iface` is dropped.
+    pub fn rp_ok(&self, src: IpAddr, iface: &str) -> bool {
+        if self.sysctl.rp_filter != 1 || self.ifaces.is_empty() {
+            return true;
+        }
+        self.route(src).is_none_or(|i| i.name == iface)
+    }
+
+    fn listening(&self, proto: u8, port: u16) -> bool {
+        self.listen.contains(&(proto, port))
+    }
+
+    /// `icmpv4_xrlim_allow` (inet_peer_xrlim_allow: a bucket of
+    /// icmp_ratelimit ms per message, burst 6) and `icmp_global_allow`
+    /// (icmp_msgs_per_sec, burst icmp_msgs_burst), for a type in
+    /// icmp_ratemask.
+    fn icmp_allowed(&mut self, typ: u8, dst: IpAddr, now: f64) -> bool {
+        if typ > 18 || self.sysctl.icmp_ratemask & (1 << typ) == 0 {
+            return true;
+        }
+        let (per_sec, burst) = (
+            f64::from(self.sysctl.icmp_msgs_per_sec),
+            f64::from(self.sysctl.icmp_msgs_burst),
+        );
+        let (credit, last) = self.global.unwrap_or((burst, now));
+        let credit = (credit + (now - last) * per_sec).min(burst);
+        if credit < 1.0 {
+            self.global = Some((credit, now));
+            return false;
+        }
+        self.global = Some((credit - 1.0, now));
+        let ms = now * 1000.0;
+        let limit = f64::from(self.sysctl.icmp_ratelimit);
+        if limit == 0.0 {
+            return true;
+        }
+        let (tokens, last) = self.peers.get(&dst).copied().unwrap_or((6.0 * limit, ms));
+        let tokens = (tokens + (ms - last)).min(6.0 * limit);
+        if tokens >= limit {
+            self.peers.insert(dst, (tokens - limit, ms));
+            true
+        } else {
+            self.peers.insert(dst, (tokens, ms));
+            false
+        }
+    }
+
+    /// The packet the stack answers `pkt` with, once `pkt` was accepted
+    /// for a local address (see the module docs). `now` is the time.
+    pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        let mut r = Packet {
+            time: pkt.time,
+            iface_out: pkt.iface_in.clone(),
+            src: pkt.dst,
+            dst: pkt.src,
+            ..Packet::default()
+        };
+        match &pkt.transport {
+            Transport::Tcp {
+                spt,
+                dpt,
+                seq,
+                ack,
+                flags,
+                ..
+            } => {
+                if flags & F::RST != 0 {
+                    return None;
+                }
+                let syn_only = flags & (F::SYN | F::ACK | F::FIN) == F::SYN;
+                let (rseq, rack, rflags, window) = if self.listening(6, *dpt) {
+                    if !syn_only {
+                        return None;
+                    }
+                    (
+                        Some(0),
+                        seq.map(|s| s.wrapping_add(1)),
+                        F::SYN | F::ACK,
+                        64240,
+                    )
+                } else if flags & F::ACK != 0 {
+                    // tcp_v4_send_reset: seq = the segment's ack, no ACK.
+                    (*ack, None, F::RST, 0)
+                } else {
+                    (
+                        Some(0),
+                        seq.map(|s| s.wrapping_add(u32::from(flags & (F::SYN | F::FIN) != 0))),
+                        F::RST | F::ACK,
+                        0,
+                    )
+                };
+                r.df = true;
+                r.transport = Transport::Tcp {
+                    spt: *dpt,
+                    dpt: *spt,
+                    seq: rseq,
+                    ack: rack,
+                    window,
+                    res: 0,
+                    flags: rflags,
+                    urgp: 0,
+                    options: Vec::new(),
+                };
+                r.len = 40;
+            }
+            Transport::Udp { dpt, .. } => {
+                if self.listening(17, *dpt) || !self.icmp_allowed(3, pkt.src, now) {
+                    return None;
+                }
+                let mut quoted = pkt.clone();
+                quoted.iface_in.clear();
+                quoted.iface_out.clear();
+                quoted.mac = None;
+                quoted.time = None;
+                quoted.prefix.clear();
+                r.len = 20 + 8 + pkt.len.min(576 - 28);
+                // icmp_send: tos = (tos & IPTOS_TOS_MASK) |
+                // IPTOS_PREC_INTERNETCONTROL.
+                r.tos = pkt.tos & 0x1E;
+                r.prec = 0xC0;
+                r.transport = Transport::Icmp {
+                    typ: 3,
+                    code: 3,
+                    id: None,
+                    seq: None,
+                    inner: Some(Box::new(quoted)),
+                    mtu: None,
+                    gateway: None,
+                    parameter: None,
+                };
+            }
+            Transport::Icmp {
+                typ: 8, id, seq, ..
+            } => {
+                r.len = pkt.len;
+                r.transport = Transport::Icmp {
+                    typ: 0,
+                    code: 0,
+                    id: *id,
+                    seq: *seq,
+                    inner: None,
+                    mtu: None,
+                    gateway: None,
+                    parameter: None,
+                };
+            }
+            _ => return None,
+        }
+        Some(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Host {
+        let mut h = Host::default();
+        h.option("--iface", "eth0=10.137.0.2/24").unwrap();
+        h.option("--listen", "tcp/22,udp/53").unwrap();
+        h
+    }
+
+    #[test]
+    fn options_and_file() {
+        let mut h = Host::default();
+        h.parse_file("iface eth0=10.0.0.1/24 # lan\nlisten tcp/22\nsysctl net.netfilter.nf_conntrack_tcp_loose=0\n")
+            .unwrap();
+        assert!(!h.sysctl.ct.tcp_loose);
+        assert!(h.is_local("10.0.0.1".parse().unwrap()));
+        assert!(!h.is_local("10.0.0.9".parse().unwrap()));
+        assert!(h.option("--iface", "eth0=10.0.0.1/33").is_err());
+        assert!(h.option("--sysctl", "net.core.x=1").is_err());
+        assert!(h.option("--listen", "sctp/1").is_err());
+    }
+
+    /// tcp_v4_send_reset: RST|ACK for a SYN to a closed port, SYN|ACK from
+    /// a listener; a closed UDP port answers port unreachable
+    /// (__udp4_lib_rcv -> icmp_send), limited per destination to a burst
+    /// of 6 then one a second (inet_peer_xrlim_allow, XRLIM_BURST_FACTOR).
+    #[test]
+    fn replies() {
+        let mut h = host();
+        let syn = |port: u16| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=TCP SPT=40000 DPT={port} SEQ=100 ACK=0 SYN"
+            ))
+            .unwrap()
+        };
+        let sa = h.reply(&syn(22), 0.0).unwrap();
+        assert!(
+            matches!(sa.transport, Transport::Tcp { flags, ack: Some(101), .. } if flags == F::SYN | F::ACK)
+        );
+        let rst = h.reply(&syn(23), 0.0).unwrap();
+        assert!(matches!(rst.transport, Transport::Tcp { flags, .. } if flags == F::RST | F::ACK));
+        assert_eq!(rst.iface_out, "eth0");
+        let udp = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=UDP SPT=5000 DPT=9",
+        )
+        .unwrap();
+        let sent = (0..10).filter(|_| h.reply(&udp, 5.0).is_some()).count();
+        assert_eq!(sent, 6);
+        assert!(h.reply(&udp, 6.0).is_some());
+    }
+}
