@@ -8,6 +8,7 @@
 pub mod conntrack;
 pub mod eval;
 pub mod host;
+pub mod netfilter;
 pub mod packet;
 pub mod walk;
 

@@ -11,6 +11,7 @@
 
 use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
+use ironwall_model::ext::ct::{Ct, NOTRACK_FLAG};
 use ironwall_model::ext::log::Log;
 use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
@@ -42,6 +43,8 @@ pub struct Trace {
     pub nat: Option<Nat>,
     /// The REJECT target that ended the walk (its verdict is DROP).
     pub reject: Option<Reject>,
+    /// A `-j CT --notrack` rule matched.
+    pub notrack: bool,
 }
 
 /// One step of a walk, for traces.
@@ -123,6 +126,7 @@ impl<'a> Compiled<'a> {
             logs: Vec::new(),
             nat: None,
             reject: None,
+            notrack: false,
         };
         let (verdict, steps) = self.walk_inner(chain, pkt, cx, &mut trace);
         trace.verdict = verdict;
@@ -202,6 +206,8 @@ impl<'a> Compiled<'a> {
                     } else if let Some(r) = any.downcast_ref::<Reject>() {
                         out.reject = Some(r.clone());
                         return (Verdict::Drop, steps);
+                    } else if let Some(ct) = any.downcast_ref::<Ct>() {
+                        out.notrack |= ct.flags & NOTRACK_FLAG != 0;
                     }
                     ri += 1;
                 }

@@ -1,0 +1,591 @@
+//! The hooks across tables, as netfilter runs them for a local host.
+//!
+//! # Contract
+//! [`Engine::process`] takes one packet and returns its [`Outcome`]. The
+//! direction comes from the packet: `IN=` only is arriving (to INPUT when
+//! the destination, after nat PREROUTING, is a local address, else
+//! forwarded), `IN=` and `OUT=` is forwarded, `OUT=` only is sent by this
+//! host. The order is the kernel's (hook priorities of `nf_ip_hook_priorities`):
+//!
+//! * arriving: raw PREROUTING, conntrack, mangle PREROUTING, nat
+//!   PREROUTING, routing (rp_filter, ip_forward), then either mangle/filter/
+//!   security/nat INPUT, or mangle/filter/security FORWARD and mangle/nat
+//!   POSTROUTING; conntrack confirmation at the end;
+//! * sent: raw OUTPUT, conntrack, mangle OUTPUT, nat OUTPUT, filter OUTPUT,
+//!   security OUTPUT, mangle POSTROUTING, nat POSTROUTING, confirmation.
+//!
+//! A table's chain is walked only when the ruleset holds that chain (with
+//! iptables-nft an absent table registers no hook). nat chains are walked
+//! only for a connection's first packet, once per manip type
+//! (`nf_nat_inet_fn`); the binding they make (DNAT, SNAT, MASQUERADE,
+//! REDIRECT; from a range the first address; a port kept when inside the
+//! range, else the range's first) is kept in the connection and applied to
+//! its later packets and replies (`nf_nat_packet`). Counters (per rule,
+//! per policy, bytes = IP total length) are kept per table.
+//!
+//! When an arriving packet is accepted for a local address, the host's
+//! answer ([`Host::reply`]) is sent through the sent-packet hooks, and its
+//! outcome attached.
+
+use crate::conntrack::{self, status, CtState, Handle, Tuple};
+use crate::eval::{Ctx, Unsupported};
+use crate::host::Host;
+use crate::packet::{Packet, Transport};
+use crate::walk::{Compiled, Step, Trace, Verdict};
+use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
+use ironwall_model::ruleset::Ruleset;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// One rule visit (or policy) in one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    /// The table.
+    pub table: &'static str,
+    /// The walk's step.
+    pub step: Step,
+}
+
+/// One table walk, summarised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    /// The table.
+    pub table: &'static str,
+    /// The built-in chain walked.
+    pub chain: &'static str,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+impl Walk {
+    /// The guide's arrow form: `INPUT -> MALICIOUS -> STDIN -> FRIENDLY ->
+    /// ACCEPT` (chains entered, then the verdict; `DROP (policy)` when the
+    /// policy decided).
+    pub fn arrows(&self) -> String {
+        let mut parts = vec![self.chain.to_string()];
+        let mut policy = false;
+        for s in &self.steps {
+            if let Some(c) = s
+                .action
+                .strip_prefix("jump ")
+                .or_else(|| s.action.strip_prefix("goto "))
+            {
+                parts.push(c.to_string());
+            }
+            policy = s.action == "policy";
+        }
+        let v = match self.verdict {
+            Verdict::Accept => "ACCEPT",
+            Verdict::Drop => "DROP",
+            Verdict::Queue => "QUEUE",
+        };
+        let last = self.steps.last().map(|s| s.action.as_str()).unwrap_or("");
+        if policy {
+            parts.push(format!("{v} (policy)"));
+        } else if last == v {
+            parts.push(v.to_string());
+        } else {
+            parts.push(format!("{last} ({v})"));
+        }
+        parts.join(" -> ")
+    }
+}
+
+/// What happened to one packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The packet as it came.
+    pub packet: Packet,
+    /// The packet as it left (after NAT).
+    pub out: Packet,
+    /// The final verdict.
+    pub verdict: Verdict,
+    /// Its conntrack state.
+    pub ct: CtState,
+    /// The table walks in order.
+    pub walks: Vec<Walk>,
+    /// The LOG lines written, in order.
+    pub logs: Vec<String>,
+    /// NAT rewrites, as text (`DNAT 10.0.0.1:22 -> 172.17.0.4:8022`).
+    pub nat: Vec<String>,
+    /// What dropped it outside the rules (`routing`, `rp_filter`).
+    pub dropped_by: Option<&'static str>,
+    /// The host's answer, when it sent one.
+    pub reply: Option<Box<Outcome>>,
+}
+
+/// The engine: compiled tables, one conntrack table, the host.
+#[derive(Debug)]
+pub struct Engine<'a> {
+    tables: Vec<Compiled<'a>>,
+    /// The connections.
+    pub ct: conntrack::Table,
+    /// The host.
+    pub host: Host,
+}
+
+fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
+    match t {
+        Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => Some((spt, dpt)),
+        _ => None,
+    }
+}
+
+fn endpoint(ip: IpAddr, port: u16, t: &Transport) -> String {
+    match t {
+        Transport::Tcp { .. } | Transport::Udp { .. } => format!("{ip}:{port}"),
+        _ => ip.to_string(),
+    }
+}
+
+/// The port a NAT range gives: the original when inside, else the first.
+fn pick_port(n: &Nat, orig: u16) -> u16 {
+    if n.flags & PROTO_SPECIFIED == 0 || (orig >= n.min_port && orig <= n.max_port) {
+        orig
+    } else {
+        n.min_port
+    }
+}
+
+impl<'a> Engine<'a> {
+    /// Compiles every table of `rs`.
+    pub fn new(rs: &'a Ruleset, host: Host) -> Result<Self, Unsupported> {
+        let tables = rs
+            .tables
+            .iter()
+            .map(Compiled::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Engine {
+            tables,
+            ct: conntrack::Table::new(host.sysctl.ct),
+            host,
+        })
+    }
+
+    /// The compiled tables (their counters).
+    pub fn tables(&self) -> &[Compiled<'a>] {
+        &self.tables
+    }
+
+    /// The rule text of a step, as `iptables -S` prints it (`-A CHAIN
+    /// ...`), or the policy line.
+    pub fn rule_text(&self, table: &str, step: &Step) -> String {
+        let t = self.tables.iter().find(|t| t.table().name() == table);
+        let chain = t.and_then(|t| t.table().chain(&step.chain));
+        match (chain, step.rule) {
+            (Some(c), 0) => format!("-P {} {}", c.name, c.policy.unwrap_or("-")),
+            (Some(c), n) => c
+                .rules
+                .get(n - 1)
+                .map(|r| format!("-A {}{}", c.name, r.save_text(false)))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Walks `table`'s built-in `chain` when present; `None` when the
+    /// table or chain does not exist.
+    fn hook(
+        &mut self,
+        table: &'static str,
+        chain: &'static str,
+        pkt: &Packet,
+        cx: &Ctx,
+        out: &mut Outcome,
+    ) -> Option<Trace> {
+        let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
+        t.table().present_chain(chain)?;
+        let trace = t.walk(chain, pkt, cx);
+        out.walks.push(Walk {
+            table,
+            chain,
+            verdict: trace.verdict,
+            steps: trace.steps.clone(),
+        });
+        out.logs.extend(trace.logs.iter().cloned());
+        Some(trace)
+    }
+
+    /// Runs the nat chain for a new connection's manip type, records the
+    /// binding, and applies the connection's NAT to the packet.
+    fn nat_hook(
+        &mut self,
+        chain: &'static str,
+        src_manip: bool,
+        h: Handle,
+        pkt: &mut Packet,
+        cx: &mut Ctx,
+        out: &mut Outcome,
+    ) -> Verdict {
+        let done = self.ct.get(h).map(|c| {
+            if src_manip {
+                c.nat_done.0
+            } else {
+                c.nat_done.1
+            }
+        });
+        if cx.ct.state == CtState::New && done == Some(false) {
+            let trace = self.hook("nat", chain, pkt, cx, out);
+            if let Some(Trace {
+                verdict: Verdict::Drop,
+                ..
+            }) = trace
+            {
+                return Verdict::Drop;
+            }
+            if let Some(n) = trace.and_then(|t| t.nat) {
+                self.bind(h, &n, pkt);
+            }
+            if let Some(c) = self.ct.get_mut(h) {
+                if src_manip {
+                    c.nat_done.0 = true;
+                } else {
+                    c.nat_done.1 = true;
+                }
+            }
+            cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
+        }
+        if let Some(c) = self.ct.get(h).copied() {
+            if let Some(text) = nat_apply(pkt, &c, cx.ct.reply_dir, src_manip) {
+                out.nat.push(text);
+            }
+        }
+        Verdict::Accept
+    }
+
+    /// Records a NAT binding: the connection's reply tuple changes.
+    fn bind(&mut self, h: Handle, n: &Nat, pkt: &Packet) {
+        let Some(c) = self.ct.get(h).copied() else {
+            return;
+        };
+        let mut reply: Tuple = c.reply;
+        let with_ports = matches!(c.orig.proto, 6 | 17 | 136);
+        let (bit, dst_side) = match n.kind {
+            Kind::Dnat | Kind::Redirect => (status::DST_NAT, true),
+            Kind::Snat | Kind::Masquerade => (status::SRC_NAT, false),
+        };
+        let addr = match n.kind {
+            Kind::Dnat | Kind::Snat if n.flags & MAP_IPS != 0 => Some(n.min_addr),
+            Kind::Redirect => Some(if pkt.iface_in.is_empty() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                self.host.addr_of(&pkt.iface_in).map_or(pkt.dst, IpAddr::V4)
+            }),
+            Kind::Masquerade => Some(
+                self.host
+                    .addr_of(&pkt.iface_out)
+                    .map_or(pkt.src, IpAddr::V4),
+            ),
+            _ => None,
+        };
+        if dst_side {
+            if let Some(a) = addr {
+                reply.src = a;
+            }
+            if with_ports {
+                reply.sport = pick_port(n, c.orig.dport);
+            }
+        } else {
+            if let Some(a) = addr {
+                reply.dst = a;
+            }
+            if with_ports {
+                reply.dport = pick_port(n, c.orig.sport);
+            }
+        }
+        if reply != c.reply {
+            if let Some(cm) = self.ct.get_mut(h) {
+                cm.status |= bit;
+            }
+            self.ct.set_reply(h, reply);
+        }
+    }
+
+    /// Processes one packet (see the module docs).
+    pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        let mut out = Outcome {
+            packet: pkt.clone(),
+            out: pkt.clone(),
+            verdict: Verdict::Accept,
+            ct: CtState::Invalid,
+            walks: Vec::new(),
+            logs: Vec::new(),
+            nat: Vec::new(),
+            dropped_by: None,
+            reply: None,
+        };
+        let mut p = pkt.clone();
+        let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
+        let verdict = if arriving {
+            self.arriving(&mut p, &mut out)
+        } else {
+            self.sent(&mut p, &mut out)
+        };
+        out.verdict = verdict;
+        out.out = p;
+        out
+    }
+
+    /// Tracks the packet after its raw hook.
+    fn track(&mut self, raw: Option<Trace>, p: &Packet) -> conntrack::Tracked {
+        if raw.is_some_and(|t| t.notrack) {
+            self.ct.untrack()
+        } else {
+            self.ct.track(p)
+        }
+    }
+
+    fn arriving(&mut self, p: &mut Packet, out: &mut Outcome) -> Verdict {
+        let raw = self.hook("raw", "PREROUTING", p, &Ctx::default(), out);
+        if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
+            return Verdict::Drop;
+        }
+        let tracked = self.track(raw, p);
+        let h = tracked.handle;
+        out.ct = tracked.view.state;
+        let mut cx = Ctx { ct: tracked.view };
+        if self.stop("mangle", "PREROUTING", p, &cx, out) {
+            return Verdict::Drop;
+        }
+        if self.nat_hook("PREROUTING", false, h, p, &mut cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        let forwarded = !p.iface_out.is_empty() || !self.host.is_local(p.dst);
+        if !self.host.is_local(p.src) && !self.host.rp_ok(p.src, &p.iface_in) {
+            out.dropped_by = Some("rp_filter");
+            return Verdict::Drop;
+        }
+        if forwarded {
+            if !self.host.sysctl.ip_forward && p.iface_out.is_empty() {
+                out.dropped_by = Some("routing");
+                return Verdict::Drop;
+            }
+            if p.iface_out.is_empty() {
+                p.iface_out = self
+                    .host
+                    .route(p.dst)
+                    .map(|i| i.name.clone())
+                    .unwrap_or_default();
+            }
+            for (t, c) in [
+                ("mangle", "FORWARD"),
+                ("filter", "FORWARD"),
+                ("security", "FORWARD"),
+            ] {
+                if self.stop(t, c, p, &cx, out) {
+                    return Verdict::Drop;
+                }
+            }
+            return self.postrouting(h, p, &mut cx, out);
+        }
+        for (t, c) in [
+            ("mangle", "INPUT"),
+            ("filter", "INPUT"),
+            ("security", "INPUT"),
+        ] {
+            if self.stop(t, c, p, &cx, out) {
+                return Verdict::Drop;
+            }
+        }
+        if self.nat_hook("INPUT", true, h, p, &mut cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        self.ct.confirm(h);
+        let now = tracked.now;
+        if let Some(r) = self.host.reply(p, now) {
+            out.reply = Some(Box::new(self.process(&r)));
+        }
+        Verdict::Accept
+    }
+
+    fn sent(&mut self, p: &mut Packet, out: &mut Outcome) -> Verdict {
+        let raw = self.hook("raw", "OUTPUT", p, &Ctx::default(), out);
+        if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
+            return Verdict::Drop;
+        }
+        let tracked = self.track(raw, p);
+        let h = tracked.handle;
+        out.ct = tracked.view.state;
+        let mut cx = Ctx { ct: tracked.view };
+        if self.stop("mangle", "OUTPUT", p, &cx, out) {
+            return Verdict::Drop;
+        }
+        if self.nat_hook("OUTPUT", false, h, p, &mut cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        for (t, c) in [("filter", "OUTPUT"), ("security", "OUTPUT")] {
+            if self.stop(t, c, p, &cx, out) {
+                return Verdict::Drop;
+            }
+        }
+        self.postrouting(h, p, &mut cx, out)
+    }
+
+    fn postrouting(
+        &mut self,
+        h: Handle,
+        p: &mut Packet,
+        cx: &mut Ctx,
+        out: &mut Outcome,
+    ) -> Verdict {
+        if self.stop("mangle", "POSTROUTING", p, cx, out) {
+            return Verdict::Drop;
+        }
+        if self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        self.ct.confirm(h);
+        Verdict::Accept
+    }
+
+    /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
+    /// QUEUE without a listener).
+    fn stop(
+        &mut self,
+        table: &'static str,
+        chain: &'static str,
+        p: &Packet,
+        cx: &Ctx,
+        out: &mut Outcome,
+    ) -> bool {
+        self.hook(table, chain, p, cx, out)
+            .is_some_and(|t| t.verdict != Verdict::Accept)
+    }
+}
+
+/// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
+/// manip type and direction; returns a description when it changed.
+fn nat_apply(
+    p: &mut Packet,
+    c: &conntrack::Conn,
+    reply_dir: bool,
+    src_manip: bool,
+) -> Option<String> {
+    let mut bit = if src_manip {
+        status::SRC_NAT
+    } else {
+        status::DST_NAT
+    };
+    if reply_dir {
+        bit ^= status::SRC_NAT | status::DST_NAT;
+    }
+    if c.status & bit == 0 {
+        return None;
+    }
+    // The target is the inverse of the other direction's tuple.
+    let other = if reply_dir { c.orig } else { c.reply };
+    let (to_addr, to_port) = if src_manip {
+        (other.dst, other.dport)
+    } else {
+        (other.src, other.sport)
+    };
+    let (old_addr, old_port) = {
+        let ports = match &p.transport {
+            Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => (*spt, *dpt),
+            _ => (0, 0),
+        };
+        if src_manip {
+            (p.src, ports.0)
+        } else {
+            (p.dst, ports.1)
+        }
+    };
+    if src_manip {
+        p.src = to_addr;
+    } else {
+        p.dst = to_addr;
+    }
+    if let Some((s, d)) = ports_mut(&mut p.transport) {
+        if src_manip {
+            *s = to_port;
+        } else {
+            *d = to_port;
+        }
+    }
+    let kind = if src_manip { "SNAT" } else { "DNAT" };
+    Some(format!(
+        "{kind} {} -> {}",
+        endpoint(old_addr, old_port, &p.transport),
+        endpoint(to_addr, to_port, &p.transport)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ironwall_model::addr::Family;
+
+    fn rs(text: &str) -> Ruleset {
+        let mut rs = Ruleset::new(Family::V4);
+        ironwall_model::restore::restore(&mut rs, text, &Default::default(), &[]).unwrap();
+        rs
+    }
+
+    fn host(opts: &[(&str, &str)]) -> Host {
+        let mut h = Host::default();
+        for (k, v) in opts {
+            h.option(k, v).unwrap();
+        }
+        h
+    }
+
+    /// DNAT in PREROUTING for the first packet only; the binding rewrites
+    /// later packets and un-NATs replies (nf_nat_inet_fn, nf_nat_packet).
+    #[test]
+    fn dnat_binding_applies_to_later_packets_and_replies() {
+        let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 22 -j DNAT --to-destination 10.0.0.1:8022\nCOMMIT\n");
+        let h = host(&[("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/8022")]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let syn = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN",
+        )
+        .unwrap();
+        let o = e.process(&syn);
+        assert_eq!(o.verdict, Verdict::Accept);
+        assert_eq!(o.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
+        // The SYN-ACK from 8022 leaves with the original port restored.
+        let r = o.reply.unwrap();
+        assert_eq!(r.nat, ["SNAT 10.0.0.1:8022 -> 10.0.0.1:22"]);
+        assert_eq!(r.ct, CtState::Established);
+        let ack = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 ACK",
+        )
+        .unwrap();
+        let o2 = e.process(&ack);
+        assert_eq!(o2.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
+        // nat PREROUTING counted the first packet only.
+        let nat = e
+            .tables()
+            .iter()
+            .find(|t| t.table().name() == "nat")
+            .unwrap();
+        assert_eq!(nat.counters[0][0], (1, 40));
+    }
+
+    /// With ip_forward=0 a packet for another host never reaches FORWARD.
+    #[test]
+    fn forwarding_off_drops_at_routing() {
+        let rs = rs(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        );
+        let mut e = Engine::new(&rs, host(&[("iface", "eth0=10.0.0.1/24")])).unwrap();
+        let p = Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.7 PROTO=UDP SPT=1 DPT=2")
+            .unwrap();
+        let o = e.process(&p);
+        assert_eq!((o.verdict, o.dropped_by), (Verdict::Drop, Some("routing")));
+        let mut e = Engine::new(
+            &rs,
+            host(&[
+                ("iface", "eth0=10.0.0.1/24"),
+                ("sysctl", "net.ipv4.ip_forward=1"),
+            ]),
+        )
+        .unwrap();
+        let o = e.process(&p);
+        assert_eq!(
+            o.walks.iter().map(|w| w.chain).collect::<Vec<_>>(),
+            ["FORWARD"]
+        );
+    }
+}
