@@ -25,7 +25,8 @@
 //!
 //! When an arriving packet is accepted for a local address, the host's
 //! answer ([`Host::reply`]) is sent through the sent-packet hooks, and its
-//! outcome attached.
+//! outcome attached; a packet in the reply direction of a connection
+//! reaches the socket that opened it and gets no answer.
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, Unsupported};
@@ -168,13 +169,40 @@ impl<'a> Engine<'a> {
         &self.tables
     }
 
+    /// Adds the counters the engine counted to `rs` (the ruleset it was
+    /// built from, or a copy of it): per rule and per built-in policy.
+    pub fn add_counters_to(&self, rs: &mut Ruleset) {
+        for t in &self.tables {
+            let Some(dst) = rs.table_mut(t.table().name()) else {
+                continue;
+            };
+            for (ci, c) in t.table().chains.iter().enumerate() {
+                let Some(dc) = dst.chain_mut(&c.name) else {
+                    continue;
+                };
+                if let Some((p, b)) = t.policy.get(ci) {
+                    dc.counters.packets += p;
+                    dc.counters.bytes += b;
+                }
+                let rules = t.counters.get(ci).map(Vec::as_slice).unwrap_or(&[]);
+                for (r, (p, b)) in dc.rules.iter_mut().zip(rules) {
+                    r.counters.packets += p;
+                    r.counters.bytes += b;
+                }
+            }
+        }
+    }
+
     /// The rule text of a step, as `iptables -S` prints it (`-A CHAIN
     /// ...`), or the policy line.
     pub fn rule_text(&self, table: &str, step: &Step) -> String {
         let t = self.tables.iter().find(|t| t.table().name() == table);
         let chain = t.and_then(|t| t.table().chain(&step.chain));
         match (chain, step.rule) {
-            (Some(c), 0) => format!("-P {} {}", c.name, c.policy.unwrap_or("-")),
+            (Some(c), 0) if c.is_builtin() => {
+                format!("-P {} {}", c.name, c.policy.unwrap_or("ACCEPT"))
+            }
+            (Some(c), 0) => format!("(end of {})", c.name),
             (Some(c), n) => c
                 .rules
                 .get(n - 1)
@@ -392,8 +420,11 @@ impl<'a> Engine<'a> {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
-        let now = tracked.now;
-        if let Some(r) = self.host.reply(p, now) {
+        // A reply to a connection this host opened reaches its socket.
+        if cx.ct.reply_dir {
+            return Verdict::Accept;
+        }
+        if let Some(r) = self.host.reply(p, tracked.now) {
             out.reply = Some(Box::new(self.process(&r)));
         }
         Verdict::Accept
