@@ -260,3 +260,68 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
     stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack);
     Err(Unsupported(m.def.name.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conntrack::Table;
+    use ironwall_model::addr::Family;
+    use ironwall_model::ruleset::Ruleset;
+
+    /// The evaluator of the one match of `-A INPUT <spec> -j ACCEPT`.
+    fn matcher(spec: &str) -> Box<dyn Eval> {
+        let mut rs = Ruleset::new(Family::V4);
+        let args =
+            ironwall_model::restore::split_args(&format!("-A INPUT {spec} -j ACCEPT")).unwrap();
+        ironwall_model::run_iptables(&mut rs, &args, &[]).unwrap();
+        let rule = &rs.table("filter").unwrap().chain("INPUT").unwrap().rules[0];
+        compile(&rule.matches[0]).unwrap()
+    }
+
+    /// conntrack_mt (xt_conntrack.c): state bits, direction, status bits,
+    /// tuple addresses and ports, expiry; a packet without a connection
+    /// matches only a state test.
+    #[test]
+    fn conntrack_options() {
+        let mut t = Table::default();
+        let syn = Packet::parse_line(
+            "[ 5.0] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN",
+        )
+        .unwrap();
+        let first = t.track(&syn);
+        let h = t.confirm(first.handle);
+        let synack = Packet::parse_line(
+            "[ 5.5] IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000 ACK SYN",
+        )
+        .unwrap();
+        let second = t.track(&synack);
+        assert_eq!(second.handle, h);
+        let cx = Ctx { ct: second.view };
+        let new = Ctx { ct: first.view };
+        let hit = |spec: &str, cx: &Ctx| matcher(spec).eval(&synack, cx);
+        assert!(hit("-m conntrack --ctstate ESTABLISHED", &cx));
+        assert!(hit("-m state --state NEW", &new));
+        assert!(hit("-m conntrack ! --ctstate NEW", &cx));
+        assert!(hit("-m conntrack --ctdir REPLY", &cx));
+        assert!(!hit("-m conntrack --ctdir ORIGINAL", &cx));
+        assert!(hit("-m conntrack --ctstatus SEEN_REPLY,ASSURED", &cx));
+        assert!(!hit("-m conntrack --ctstatus ASSURED", &cx));
+        assert!(hit(
+            "-m conntrack --ctorigsrc 10.0.0.0/24 --ctorigdstport 22",
+            &cx
+        ));
+        assert!(hit(
+            "-m conntrack --ctreplsrc 10.0.0.1 --ctrepldstport 40000",
+            &cx
+        ));
+        assert!(!hit("-m conntrack --ctorigdst 10.0.0.2", &cx));
+        assert!(hit("-m conntrack --ctproto tcp", &cx));
+        // SYN_RECV's timeout is 60 s (tcp_timeouts[]).
+        assert!(hit("-m conntrack --ctexpire 60", &cx));
+        assert!(!hit("-m conntrack --ctexpire 0:59", &cx));
+        let none = Ctx::default();
+        assert!(hit("-m conntrack --ctstate INVALID", &none));
+        assert!(!hit("-m conntrack --ctdir ORIGINAL", &none));
+        assert!(!hit("-m conntrack --ctstatus NONE", &none));
+    }
+}
