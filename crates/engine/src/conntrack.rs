@@ -14,12 +14,13 @@
 //!   connection is simply forgotten.
 //! * The packet's time ([`Packet::time`]) drives expiry; a packet without a
 //!   time is taken to arrive at the time of the latest packet seen.
-//! * TCP window tracking is not modelled: every segment counts as in
-//!   window (a log line without `SEQ=`/`ACK=` gives nothing to check).
-//!   Checksums are taken as valid.
+//! * TCP windows are checked as `tcp_in_window` does when the segment's
+//!   numbers are known ([`crate::tcp_window`]); a log line without
+//!   `SEQ=`/`ACK=` counts as in window. Checksums are taken as valid.
 //! * Never panics, whatever the packet.
 
 use crate::packet::{tcp_flags as F, Packet, Transport};
+use crate::tcp_window::{Segment, Window};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -122,8 +123,8 @@ pub enum TcpState {
 /// The per-protocol part of a connection.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Proto {
-    /// TCP with its state.
-    Tcp(TcpState),
+    /// TCP with its state and window data.
+    Tcp(TcpState, Window),
     /// UDP, with the time after which a replied flow counts as a stream.
     Udp {
         /// `stream_ts`: creation + 2 s.
@@ -355,7 +356,7 @@ fn tcp_next(reply: bool, idx: TcpIndex, s: TcpState) -> Next {
         (false, TcpIndex::SynAck) => [IV, IV, sr, IV, IV, IV, IV, IV, IV, sr],
         (false, TcpIndex::Fin) => [IV, IV, fw, fw, la, la, la, tw, cl, IV],
         (false, TcpIndex::Ack) => [es, IV, es, es, cw, cw, tw, tw, cl, IV],
-        (true, TcpIndex::Syn) => [IV, s2, IV, IV, IV, IV, IV, ss, IV, s2],
+        (true, TcpIndex::Syn) => [IV, s2, IV, IV, IV, IV, IV, IV, IV, s2],
         (true, TcpIndex::SynAck) => [IV, sr, IG, IG, IG, IG, IG, IG, IG, sr],
         (true, TcpIndex::Fin) => [IV, IV, fw, fw, la, la, la, tw, cl, IV],
         (true, TcpIndex::Ack) => [IV, IG, sr, es, cw, cw, tw, tw, cl, IG],
@@ -612,14 +613,20 @@ impl Table {
             Transport::Tcp { flags, .. } => {
                 // tcp_new: only a SYN starts a connection; a bare ACK picks
                 // one up when nf_conntrack_tcp_loose is set.
+                let seg = Segment::of(pkt);
                 match tcp_next(false, tcp_index(*flags), TcpState::None) {
                     Next::To(TcpState::SynSent) => {
-                        (Proto::Tcp(TcpState::SynSent), timeout::TCP_SYN_SENT)
+                        let mut w = seg.as_ref().map(Window::from_syn).unwrap_or_default();
+                        if let Some(sg) = &seg {
+                            w.check(false, false, 0, sg);
+                        }
+                        (Proto::Tcp(TcpState::SynSent, w), timeout::TCP_SYN_SENT)
                     }
                     Next::To(TcpState::Established) if self.sysctl.tcp_loose => {
                         // Picked up: ESTABLISHED without SEEN_REPLY is kept
                         // at the UNACK timeout (nf_conntrack_tcp_packet).
-                        (Proto::Tcp(TcpState::Established), timeout::TCP_UNACK)
+                        let w = Window::picked_up(seg.as_ref());
+                        (Proto::Tcp(TcpState::Established, w), timeout::TCP_UNACK)
                     }
                     _ => {
                         return Tracked {
@@ -670,6 +677,23 @@ impl Table {
         }
     }
 
+    /// A TCP packet the state machine ignores (sIG): accepted with its
+    /// connection, which is not refreshed; a reply still sets SEEN_REPLY
+    /// (nf_conntrack_in does after the protocol handler).
+    fn ignored(&mut self, id: u64, reply: bool, state: CtState) -> Tracked {
+        if reply {
+            if let Some(c) = self.conns.get_mut(&id) {
+                c.status |= status::SEEN_REPLY;
+            }
+        }
+        let h = Handle::Confirmed(id);
+        Tracked {
+            view: self.view(h, state, reply),
+            handle: h,
+            now: self.now,
+        }
+    }
+
     /// A packet of a known connection.
     fn existing(&mut self, id: u64, reply: bool, pkt: &Packet) -> Tracked {
         let now = self.now;
@@ -684,29 +708,48 @@ impl Table {
         };
         let h = Handle::Confirmed(id);
         match (&pkt.transport, c.proto) {
-            (Transport::Tcp { flags, .. }, Proto::Tcp(old)) => {
+            (Transport::Tcp { flags, .. }, Proto::Tcp(old, mut win)) => {
                 let idx = tcp_index(*flags);
+                let invalid = Tracked {
+                    view: CtView::none(CtState::Invalid),
+                    handle: Handle::None,
+                    now,
+                };
+                let seen_reply = c.status & status::SEEN_REPLY != 0;
                 let new = match tcp_next(reply, idx, old) {
-                    Next::Invalid => {
-                        return Tracked {
-                            view: CtView::none(CtState::Invalid),
-                            handle: Handle::None,
-                            now,
-                        }
+                    Next::Invalid => return invalid,
+                    Next::Ignore => {
+                        // sIG: let it through untouched (no refresh).
+                        return self.ignored(id, reply, state);
                     }
-                    Next::Ignore => old,
+                    Next::To(TcpState::SynSent)
+                        if old == TcpState::TimeWait || old == TcpState::Close =>
+                    {
+                        // A SYN on a closed connection reopens it (the
+                        // sSS case of nf_conntrack_tcp_packet: kill, look
+                        // up again).
+                        self.remove(id);
+                        return self.fresh(tuple_of(pkt), pkt);
+                    }
                     Next::To(s) => s,
                 };
-                // A SYN on a closed or closing connection reopens it
-                // (the sSS case of nf_conntrack_tcp_packet).
-                if !reply
-                    && idx == TcpIndex::Syn
-                    && matches!(old, TcpState::TimeWait | TcpState::Close)
-                {
-                    self.remove(id);
-                    return self.fresh(tuple_of(pkt), pkt);
+                let seg = Segment::of(pkt);
+                let dir = usize::from(reply);
+                if let Some(sg) = &seg {
+                    // An RST below the highest ACK the other side sent is
+                    // invalid (the TCP_CONNTRACK_CLOSE case).
+                    let stale_rst = new == TcpState::Close
+                        && idx == TcpIndex::Rst
+                        && win
+                            .maxack(1 - dir)
+                            .is_some_and(|m| (sg.seq.wrapping_sub(m) as i32) < 0);
+                    let syn_sent = old == TcpState::SynSent;
+                    let syn_recv = old == TcpState::SynRecv;
+                    if stale_rst || !win.check(syn_sent, syn_recv, dir, sg) {
+                        return invalid;
+                    }
                 }
-                if c.status & status::SEEN_REPLY == 0 && idx == TcpIndex::Rst {
+                if !seen_reply && idx == TcpIndex::Rst {
                     // "If only reply is a RST ... delete the conntrack
                     // immediately": the packet still has it.
                     let view = self.view(h, state, reply);
@@ -717,29 +760,25 @@ impl Table {
                         now,
                     };
                 }
-                // The retransmission / unacknowledged / zero-window
-                // timeouts need window tracking, which is not modelled.
                 let mut to = if idx == TcpIndex::Rst {
                     timeout::TCP_CLOSE
                 } else {
                     tcp_timeout(new)
                 };
-                if reply && c.status & status::SEEN_REPLY == 0 {
-                    c.status |= status::SEEN_REPLY;
-                } else if c.status & status::SEEN_REPLY == 0
-                    && new == TcpState::Established
-                    && to > timeout::TCP_UNACK
-                {
+                if !seen_reply && new == TcpState::Established && to > timeout::TCP_UNACK {
+                    // ESTABLISHED without SEEN_REPLY (a pickup).
                     to = timeout::TCP_UNACK;
                 }
-                if c.status & status::SEEN_REPLY != 0
-                    && !reply
+                if seen_reply
                     && matches!(old, TcpState::SynRecv | TcpState::Established)
                     && new == TcpState::Established
                 {
                     c.status |= status::ASSURED;
                 }
-                c.proto = Proto::Tcp(new);
+                if reply {
+                    c.status |= status::SEEN_REPLY;
+                }
+                c.proto = Proto::Tcp(new, win);
                 c.expires = now + to;
             }
             (Transport::Udp { .. }, Proto::Udp { stream_after }) => {
@@ -811,7 +850,7 @@ mod tests {
         assert_eq!(track_confirm(&mut t, SYNACK), CtState::Established);
         assert_eq!(track_confirm(&mut t, ACK), CtState::Established);
         let c = t.conns().next().unwrap();
-        assert_eq!(c.proto, Proto::Tcp(TcpState::Established));
+        assert!(matches!(c.proto, Proto::Tcp(TcpState::Established, _)));
         assert_eq!(
             c.status & (status::SEEN_REPLY | status::ASSURED | status::CONFIRMED),
             status::SEEN_REPLY | status::ASSURED | status::CONFIRMED
@@ -906,5 +945,29 @@ mod tests {
         let rst = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000 ACK RST";
         assert_eq!(track_confirm(&mut t, rst), CtState::Established);
         assert_eq!(t.conns().count(), 0);
+    }
+
+    /// tcp_in_window through the table: with SEQ/ACK known, a segment
+    /// beyond the receiver's window is INVALID and changes nothing; the
+    /// same segment without numbers counts as in window.
+    #[test]
+    fn out_of_window_is_invalid() {
+        let mut t = Table::default();
+        let base = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
+        let back = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
+        track_confirm(
+            &mut t,
+            &format!("{base} LEN=40 SEQ=100 ACK=0 WINDOW=64240 SYN"),
+        );
+        track_confirm(
+            &mut t,
+            &format!("{back} LEN=40 SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
+        );
+        let ok = format!("{base} LEN=40 SEQ=101 ACK=701 WINDOW=502 ACK");
+        assert_eq!(track_confirm(&mut t, &ok), CtState::Established);
+        let far = format!("{base} LEN=1040 SEQ=3000101 ACK=701 WINDOW=502 ACK PSH");
+        assert_eq!(t.track(&p(&far)).view.state, CtState::Invalid);
+        let blind = format!("{base} LEN=1040 WINDOW=502 ACK PSH");
+        assert_eq!(t.track(&p(&blind)).view.state, CtState::Established);
     }
 }

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod host;
 pub mod netfilter;
 pub mod packet;
+pub mod tcp_window;
 pub mod walk;
 
 pub use packet::{LogFlags, Packet, Transport};
