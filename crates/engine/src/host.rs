@@ -13,6 +13,7 @@
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`. With no interface, every arriving
 //!   packet is for this host.
+//! * [`Host::reject`] is the packet a REJECT rule sends.
 //! * [`Host::reply`] is the packet the stack answers an accepted local
 //!   packet with: SYN-ACK from a listening TCP port, RST from a closed
 //!   one, ICMP port unreachable from a closed UDP port (rate limited per
@@ -259,90 +260,32 @@ impl Host {
     /// The packet the stack answers `pkt` with, once `pkt` was accepted
     /// for a local address (see the module docs). `now` is the time.
     pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
-        let mut r = Packet {
-            time: pkt.time,
-            iface_out: pkt.iface_in.clone(),
-            src: pkt.dst,
-            dst: pkt.src,
-            ..Packet::default()
-        };
         match &pkt.transport {
             Transport::Tcp {
-                spt,
-                dpt,
-                seq,
-                ack,
-                flags,
-                ..
-            } => {
-                if flags & F::RST != 0 {
+                dpt, flags, seq, ..
+            } if self.listening(6, *dpt) => {
+                if flags & (F::SYN | F::ACK | F::FIN | F::RST) != F::SYN {
                     return None;
                 }
-                let syn_only = flags & (F::SYN | F::ACK | F::FIN) == F::SYN;
-                let (rseq, rack, rflags, window) = if self.listening(6, *dpt) {
-                    if !syn_only {
-                        return None;
-                    }
-                    (
-                        Some(0),
-                        seq.map(|s| s.wrapping_add(1)),
-                        F::SYN | F::ACK,
-                        64240,
-                    )
-                } else if flags & F::ACK != 0 {
-                    // tcp_v4_send_reset: seq = the segment's ack, no ACK.
-                    (*ack, None, F::RST, 0)
-                } else {
-                    (
-                        Some(0),
-                        seq.map(|s| s.wrapping_add(u32::from(flags & (F::SYN | F::FIN) != 0))),
-                        F::RST | F::ACK,
-                        0,
-                    )
-                };
-                r.df = true;
-                r.transport = Transport::Tcp {
-                    spt: *dpt,
-                    dpt: *spt,
-                    seq: rseq,
-                    ack: rack,
-                    window,
-                    res: 0,
-                    flags: rflags,
-                    urgp: 0,
-                    options: Vec::new(),
-                };
-                r.len = 40;
+                let mut r = tcp_answer(
+                    pkt,
+                    Some(0),
+                    seq.map(|s| s.wrapping_add(1)),
+                    F::SYN | F::ACK,
+                )?;
+                if let Transport::Tcp { window, .. } = &mut r.transport {
+                    *window = 64240;
+                }
+                Some(r)
             }
-            Transport::Udp { dpt, .. } => {
-                if self.listening(17, *dpt) || !self.icmp_allowed(3, pkt.src, now) {
-                    return None;
-                }
-                let mut quoted = pkt.clone();
-                quoted.iface_in.clear();
-                quoted.iface_out.clear();
-                quoted.mac = None;
-                quoted.time = None;
-                quoted.prefix.clear();
-                r.len = 20 + 8 + pkt.len.min(576 - 28);
-                // icmp_send: tos = (tos & IPTOS_TOS_MASK) |
-                // IPTOS_PREC_INTERNETCONTROL.
-                r.tos = pkt.tos & 0x1E;
-                r.prec = 0xC0;
-                r.transport = Transport::Icmp {
-                    typ: 3,
-                    code: 3,
-                    id: None,
-                    seq: None,
-                    inner: Some(Box::new(quoted)),
-                    mtu: None,
-                    gateway: None,
-                    parameter: None,
-                };
+            Transport::Tcp { .. } => tcp_reset(pkt),
+            Transport::Udp { dpt, .. } if !self.listening(17, *dpt) => {
+                self.icmp_error(pkt, 3, 3, now)
             }
             Transport::Icmp {
                 typ: 8, id, seq, ..
             } => {
+                let mut r = answer(pkt);
                 r.len = pkt.len;
                 r.transport = Transport::Icmp {
                     typ: 0,
@@ -354,11 +297,120 @@ impl Host {
                     gateway: None,
                     parameter: None,
                 };
+                Some(r)
             }
-            _ => return None,
+            _ => None,
         }
+    }
+
+    /// The packet `-j REJECT --reject-with` sends (`nf_send_reset`,
+    /// `nf_send_unreach`), by the model's reply type number
+    /// (`IPT_ICMP_*`, 7 = tcp-reset); `None` when the kernel sends none
+    /// (a reset for a non-TCP packet or an RST, an ICMP error about an
+    /// ICMP error, a rate-limited one).
+    pub fn reject(&mut self, pkt: &Packet, with: usize, now: f64) -> Option<Packet> {
+        let code = match with {
+            7 => return tcp_reset(pkt),
+            0..=3 => with as u8,
+            5 => 9,
+            6 => 10,
+            8 => 13,
+            _ => return None,
+        };
+        if let Transport::Icmp { typ, .. } = &pkt.transport {
+            if !matches!(typ, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18) {
+                return None;
+            }
+        }
+        self.icmp_error(pkt, 3, code, now)
+    }
+
+    /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
+    /// all), rate limited.
+    fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {
+        if pkt.frag != 0 || !self.icmp_allowed(typ, pkt.src, now) {
+            return None;
+        }
+        let mut quoted = pkt.clone();
+        quoted.iface_in.clear();
+        quoted.iface_out.clear();
+        quoted.mac = None;
+        quoted.time = None;
+        quoted.prefix.clear();
+        let mut r = answer(pkt);
+        r.len = 20 + 8 + pkt.len.min(576 - 28);
+        // icmp_send: tos = (tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL.
+        r.tos = pkt.tos & 0x1E;
+        r.prec = 0xC0;
+        r.transport = Transport::Icmp {
+            typ,
+            code,
+            id: None,
+            seq: None,
+            inner: Some(Box::new(quoted)),
+            mtu: None,
+            gateway: None,
+            parameter: None,
+        };
         Some(r)
     }
+}
+
+/// The bare answer to `pkt`: addresses swapped, out by its way in.
+fn answer(pkt: &Packet) -> Packet {
+    Packet {
+        time: pkt.time,
+        iface_out: pkt.iface_in.clone(),
+        src: pkt.dst,
+        dst: pkt.src,
+        ..Packet::default()
+    }
+}
+
+/// A 40-byte TCP answer with DF set.
+fn tcp_answer(pkt: &Packet, seq: Option<u32>, ack: Option<u32>, flags: u16) -> Option<Packet> {
+    let Transport::Tcp { spt, dpt, .. } = &pkt.transport else {
+        return None;
+    };
+    let mut r = answer(pkt);
+    r.df = true;
+    r.len = 40;
+    r.transport = Transport::Tcp {
+        spt: *dpt,
+        dpt: *spt,
+        seq,
+        ack,
+        window: 0,
+        res: 0,
+        flags,
+        urgp: 0,
+        options: Vec::new(),
+    };
+    Some(r)
+}
+
+/// `tcp_v4_send_reset` / `nf_send_reset`: no answer to an RST; to a
+/// segment with ACK an RST with seq = its ack; else RST|ACK acking it.
+fn tcp_reset(pkt: &Packet) -> Option<Packet> {
+    let Transport::Tcp {
+        seq, ack, flags, ..
+    } = &pkt.transport
+    else {
+        return None;
+    };
+    if flags & F::RST != 0 {
+        return None;
+    }
+    if flags & F::ACK != 0 {
+        return tcp_answer(pkt, *ack, None, F::RST);
+    }
+    let step = u32::from(flags & F::SYN != 0) + u32::from(flags & F::FIN != 0);
+    tcp_answer(
+        pkt,
+        Some(0),
+        seq.map(|s| s.wrapping_add(step)),
+        F::RST | F::ACK,
+    )
 }
 
 #[cfg(test)]

@@ -26,7 +26,11 @@
 //! When an arriving packet is accepted for a local address, the host's
 //! answer ([`Host::reply`]) is sent through the sent-packet hooks, and its
 //! outcome attached; a packet in the reply direction of a connection
-//! reaches the socket that opened it and gets no answer.
+//! reaches the socket that opened it and gets no answer. A packet a
+//! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
+//! way; a TCP reset carries the rejected packet's connection as RELATED
+//! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
+//! quotes a confirmed connection, else INVALID).
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, Unsupported};
@@ -112,6 +116,8 @@ pub struct Outcome {
     pub nat: Vec<String>,
     /// What dropped it outside the rules (`routing`, `rp_filter`).
     pub dropped_by: Option<&'static str>,
+    /// The `--reject-with` type number of the REJECT rule that dropped it.
+    pub rejected: Option<usize>,
     /// The host's answer, when it sent one.
     pub reply: Option<Box<Outcome>>,
 }
@@ -124,6 +130,9 @@ pub struct Engine<'a> {
     pub ct: conntrack::Table,
     /// The host.
     pub host: Host,
+    /// The last arriving packet's connection, its view and time (for the
+    /// packet a REJECT sends).
+    last: Option<(Handle, conntrack::CtView, f64)>,
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -161,6 +170,7 @@ impl<'a> Engine<'a> {
             tables,
             ct: conntrack::Table::new(host.sysctl.ct),
             host,
+            last: None,
         })
     }
 
@@ -232,6 +242,7 @@ impl<'a> Engine<'a> {
             steps: trace.steps.clone(),
         });
         out.logs.extend(trace.logs.iter().cloned());
+        out.rejected = trace.reject.as_ref().map(|r| r.with);
         Some(trace)
     }
 
@@ -332,6 +343,17 @@ impl<'a> Engine<'a> {
 
     /// Processes one packet (see the module docs).
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        self.process_as(pkt, None)
+    }
+
+    /// [`Engine::process`], for a packet whose connection is already
+    /// attached (`nf_ct_attach`: an RST a REJECT sends is RELATED to the
+    /// rejected packet's connection).
+    fn process_as(
+        &mut self,
+        pkt: &Packet,
+        attached: Option<(Handle, conntrack::CtView)>,
+    ) -> Outcome {
         let mut out = Outcome {
             packet: pkt.clone(),
             out: pkt.clone(),
@@ -341,14 +363,32 @@ impl<'a> Engine<'a> {
             logs: Vec::new(),
             nat: Vec::new(),
             dropped_by: None,
+            rejected: None,
             reply: None,
         };
         let mut p = pkt.clone();
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
-            self.arriving(&mut p, &mut out)
+            self.last = None;
+            let v = self.arriving(&mut p, &mut out);
+            if let (Verdict::Drop, Some(with), Some((h, view, now))) =
+                (v, out.rejected, self.last.clone())
+            {
+                if let Some(r) = self.host.reject(&p, with, now) {
+                    let attached = (with == 7 && view.conn.is_some()).then(|| {
+                        let related = conntrack::CtView {
+                            state: CtState::Related,
+                            reply_dir: !view.reply_dir,
+                            ..view
+                        };
+                        (h, related)
+                    });
+                    out.reply = Some(Box::new(self.process_as(&r, attached)));
+                }
+            }
+            v
         } else {
-            self.sent(&mut p, &mut out)
+            self.sent(&mut p, &mut out, attached)
         };
         out.verdict = verdict;
         out.out = p;
@@ -372,6 +412,7 @@ impl<'a> Engine<'a> {
         let tracked = self.track(raw, p);
         let h = tracked.handle;
         out.ct = tracked.view.state;
+        self.last = Some((h, tracked.view.clone(), tracked.now));
         let mut cx = Ctx { ct: tracked.view };
         if self.stop("mangle", "PREROUTING", p, &cx, out) {
             return Verdict::Drop;
@@ -430,15 +471,25 @@ impl<'a> Engine<'a> {
         Verdict::Accept
     }
 
-    fn sent(&mut self, p: &mut Packet, out: &mut Outcome) -> Verdict {
+    fn sent(
+        &mut self,
+        p: &mut Packet,
+        out: &mut Outcome,
+        attached: Option<(Handle, conntrack::CtView)>,
+    ) -> Verdict {
         let raw = self.hook("raw", "OUTPUT", p, &Ctx::default(), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
-        let tracked = self.track(raw, p);
-        let h = tracked.handle;
-        out.ct = tracked.view.state;
-        let mut cx = Ctx { ct: tracked.view };
+        let (h, view) = match attached {
+            Some(a) => a,
+            None => {
+                let t = self.track(raw, p);
+                (t.handle, t.view)
+            }
+        };
+        out.ct = view.state;
+        let mut cx = Ctx { ct: view };
         if self.stop("mangle", "OUTPUT", p, &cx, out) {
             return Verdict::Drop;
         }
@@ -466,7 +517,10 @@ impl<'a> Engine<'a> {
         if self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        self.ct.confirm(h);
+        // ipv4_confirm skips a RELATED reply (an attached reset).
+        if !(cx.ct.state == CtState::Related && cx.ct.reply_dir) {
+            self.ct.confirm(h);
+        }
         Verdict::Accept
     }
 
@@ -618,5 +672,34 @@ mod tests {
             o.walks.iter().map(|w| w.chain).collect::<Vec<_>>(),
             ["FORWARD"]
         );
+    }
+
+    /// REJECT answers through OUTPUT: the reset is RELATED to the
+    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); the port
+    /// unreachable for a new UDP flow quotes an unconfirmed connection and
+    /// is INVALID (icmp_error_message finds nothing).
+    #[test]
+    fn reject_answers_go_through_output() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&[("iface", "eth0=10.0.0.1/24")])).unwrap();
+        let syn = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=23 SEQ=5 ACK=0 SYN",
+        )
+        .unwrap();
+        let o = e.process(&syn);
+        assert_eq!((o.verdict, o.rejected), (Verdict::Drop, Some(7)));
+        let rst = o.reply.unwrap();
+        assert_eq!((rst.ct, rst.verdict), (CtState::Related, Verdict::Accept));
+        assert!(matches!(
+            rst.packet.transport,
+            Transport::Tcp { ack: Some(6), .. }
+        ));
+        assert_eq!(e.ct.conns().count(), 0);
+        let udp =
+            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2")
+                .unwrap();
+        let o = e.process(&udp);
+        let icmp = o.reply.unwrap();
+        assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
     }
 }
