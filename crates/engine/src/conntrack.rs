@@ -782,16 +782,18 @@ impl Table {
                 c.expires = now + to;
             }
             (Transport::Udp { .. }, Proto::Udp { stream_after }) => {
-                if reply {
-                    c.status |= status::SEEN_REPLY;
-                }
-                // nf_conntrack_udp_packet: seen both ways and older than
-                // two seconds is a stream (ASSURED, longer timeout).
+                // nf_conntrack_udp_packet: seen both ways (before this
+                // packet) and older than two seconds is a stream
+                // (ASSURED, longer timeout); nf_conntrack_in sets
+                // SEEN_REPLY afterwards.
                 if c.status & status::SEEN_REPLY != 0 && now > stream_after {
                     c.status |= status::ASSURED;
                     c.expires = now + timeout::UDP_REPLIED;
                 } else {
                     c.expires = now + timeout::UDP_UNREPLIED;
+                }
+                if reply {
+                    c.status |= status::SEEN_REPLY;
                 }
             }
             (_, Proto::Icmp) => {
@@ -911,8 +913,17 @@ mod tests {
         assert_eq!(track_confirm(&mut t, back), CtState::Established);
         let c = t.conns().next().unwrap();
         assert_eq!(c.status & status::ASSURED, 0);
+        assert_eq!(c.expires, 10.5 + timeout::UDP_UNREPLIED);
         let late = "[ 41.0] IN= OUT=eth0 SRC=10.0.0.1 DST=9.9.9.9 PROTO=UDP SPT=5000 DPT=53";
         assert_eq!(track_confirm(&mut t, late), CtState::New);
+        // Replied and still going after 2 s: a stream, ASSURED, 120 s.
+        let again = "[ 44.0] IN=eth0 OUT= SRC=9.9.9.9 DST=10.0.0.1 PROTO=UDP SPT=53 DPT=5000";
+        let more = "[ 44.1] IN= OUT=eth0 SRC=10.0.0.1 DST=9.9.9.9 PROTO=UDP SPT=5000 DPT=53";
+        track_confirm(&mut t, again);
+        assert_eq!(track_confirm(&mut t, more), CtState::Established);
+        let c = t.conns().next().unwrap();
+        assert_eq!(c.status & status::ASSURED, status::ASSURED);
+        assert_eq!(c.expires, 44.1 + timeout::UDP_REPLIED);
     }
 
     /// ICMP: echo request NEW, reply ESTABLISHED; a lone echo reply is
