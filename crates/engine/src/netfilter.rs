@@ -228,13 +228,16 @@ impl<'a> Engine<'a> {
         &mut self,
         table: &'static str,
         chain: &'static str,
-        pkt: &Packet,
+        pkt: &mut Packet,
         cx: &Ctx,
         out: &mut Outcome,
     ) -> Option<Trace> {
         let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
         t.table().present_chain(chain)?;
         let trace = t.walk(chain, pkt, cx);
+        if let Some(m) = trace.mark {
+            pkt.mark = m;
+        }
         out.walks.push(Walk {
             table,
             chain,
@@ -530,7 +533,7 @@ impl<'a> Engine<'a> {
         &mut self,
         table: &'static str,
         chain: &'static str,
-        p: &Packet,
+        p: &mut Packet,
         cx: &Ctx,
         out: &mut Outcome,
     ) -> bool {
@@ -701,5 +704,19 @@ mod tests {
         let o = e.process(&udp);
         let icmp = o.reply.unwrap();
         assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
+    }
+
+    /// A mark set in mangle PREROUTING (xt_MARK) is seen by filter INPUT
+    /// (xt_mark) and by rules after it in the same chain.
+    #[test]
+    fn mark_set_in_mangle_reaches_filter() {
+        let rs = rs("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j MARK --set-mark 7\n-A PREROUTING -m mark --mark 7 -j MARK --or-mark 0x10\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m mark --mark 0x17 -j DROP\nCOMMIT\n");
+        let mut e = Engine::new(&rs, Host::default()).unwrap();
+        let udp =
+            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2")
+                .unwrap();
+        let o = e.process(&udp);
+        assert_eq!(o.verdict, Verdict::Drop);
+        assert_eq!(o.out.mark, 0x17);
     }
 }

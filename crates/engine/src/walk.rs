@@ -13,6 +13,7 @@ use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
 use ironwall_model::ext::ct::{Ct, NOTRACK_FLAG};
 use ironwall_model::ext::log::Log;
+use ironwall_model::ext::mark_tg::MarkTarget;
 use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
 use ironwall_model::rule::{IpSpec, Rule, Target};
@@ -45,6 +46,8 @@ pub struct Trace {
     pub reject: Option<Reject>,
     /// A `-j CT --notrack` rule matched.
     pub notrack: bool,
+    /// The packet mark after `-j MARK` rules, when one ran.
+    pub mark: Option<u32>,
 }
 
 /// One step of a walk, for traces.
@@ -127,8 +130,11 @@ impl<'a> Compiled<'a> {
             nat: None,
             reject: None,
             notrack: false,
+            mark: None,
         };
-        let (verdict, steps) = self.walk_inner(chain, pkt, cx, &mut trace);
+        // A MARK rule changes the mark the later matches see.
+        let mut cur = std::borrow::Cow::Borrowed(pkt);
+        let (verdict, steps) = self.walk_inner(chain, &mut cur, cx, &mut trace);
         trace.verdict = verdict;
         trace.steps = steps;
         trace
@@ -148,7 +154,7 @@ impl<'a> Compiled<'a> {
     fn walk_inner(
         &mut self,
         chain: &str,
-        pkt: &Packet,
+        cur: &mut std::borrow::Cow<'_, Packet>,
         cx: &Ctx,
         out: &mut Trace,
     ) -> (Verdict, Vec<Step>) {
@@ -156,7 +162,7 @@ impl<'a> Compiled<'a> {
         let Some(start) = self.index(chain) else {
             return (Verdict::Accept, steps);
         };
-        let bytes = u64::from(pkt.len);
+        let bytes = u64::from(cur.len);
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
@@ -176,6 +182,7 @@ impl<'a> Compiled<'a> {
                 return (self.policy_verdict(start, bytes, &mut steps), steps);
             }
             let rule: &Rule = &c.rules[ri];
+            let pkt: &Packet = cur;
             let hit =
                 ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, cx));
             if !hit {
@@ -199,7 +206,7 @@ impl<'a> Compiled<'a> {
                     step.action = l.def.name.to_string();
                     steps.push(step);
                     if let Some(log) = any.downcast_ref::<Log>() {
-                        out.logs.push(log_text(log, pkt));
+                        out.logs.push(log_text(log, cur));
                     } else if let Some(n) = any.downcast_ref::<Nat>() {
                         out.nat = Some(n.clone());
                         return (Verdict::Accept, steps);
@@ -208,6 +215,11 @@ impl<'a> Compiled<'a> {
                         return (Verdict::Drop, steps);
                     } else if let Some(ct) = any.downcast_ref::<Ct>() {
                         out.notrack |= ct.flags & NOTRACK_FLAG != 0;
+                    } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
+                        // xt_MARK (mark_tg): (mark & ~mask) ^ value.
+                        let p = cur.to_mut();
+                        p.mark = (p.mark & !m.mask) ^ m.mark;
+                        out.mark = Some(p.mark);
                     }
                     ri += 1;
                 }
