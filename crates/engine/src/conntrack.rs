@@ -560,13 +560,20 @@ impl Table {
         }
     }
 
-    /// Classifies `pkt` and updates its connection (see the module docs).
-    pub fn track(&mut self, pkt: &Packet) -> Tracked {
+    /// Moves the clock to the packet's time (never backwards) and returns
+    /// the time now.
+    pub fn advance(&mut self, pkt: &Packet) -> f64 {
         if let Some(t) = pkt.time {
             if t > self.now {
                 self.now = t;
             }
         }
+        self.now
+    }
+
+    /// Classifies `pkt` and updates its connection (see the module docs).
+    pub fn track(&mut self, pkt: &Packet) -> Tracked {
+        self.advance(pkt);
         self.pending = None;
         let invalid = |now| Tracked {
             view: CtView::none(CtState::Invalid),

@@ -9,6 +9,7 @@ use ironwall_model::ext::comment::Comment;
 use ironwall_model::ext::conntrack::{Conntrack, CtAddr, CtPorts};
 use ironwall_model::ext::icmp::Icmp;
 use ironwall_model::ext::iprange::Iprange;
+use ironwall_model::ext::limit::Limit;
 use ironwall_model::ext::mac::Mac;
 use ironwall_model::ext::mark::Mark;
 use ironwall_model::ext::multiport::{Multiport, Side};
@@ -20,12 +21,22 @@ use ironwall_model::ext::Loaded;
 pub struct Ctx {
     /// The packet's conntrack state and connection.
     pub ct: CtView,
+    /// The time, seconds (for `limit`).
+    pub now: f64,
 }
 
 impl Default for Ctx {
     fn default() -> Self {
+        Ctx::at(0.0)
+    }
+}
+
+impl Ctx {
+    /// A packet without a connection (yet), at time `now`.
+    pub fn at(now: f64) -> Ctx {
         Ctx {
             ct: CtView::none(CtState::Invalid),
+            now,
         }
     }
 }
@@ -241,11 +252,46 @@ impl Eval for Conntrack {
     }
 }
 
+/// `limit_mt` of xt_limit.c: a bucket of `burst` packets' worth of
+/// credit, full when the rule is loaded (here: at the first packet it
+/// sees), refilled with elapsed time, a packet costing `avg` (in
+/// `XT_LIMIT_SCALE` = 1/10000 s). Kept in microseconds; the kernel counts
+/// jiffies, so its granularity (1/HZ) is not modelled.
+#[derive(Debug)]
+struct LimitEval {
+    cost: u64,
+    cap: u64,
+    /// (credit, time of the previous packet), microseconds.
+    state: std::cell::Cell<Option<(u64, u64)>>,
+}
+
+impl Eval for LimitEval {
+    fn eval(&self, _pkt: &Packet, cx: &Ctx) -> bool {
+        let now = (cx.now.max(0.0) * 1e6).round() as u64;
+        let (credit, prev) = self.state.get().unwrap_or((self.cap, now));
+        let credit = credit
+            .saturating_add(now.saturating_sub(prev))
+            .min(self.cap);
+        let ok = credit >= self.cost;
+        let left = if ok { credit - self.cost } else { credit };
+        self.state.set(Some((left, now.max(prev))));
+        ok
+    }
+}
+
 /// Compiles a model extension into an evaluator.
 pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
     let any = m.ext.as_any();
     if let Some(t) = any.downcast_ref::<TcpUdp>() {
         return Ok(Box::new(TcpUdpEval(t.clone())));
+    }
+    if let Some(l) = any.downcast_ref::<Limit>() {
+        let cost = u64::from(l.avg) * 100;
+        return Ok(Box::new(LimitEval {
+            cost,
+            cap: cost * u64::from(l.burst),
+            state: std::cell::Cell::new(None),
+        }));
     }
     if any.downcast_ref::<Comment>().is_some() {
         return Ok(Box::new(Always));
@@ -296,8 +342,14 @@ mod tests {
         .unwrap();
         let second = t.track(&synack);
         assert_eq!(second.handle, h);
-        let cx = Ctx { ct: second.view };
-        let new = Ctx { ct: first.view };
+        let cx = Ctx {
+            ct: second.view,
+            now: 5.5,
+        };
+        let new = Ctx {
+            ct: first.view,
+            now: 5.0,
+        };
         let hit = |spec: &str, cx: &Ctx| matcher(spec).eval(&synack, cx);
         assert!(hit("-m conntrack --ctstate ESTABLISHED", &cx));
         assert!(hit("-m state --state NEW", &new));
@@ -323,5 +375,19 @@ mod tests {
         assert!(hit("-m conntrack --ctstate INVALID", &none));
         assert!(!hit("-m conntrack --ctdir ORIGINAL", &none));
         assert!(!hit("-m conntrack --ctstatus NONE", &none));
+    }
+
+    /// xt_limit: `--limit 1/sec --limit-burst 3` lets 3 through at once,
+    /// then one a second.
+    #[test]
+    fn limit_bucket() {
+        let m = matcher("-m limit --limit 1/sec --limit-burst 3");
+        let p = Packet::default();
+        let at = |t: f64| m.eval(&p, &Ctx::at(t));
+        let burst: Vec<bool> = (0..5).map(|_| at(10.0)).collect();
+        assert_eq!(burst, [true, true, true, false, false]);
+        assert!(!at(10.5));
+        assert!(at(11.0));
+        assert!(!at(11.2));
     }
 }

@@ -408,7 +408,8 @@ impl<'a> Engine<'a> {
     }
 
     fn arriving(&mut self, p: &mut Packet, out: &mut Outcome) -> Verdict {
-        let raw = self.hook("raw", "PREROUTING", p, &Ctx::default(), out);
+        let now = self.ct.advance(p);
+        let raw = self.hook("raw", "PREROUTING", p, &Ctx::at(now), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -416,7 +417,10 @@ impl<'a> Engine<'a> {
         let h = tracked.handle;
         out.ct = tracked.view.state;
         self.last = Some((h, tracked.view.clone(), tracked.now));
-        let mut cx = Ctx { ct: tracked.view };
+        let mut cx = Ctx {
+            ct: tracked.view,
+            now,
+        };
         if self.stop("mangle", "PREROUTING", p, &cx, out) {
             return Verdict::Drop;
         }
@@ -480,7 +484,8 @@ impl<'a> Engine<'a> {
         out: &mut Outcome,
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
-        let raw = self.hook("raw", "OUTPUT", p, &Ctx::default(), out);
+        let now = self.ct.advance(p);
+        let raw = self.hook("raw", "OUTPUT", p, &Ctx::at(now), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -492,7 +497,7 @@ impl<'a> Engine<'a> {
             }
         };
         out.ct = view.state;
-        let mut cx = Ctx { ct: view };
+        let mut cx = Ctx { ct: view, now };
         if self.stop("mangle", "OUTPUT", p, &cx, out) {
             return Verdict::Drop;
         }
