@@ -194,6 +194,13 @@ impl Host {
         self.ifaces.is_empty() || self.ifaces.iter().any(|i| IpAddr::V4(i.addr) == ip)
     }
 
+    /// Whether `ip` is 127/8 or an address of one of the interfaces (a
+    /// packet sent there comes back in through `lo`).
+    pub fn is_own(&self, ip: IpAddr) -> bool {
+        matches!(ip, IpAddr::V4(v) if v.is_loopback())
+            || self.ifaces.iter().any(|i| IpAddr::V4(i.addr) == ip)
+    }
+
     /// The interface a packet to `ip` leaves by (longest prefix; the first
     /// interface is the default route).
     pub fn route(&self, ip: IpAddr) -> Option<&Iface> {

@@ -12,7 +12,9 @@
 //!   security/nat INPUT, or mangle/filter/security FORWARD and mangle/nat
 //!   POSTROUTING; conntrack confirmation at the end;
 //! * sent: raw OUTPUT, conntrack, mangle OUTPUT, nat OUTPUT, filter OUTPUT,
-//!   security OUTPUT, mangle POSTROUTING, nat POSTROUTING, confirmation.
+//!   security OUTPUT, mangle POSTROUTING, nat POSTROUTING, confirmation;
+//!   a packet to one of the host's own addresses (or 127/8) then comes
+//!   back in through `lo` as an arriving packet, with its connection.
 //!
 //! A table's chain is walked only when the ruleset holds that chain (with
 //! iptables-nft an absent table registers no hook). nat chains are walked
@@ -373,7 +375,7 @@ impl<'a> Engine<'a> {
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
             self.last = None;
-            let v = self.arriving(&mut p, &mut out);
+            let v = self.arriving(&mut p, &mut out, None);
             if let (Verdict::Drop, Some(with), Some((h, view, now))) =
                 (v, out.rejected, self.last.clone())
             {
@@ -407,20 +409,27 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn arriving(&mut self, p: &mut Packet, out: &mut Outcome) -> Verdict {
+    fn arriving(
+        &mut self,
+        p: &mut Packet,
+        out: &mut Outcome,
+        attached: Option<(Handle, conntrack::CtView)>,
+    ) -> Verdict {
         let now = self.ct.advance(p);
         let raw = self.hook("raw", "PREROUTING", p, &Ctx::at(now), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
-        let tracked = self.track(raw, p);
-        let h = tracked.handle;
-        out.ct = tracked.view.state;
-        self.last = Some((h, tracked.view.clone(), tracked.now));
-        let mut cx = Ctx {
-            ct: tracked.view,
-            now,
+        let (h, view) = match attached {
+            Some(a) => a,
+            None => {
+                let t = self.track(raw, p);
+                (t.handle, t.view)
+            }
         };
+        out.ct = view.state;
+        self.last = Some((h, view.clone(), now));
+        let mut cx = Ctx { ct: view, now };
         if self.stop("mangle", "PREROUTING", p, &cx, out) {
             return Verdict::Drop;
         }
@@ -453,7 +462,10 @@ impl<'a> Engine<'a> {
                     return Verdict::Drop;
                 }
             }
-            return self.postrouting(h, p, &mut cx, out);
+            return match self.postrouting(h, p, &mut cx, out) {
+                Some(_) => Verdict::Accept,
+                None => Verdict::Drop,
+            };
         }
         for (t, c) in [
             ("mangle", "INPUT"),
@@ -472,7 +484,7 @@ impl<'a> Engine<'a> {
         if cx.ct.reply_dir {
             return Verdict::Accept;
         }
-        if let Some(r) = self.host.reply(p, tracked.now) {
+        if let Some(r) = self.host.reply(p, now) {
             out.reply = Some(Box::new(self.process(&r)));
         }
         Verdict::Accept
@@ -509,27 +521,43 @@ impl<'a> Engine<'a> {
                 return Verdict::Drop;
             }
         }
-        self.postrouting(h, p, &mut cx, out)
+        let Some(h) = self.postrouting(h, p, &mut cx, out) else {
+            return Verdict::Drop;
+        };
+        if !self.host.is_own(p.dst) {
+            return Verdict::Accept;
+        }
+        // To this host: back in through lo, keeping its connection
+        // (nf_conntrack_in leaves a packet that has one alone); lo's
+        // header logs as 12 zero bytes and the IPv4 type.
+        p.iface_in = "lo".into();
+        p.iface_out.clear();
+        let mut mac = vec![0u8; 12];
+        mac.extend([8, 0]);
+        p.mac = Some(mac);
+        let view = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
+        self.arriving(p, out, Some((h, view)))
     }
 
+    /// mangle and nat POSTROUTING and confirmation; the connection's
+    /// handle after it, `None` when the packet was dropped.
     fn postrouting(
         &mut self,
         h: Handle,
         p: &mut Packet,
         cx: &mut Ctx,
         out: &mut Outcome,
-    ) -> Verdict {
-        if self.stop("mangle", "POSTROUTING", p, cx, out) {
-            return Verdict::Drop;
-        }
-        if self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop {
-            return Verdict::Drop;
+    ) -> Option<Handle> {
+        if self.stop("mangle", "POSTROUTING", p, cx, out)
+            || self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop
+        {
+            return None;
         }
         // ipv4_confirm skips a RELATED reply (an attached reset).
-        if !(cx.ct.state == CtState::Related && cx.ct.reply_dir) {
-            self.ct.confirm(h);
+        if cx.ct.state == CtState::Related && cx.ct.reply_dir {
+            return Some(h);
         }
-        Verdict::Accept
+        Some(self.ct.confirm(h))
     }
 
     /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
@@ -584,6 +612,9 @@ fn nat_apply(
             (p.dst, ports.1)
         }
     };
+    if (old_addr, old_port) == (to_addr, to_port) {
+        return None;
+    }
     if src_manip {
         p.src = to_addr;
     } else {

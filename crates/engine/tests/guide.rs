@@ -191,3 +191,33 @@ fn guide_dnat_forwards() {
     assert_eq!(o.out.iface_out, "docker0");
     assert_eq!(arrows(&o, "filter"), ["FORWARD -> DROP (policy)"]);
 }
+
+/// A query to a resolver on this host leaves through OUTPUT (STDOUT
+/// accepts port 53) and comes back in through lo as NEW, where the guide's
+/// INPUT has no loopback rule: logged and dropped by the policy.
+#[test]
+fn guide_loopback_query() {
+    let Some(rs) = guide() else {
+        return;
+    };
+    let mut host = Host::default();
+    host.option("--iface", "eth0=10.137.0.2/24").unwrap();
+    let mut e = Engine::new(&rs, host).unwrap();
+    let q = Packet::parse_line(
+        "IN= OUT=lo SRC=127.0.0.1 DST=127.0.0.53 LEN=61 TOS=0x00 PREC=0x00 TTL=64 ID=5 DF PROTO=UDP SPT=41000 DPT=53 LEN=41",
+    )
+    .unwrap();
+    let o = e.process(&q);
+    assert_eq!(
+        arrows(&o, "filter"),
+        [
+            "OUTPUT -> STDOUT -> ACCEPT",
+            "INPUT -> MALICIOUS -> STDIN -> DROP (policy)"
+        ]
+    );
+    assert_eq!(o.verdict, Verdict::Drop);
+    assert_eq!(
+        o.logs,
+        ["udp.in.dropped IN=lo OUT= MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 SRC=127.0.0.1 DST=127.0.0.53 LEN=61 TOS=0x00 PREC=0x00 TTL=64 ID=5 DF PROTO=UDP SPT=41000 DPT=53 LEN=41 "]
+    );
+}
