@@ -755,4 +755,29 @@ mod tests {
         assert_eq!(o.verdict, Verdict::Drop);
         assert_eq!(o.out.mark, 0x17);
     }
+
+    /// rp_filter=1 (fib_validate_source, strict): a source whose route
+    /// leaves by another interface is dropped before INPUT; 0 lets it in.
+    #[test]
+    fn strict_rp_filter() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let ifaces = [
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+        ];
+        let p =
+            Packet::parse_line("IN=eth1 OUT= SRC=10.0.0.9 DST=192.168.1.1 PROTO=UDP SPT=1 DPT=2")
+                .unwrap();
+        let mut strict = host(&ifaces);
+        strict
+            .option("--sysctl", "net.ipv4.conf.all.rp_filter=1")
+            .unwrap();
+        let o = Engine::new(&rs, strict).unwrap().process(&p);
+        assert_eq!(
+            (o.verdict, o.dropped_by),
+            (Verdict::Drop, Some("rp_filter"))
+        );
+        let o = Engine::new(&rs, host(&ifaces)).unwrap().process(&p);
+        assert_eq!(o.verdict, Verdict::Accept);
+    }
 }
