@@ -5,6 +5,7 @@
 
 use crate::conntrack::{status, CtState, CtView, Tuple};
 use crate::packet::{Packet, Transport};
+use ironwall_model::ext::addrtype::Addrtype;
 use ironwall_model::ext::comment::Comment;
 use ironwall_model::ext::conntrack::{Conntrack, CtAddr, CtPorts};
 use ironwall_model::ext::icmp::Icmp;
@@ -23,6 +24,9 @@ pub struct Ctx {
     pub ct: CtView,
     /// The time, seconds (for `limit`).
     pub now: f64,
+    /// The routing types (`RTN_*`) of the source and destination
+    /// addresses (for `addrtype`), as the host sees them.
+    pub addr_types: (u8, u8),
 }
 
 impl Default for Ctx {
@@ -37,6 +41,7 @@ impl Ctx {
         Ctx {
             ct: CtView::none(CtState::Invalid),
             now,
+            addr_types: (RTN_UNICAST, RTN_UNICAST),
         }
     }
 }
@@ -252,6 +257,23 @@ impl Eval for Conntrack {
     }
 }
 
+/// `RTN_UNICAST`, the type of an address the host has no special route
+/// for.
+pub const RTN_UNICAST: u8 = 1;
+
+/// `addrtype_mt_v1` of xt_addrtype.c: the address's type bit in the
+/// mask, each side with its `!`. The `--limit-iface-*` restriction is not
+/// modelled (the host's types are taken on every interface).
+impl Eval for Addrtype {
+    fn eval(&self, _pkt: &Packet, cx: &Ctx) -> bool {
+        let hit = |mask: u16, t: u8, inv: bool| {
+            mask == 0 || ((mask & 1u16.checked_shl(u32::from(t)).unwrap_or(0) != 0) != inv)
+        };
+        hit(self.source, cx.addr_types.0, self.invert_source)
+            && hit(self.dest, cx.addr_types.1, self.invert_dest)
+    }
+}
+
 /// `limit_mt` of xt_limit.c: a bucket of `burst` packets' worth of
 /// credit, full when the rule is loaded (here: at the first packet it
 /// sees), refilled with elapsed time, a packet costing `avg` (in
@@ -303,7 +325,7 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
             }
         )*};
     }
-    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack);
+    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype);
     Err(Unsupported(m.def.name.to_string()))
 }
 
@@ -344,11 +366,11 @@ mod tests {
         assert_eq!(second.handle, h);
         let cx = Ctx {
             ct: second.view,
-            now: 5.5,
+            ..Ctx::at(5.5)
         };
         let new = Ctx {
             ct: first.view,
-            now: 5.0,
+            ..Ctx::at(5.0)
         };
         let hit = |spec: &str, cx: &Ctx| matcher(spec).eval(&synack, cx);
         assert!(hit("-m conntrack --ctstate ESTABLISHED", &cx));

@@ -201,6 +201,37 @@ impl Host {
             || self.ifaces.iter().any(|i| IpAddr::V4(i.addr) == ip)
     }
 
+    /// The routing type of an address (`inet_addr_type`): BROADCAST (3)
+    /// for 0/8, 255.255.255.255 and an interface's subnet broadcast,
+    /// MULTICAST (5) for 224/4, LOCAL (2) for the host's own addresses
+    /// and 127/8, else UNICAST (1).
+    pub fn addr_type(&self, ip: IpAddr) -> u8 {
+        let IpAddr::V4(v) = ip else {
+            return 1;
+        };
+        let bits = u32::from(v);
+        if bits >> 24 == 0 || v.is_broadcast() {
+            return 3;
+        }
+        if v.is_multicast() {
+            return 5;
+        }
+        if self.is_own(ip) {
+            return 2;
+        }
+        let subnet_broadcast = self.ifaces.iter().any(|i| {
+            i.prefix < 31 && i.contains(ip) && {
+                let host = u32::MAX >> i.prefix;
+                bits & host == host
+            }
+        });
+        if subnet_broadcast {
+            3
+        } else {
+            1
+        }
+    }
+
     /// The interface a packet to `ip` leaves by (longest prefix; the first
     /// interface is the default route).
     pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
@@ -267,6 +298,12 @@ impl Host {
     /// The packet the stack answers `pkt` with, once `pkt` was accepted
     /// for a local address (see the module docs). `now` is the time.
     pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        // Nothing answers a broadcast or multicast: tcp_v4_rcv discards
+        // non-host packets, icmp_send skips them, and
+        // icmp_echo_ignore_broadcasts defaults to 1.
+        if matches!(self.addr_type(pkt.dst), 3 | 5) {
+            return None;
+        }
         match &pkt.transport {
             Transport::Tcp {
                 dpt, flags, seq, ..
@@ -335,7 +372,10 @@ impl Host {
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
     /// all), rate limited.
     fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {
-        if pkt.frag != 0 || !self.icmp_allowed(typ, pkt.src, now) {
+        if pkt.frag != 0
+            || matches!(self.addr_type(pkt.dst), 3 | 5)
+            || !self.icmp_allowed(typ, pkt.src, now)
+        {
             return None;
         }
         let mut quoted = pkt.clone();

@@ -236,6 +236,10 @@ impl<'a> Engine<'a> {
     ) -> Option<Trace> {
         let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
         t.table().present_chain(chain)?;
+        let cx = &Ctx {
+            addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+            ..cx.clone()
+        };
         let trace = t.walk(chain, pkt, cx);
         if let Some(m) = trace.mark {
             pkt.mark = m;
@@ -429,14 +433,21 @@ impl<'a> Engine<'a> {
         };
         out.ct = view.state;
         self.last = Some((h, view.clone(), now));
-        let mut cx = Ctx { ct: view, now };
+        let mut cx = Ctx {
+            ct: view,
+            ..Ctx::at(now)
+        };
         if self.stop("mangle", "PREROUTING", p, &cx, out) {
             return Verdict::Drop;
         }
         if self.nat_hook("PREROUTING", false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        let forwarded = !p.iface_out.is_empty() || !self.host.is_local(p.dst);
+        // Broadcasts and the all-hosts group are delivered locally.
+        let local = self.host.is_local(p.dst)
+            || self.host.addr_type(p.dst) == 3
+            || p.dst == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1));
+        let forwarded = !p.iface_out.is_empty() || !local;
         if !self.host.is_local(p.src) && !self.host.rp_ok(p.src, &p.iface_in) {
             out.dropped_by = Some("rp_filter");
             return Verdict::Drop;
@@ -509,7 +520,10 @@ impl<'a> Engine<'a> {
             }
         };
         out.ct = view.state;
-        let mut cx = Ctx { ct: view, now };
+        let mut cx = Ctx {
+            ct: view,
+            ..Ctx::at(now)
+        };
         if self.stop("mangle", "OUTPUT", p, &cx, out) {
             return Verdict::Drop;
         }
@@ -779,5 +793,29 @@ mod tests {
         );
         let o = Engine::new(&rs, host(&ifaces)).unwrap().process(&p);
         assert_eq!(o.verdict, Verdict::Accept);
+    }
+
+    /// addrtype (xt_addrtype) with the host's view: a subnet broadcast is
+    /// BROADCAST and delivered locally, the host's address LOCAL.
+    #[test]
+    fn addrtype_from_the_host() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m addrtype --dst-type BROADCAST -j DROP\n-A INPUT -m addrtype --src-type UNICAST --dst-type LOCAL -j ACCEPT\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&[("iface", "eth0=10.0.0.1/24")])).unwrap();
+        let bcast = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.255 PROTO=UDP SPT=138 DPT=138",
+        )
+        .unwrap();
+        let o = e.process(&bcast);
+        assert_eq!(arrows(&o), ["INPUT -> DROP"]);
+        assert!(e.host.reply(&bcast, 0.0).is_none());
+        let uni =
+            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2")
+                .unwrap();
+        let o = e.process(&uni);
+        assert_eq!(arrows(&o), ["INPUT -> ACCEPT"]);
+    }
+
+    fn arrows(o: &Outcome) -> Vec<String> {
+        o.walks.iter().map(Walk::arrows).collect()
     }
 }
