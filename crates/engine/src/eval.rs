@@ -14,8 +14,14 @@ use ironwall_model::ext::limit::Limit;
 use ironwall_model::ext::mac::Mac;
 use ironwall_model::ext::mark::Mark;
 use ironwall_model::ext::multiport::{Multiport, Side};
+use ironwall_model::ext::physdev::Physdev;
+use ironwall_model::ext::recent::Recent;
 use ironwall_model::ext::tcp::TcpUdp;
 use ironwall_model::ext::Loaded;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::rc::Rc;
 
 /// What a match may read besides the packet: its connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +33,33 @@ pub struct Ctx {
     /// The routing types (`RTN_*`) of the source and destination
     /// addresses (for `addrtype`), as the host sees them.
     pub addr_types: (u8, u8),
+    /// The `recent` lists (shared by every rule of an engine); `None`
+    /// gives each evaluation an empty, forgotten list.
+    pub recent: Option<Rc<RefCell<RecentLists>>>,
+}
+
+/// The address lists of `-m recent` by name (`recent_table`): per masked
+/// address its last [`RECENT_STAMPS`] times and TTL.
+#[derive(Debug, Default, PartialEq)]
+pub struct RecentLists(HashMap<String, HashMap<IpAddr, RecentEntry>>);
+
+/// `ip_pkt_list_tot`: the times kept per address (module default 20).
+pub const RECENT_STAMPS: usize = 20;
+
+/// One address of a `recent` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentEntry {
+    /// Times seen, oldest first.
+    pub stamps: Vec<f64>,
+    /// The TTL of the last packet that set or updated it.
+    pub ttl: u8,
+}
+
+impl RecentLists {
+    /// The addresses of list `name`.
+    pub fn list(&self, name: &str) -> Option<&HashMap<IpAddr, RecentEntry>> {
+        self.0.get(name)
+    }
 }
 
 impl Default for Ctx {
@@ -42,6 +75,7 @@ impl Ctx {
             ct: CtView::none(CtState::Invalid),
             now,
             addr_types: (RTN_UNICAST, RTN_UNICAST),
+            recent: None,
         }
     }
 }
@@ -274,6 +308,103 @@ impl Eval for Addrtype {
     }
 }
 
+/// `physdev_mt` of xt_physdev.c for a host without bridges: no packet is
+/// bridged, so the match holds only when every option given is inverted.
+impl Eval for Physdev {
+    fn eval(&self, _pkt: &Packet, _cx: &Ctx) -> bool {
+        self.given & !self.invert == 0
+    }
+}
+
+fn masked(a: IpAddr, m: IpAddr) -> IpAddr {
+    match (a, m) {
+        (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4((u32::from(a) & u32::from(m)).into()),
+        (IpAddr::V6(a), IpAddr::V6(m)) => IpAddr::V6((u128::from(a) & u128::from(m)).into()),
+        (a, _) => a,
+    }
+}
+
+/// `recent_mt` of xt_recent.c: the result starts as the inversion and
+/// flips when the operation succeeds; `--set` (and a successful
+/// `--update`) records the time. The table's size limit
+/// (`ip_list_tot`, 100 addresses) is not modelled.
+impl Eval for Recent {
+    fn eval(&self, pkt: &Packet, cx: &Ctx) -> bool {
+        let owned;
+        let lists = match &cx.recent {
+            Some(r) => r,
+            None => {
+                owned = Rc::new(RefCell::new(RecentLists::default()));
+                &owned
+            }
+        };
+        let mut lists = lists.borrow_mut();
+        let table = lists.0.entry(self.name.clone()).or_default();
+        let addr = masked(if self.dest { pkt.dst } else { pkt.src }, self.mask);
+        // The TTL as seen before forwarding (one more on the way out).
+        let ttl = if !pkt.iface_out.is_empty() && pkt.iface_in.is_empty() {
+            pkt.ttl.wrapping_add(1)
+        } else {
+            pkt.ttl
+        };
+        let (set, check, update, remove) = (
+            self.op == Some(0),
+            self.op == Some(1),
+            self.op == Some(2),
+            self.op == Some(3),
+        );
+        let mut ret = self.invert;
+        let found = table.get(&addr).is_some_and(|e| !self.rttl || e.ttl == ttl);
+        if !found {
+            if set {
+                table.insert(
+                    addr,
+                    RecentEntry {
+                        stamps: vec![cx.now],
+                        ttl,
+                    },
+                );
+                ret = !ret;
+            }
+            return ret;
+        }
+        if set {
+            ret = !ret;
+        } else if remove {
+            table.remove(&addr);
+            return !ret;
+        } else if check || update {
+            let since = cx.now - f64::from(self.seconds);
+            if let Some(e) = table.get_mut(&addr) {
+                let mut hits = 0;
+                for t in &e.stamps {
+                    if self.seconds != 0 && since > *t {
+                        continue;
+                    }
+                    hits += 1;
+                    if self.hitcount == 0 || hits >= self.hitcount {
+                        ret = !ret;
+                        break;
+                    }
+                }
+                if self.reap {
+                    e.stamps.retain(|t| *t >= since);
+                }
+            }
+        }
+        if set || (update && ret) {
+            if let Some(e) = table.get_mut(&addr) {
+                e.stamps.push(cx.now);
+                if e.stamps.len() > RECENT_STAMPS {
+                    e.stamps.remove(0);
+                }
+                e.ttl = ttl;
+            }
+        }
+        ret
+    }
+}
+
 /// `limit_mt` of xt_limit.c: a bucket of `burst` packets' worth of
 /// credit, full when the rule is loaded (here: at the first packet it
 /// sees), refilled with elapsed time, a packet costing `avg` (in
@@ -325,7 +456,7 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
             }
         )*};
     }
-    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype);
+    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent);
     Err(Unsupported(m.def.name.to_string()))
 }
 
@@ -411,5 +542,40 @@ mod tests {
         assert!(!at(10.5));
         assert!(at(11.0));
         assert!(!at(11.2));
+    }
+
+    /// xt_recent: the SSH brute-force idiom: `--set` records, `--update
+    /// --seconds 60 --hitcount 4` holds from the fourth packet within a
+    /// minute; another source is not on the list.
+    #[test]
+    fn recent_lists() {
+        let set = matcher("-m recent --set --name SSH --rsource");
+        let upd = matcher("-m recent --update --seconds 60 --hitcount 4 --name SSH --rsource");
+        let lists = Rc::new(RefCell::new(RecentLists::default()));
+        let p = |src: &str| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC={src} DST=10.0.0.1 PROTO=TCP SPT=1 DPT=22 SYN"
+            ))
+            .unwrap()
+        };
+        let cx = |t: f64| Ctx {
+            recent: Some(lists.clone()),
+            ..Ctx::at(t)
+        };
+        let a = p("192.0.2.1");
+        let hits: Vec<bool> = (0..5)
+            .map(|i| {
+                let c = cx(f64::from(i));
+                assert!(set.eval(&a, &c));
+                upd.eval(&a, &c)
+            })
+            .collect();
+        // Each packet's --set adds a stamp first: the fourth packet is the
+        // fourth hit.
+        assert_eq!(hits, [false, false, false, true, true]);
+        assert!(!upd.eval(&p("192.0.2.2"), &cx(5.0)));
+        assert!(!upd.eval(&a, &cx(500.0)));
+        assert!(matcher("-m physdev ! --physdev-is-bridged").eval(&a, &cx(0.0)));
+        assert!(!matcher("-m physdev --physdev-in eth0").eval(&a, &cx(0.0)));
     }
 }

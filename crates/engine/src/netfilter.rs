@@ -35,13 +35,15 @@
 //! quotes a confirmed connection, else INVALID).
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
-use crate::eval::{Ctx, Unsupported};
+use crate::eval::{Ctx, RecentLists, Unsupported};
 use crate::host::Host;
 use crate::packet::{Packet, Transport};
 use crate::walk::{Compiled, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
+use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
 
 /// One rule visit (or policy) in one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +137,8 @@ pub struct Engine<'a> {
     /// The last arriving packet's connection, its view and time (for the
     /// packet a REJECT sends).
     last: Option<(Handle, conntrack::CtView, f64)>,
+    /// The `recent` match's lists.
+    pub recent: Rc<RefCell<RecentLists>>,
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -173,6 +177,7 @@ impl<'a> Engine<'a> {
             ct: conntrack::Table::new(host.sysctl.ct),
             host,
             last: None,
+            recent: Rc::default(),
         })
     }
 
@@ -238,6 +243,7 @@ impl<'a> Engine<'a> {
         t.table().present_chain(chain)?;
         let cx = &Ctx {
             addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+            recent: Some(self.recent.clone()),
             ..cx.clone()
         };
         let trace = t.walk(chain, pkt, cx);
