@@ -16,6 +16,7 @@ use ironwall_model::ext::mark::Mark;
 use ironwall_model::ext::multiport::{Multiport, Side};
 use ironwall_model::ext::physdev::Physdev;
 use ironwall_model::ext::recent::Recent;
+use ironwall_model::ext::rpfilter::Rpfilter;
 use ironwall_model::ext::tcp::TcpUdp;
 use ironwall_model::ext::Loaded;
 use std::cell::RefCell;
@@ -33,6 +34,9 @@ pub struct Ctx {
     /// The routing types (`RTN_*`) of the source and destination
     /// addresses (for `addrtype`), as the host sees them.
     pub addr_types: (u8, u8),
+    /// The reverse route of the source (for `rpfilter`): its routing type
+    /// and whether it leaves by the packet's input interface.
+    pub reverse: (u8, bool),
     /// The `recent` lists (shared by every rule of an engine); `None`
     /// gives each evaluation an empty, forgotten list.
     pub recent: Option<Rc<RefCell<RecentLists>>>,
@@ -75,6 +79,7 @@ impl Ctx {
             ct: CtView::none(CtState::Invalid),
             now,
             addr_types: (RTN_UNICAST, RTN_UNICAST),
+            reverse: (RTN_UNICAST, true),
             recent: None,
         }
     }
@@ -316,6 +321,33 @@ impl Eval for Physdev {
     }
 }
 
+/// `rpfilter_mt` of xt_rpfilter.c: loopback and 0.0.0.0 sources to a
+/// broadcast or link-local multicast pass; otherwise the reverse route
+/// must be unicast (or local with `--accept-local`) and leave by the input
+/// interface (any interface with `--loose`); `--invert` flips it. The
+/// mark (`--validmark`) does not change the host's routes.
+impl Eval for Rpfilter {
+    fn eval(&self, pkt: &Packet, cx: &Ctx) -> bool {
+        let (loose, accept_local, invert) = (
+            self.flags & 1 != 0,
+            self.flags & 4 != 0,
+            self.flags & 8 != 0,
+        );
+        let zeronet_to_bcast = match (pkt.src, pkt.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                s.octets()[0] == 0 && (d.is_broadcast() || d.octets()[..3] == [224, 0, 0])
+            }
+            _ => false,
+        };
+        if pkt.iface_in == "lo" || zeronet_to_bcast {
+            return !invert;
+        }
+        let (typ, via_in) = cx.reverse;
+        let ok = (typ == RTN_UNICAST || (typ == 2 && accept_local)) && (via_in || loose);
+        ok != invert
+    }
+}
+
 fn masked(a: IpAddr, m: IpAddr) -> IpAddr {
     match (a, m) {
         (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4((u32::from(a) & u32::from(m)).into()),
@@ -456,7 +488,7 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
             }
         )*};
     }
-    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent);
+    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent, Rpfilter);
     Err(Unsupported(m.def.name.to_string()))
 }
 

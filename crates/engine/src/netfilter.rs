@@ -243,6 +243,12 @@ impl<'a> Engine<'a> {
         t.table().present_chain(chain)?;
         let cx = &Ctx {
             addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+            reverse: (
+                self.host.addr_type(pkt.src),
+                self.host
+                    .route(pkt.src)
+                    .is_none_or(|i| i.name == pkt.iface_in),
+            ),
             recent: Some(self.recent.clone()),
             ..cx.clone()
         };
@@ -823,5 +829,37 @@ mod tests {
 
     fn arrows(o: &Outcome) -> Vec<String> {
         o.walks.iter().map(Walk::arrows).collect()
+    }
+
+    /// xt_rpfilter in raw PREROUTING with the host's routes: a source
+    /// routed by another interface fails (unless --loose), the host's own
+    /// address fails (unless --accept-local).
+    #[test]
+    fn rpfilter_match() {
+        let rs = rs(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n",
+        );
+        let h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+        ]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let from = |iface: &str, src: &str| {
+            Packet::parse_line(&format!(
+                "IN={iface} OUT= SRC={src} DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2"
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            e.process(&from("eth0", "10.0.0.9")).walks[0].verdict,
+            Verdict::Accept
+        );
+        assert_eq!(e.process(&from("eth1", "10.0.0.9")).verdict, Verdict::Drop);
+        assert_eq!(e.process(&from("eth0", "10.0.0.1")).verdict, Verdict::Drop);
+        // The first interface is the default route.
+        assert_eq!(
+            e.process(&from("eth0", "198.51.100.7")).walks[0].verdict,
+            Verdict::Accept
+        );
     }
 }
