@@ -14,6 +14,7 @@ use ironwall_model::ext::limit::Limit;
 use ironwall_model::ext::mac::Mac;
 use ironwall_model::ext::mark::Mark;
 use ironwall_model::ext::multiport::{Multiport, Side};
+use ironwall_model::ext::owner::Owner;
 use ironwall_model::ext::physdev::Physdev;
 use ironwall_model::ext::recent::Recent;
 use ironwall_model::ext::rpfilter::Rpfilter;
@@ -34,12 +35,27 @@ pub struct Ctx {
     /// The routing types (`RTN_*`) of the source and destination
     /// addresses (for `addrtype`), as the host sees them.
     pub addr_types: (u8, u8),
+    /// The socket that sent the packet (for `owner`).
+    pub sock: Sock,
     /// The reverse route of the source (for `rpfilter`): its routing type
     /// and whether it leaves by the packet's input interface.
     pub reverse: (u8, bool),
     /// The `recent` lists (shared by every rule of an engine); `None`
     /// gives each evaluation an empty, forgotten list.
     pub recent: Option<Rc<RefCell<RecentLists>>>,
+}
+
+/// The local socket a packet was sent from, as `owner` sees it
+/// (`skb_to_full_sk`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sock {
+    /// None: arriving and forwarded packets, REJECT's answers.
+    None,
+    /// A kernel control socket without a file (resets from closed ports,
+    /// ICMP errors and echo replies).
+    Kernel,
+    /// A process's socket: uid and gid.
+    User(u32, u32),
 }
 
 /// The address lists of `-m recent` by name (`recent_table`): per masked
@@ -80,6 +96,7 @@ impl Ctx {
             now,
             addr_types: (RTN_UNICAST, RTN_UNICAST),
             reverse: (RTN_UNICAST, true),
+            sock: Sock::None,
             recent: None,
         }
     }
@@ -348,6 +365,28 @@ impl Eval for Rpfilter {
     }
 }
 
+/// `owner_mt` of xt_owner.c: without a socket the match holds only when
+/// every option given is inverted; a socket without a file (a kernel
+/// socket) fails a non-inverted uid or gid test; else the ranges are
+/// tested (supplementary groups are not modelled).
+impl Eval for Owner {
+    fn eval(&self, _pkt: &Packet, cx: &Ctx) -> bool {
+        let given = u8::from(self.uid.is_some())
+            | u8::from(self.gid.is_some()) << 1
+            | u8::from(self.socket) << 2;
+        let (uid, gid) = match cx.sock {
+            Sock::None => return given ^ self.invert == 0,
+            _ if given & self.invert & 4 != 0 => return false,
+            Sock::Kernel => return (given ^ self.invert) & 3 == 0,
+            Sock::User(u, g) => (u, g),
+        };
+        let within = |r: Option<(u32, u32)>, v: u32, bit: u8| {
+            r.is_none_or(|(lo, hi)| (v >= lo && v <= hi) != (self.invert & bit != 0))
+        };
+        within(self.uid, uid, 1) && within(self.gid, gid, 2)
+    }
+}
+
 fn masked(a: IpAddr, m: IpAddr) -> IpAddr {
     match (a, m) {
         (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4((u32::from(a) & u32::from(m)).into()),
@@ -488,7 +527,9 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
             }
         )*};
     }
-    stateless!(Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent, Rpfilter);
+    stateless!(
+        Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent, Rpfilter, Owner
+    );
     Err(Unsupported(m.def.name.to_string()))
 }
 
@@ -501,11 +542,16 @@ mod tests {
 
     /// The evaluator of the one match of `-A INPUT <spec> -j ACCEPT`.
     fn matcher(spec: &str) -> Box<dyn Eval> {
+        matcher_in("INPUT", spec)
+    }
+
+    /// The evaluator of the one match of `-A CHAIN <spec> -j ACCEPT`.
+    fn matcher_in(chain: &str, spec: &str) -> Box<dyn Eval> {
         let mut rs = Ruleset::new(Family::V4);
         let args =
-            ironwall_model::restore::split_args(&format!("-A INPUT {spec} -j ACCEPT")).unwrap();
+            ironwall_model::restore::split_args(&format!("-A {chain} {spec} -j ACCEPT")).unwrap();
         ironwall_model::run_iptables(&mut rs, &args, &[]).unwrap();
-        let rule = &rs.table("filter").unwrap().chain("INPUT").unwrap().rules[0];
+        let rule = &rs.table("filter").unwrap().chain(chain).unwrap().rules[0];
         compile(&rule.matches[0]).unwrap()
     }
 
@@ -609,5 +655,26 @@ mod tests {
         assert!(!upd.eval(&a, &cx(500.0)));
         assert!(matcher("-m physdev ! --physdev-is-bridged").eval(&a, &cx(0.0)));
         assert!(!matcher("-m physdev --physdev-in eth0").eval(&a, &cx(0.0)));
+    }
+
+    /// xt_owner: a process's socket by uid; a kernel socket (RST from a
+    /// closed port) fails `--uid-owner` and passes `! --uid-owner`; no
+    /// socket passes only fully inverted tests.
+    #[test]
+    fn owner_sockets() {
+        let p = Packet::default();
+        let with = |sock| Ctx {
+            sock,
+            ..Ctx::default()
+        };
+        let out = |spec: &str| matcher_in("OUTPUT", spec);
+        let uid0 = out("-m owner --uid-owner 0");
+        assert!(uid0.eval(&p, &with(Sock::User(0, 0))));
+        assert!(!uid0.eval(&p, &with(Sock::User(1000, 1000))));
+        assert!(!uid0.eval(&p, &with(Sock::Kernel)));
+        assert!(out("-m owner ! --uid-owner 0").eval(&p, &with(Sock::Kernel)));
+        assert!(!out("-m owner --socket-exists").eval(&p, &with(Sock::None)));
+        assert!(out("-m owner --socket-exists").eval(&p, &with(Sock::Kernel)));
+        assert!(out("-m owner ! --socket-exists").eval(&p, &with(Sock::None)));
     }
 }

@@ -35,9 +35,9 @@
 //! quotes a confirmed connection, else INVALID).
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
-use crate::eval::{Ctx, RecentLists, Unsupported};
+use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
-use crate::packet::{Packet, Transport};
+use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::{Compiled, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
@@ -363,8 +363,11 @@ impl<'a> Engine<'a> {
     }
 
     /// Processes one packet (see the module docs).
+    /// A packet sent by this host (only `OUT=`) comes from a process's
+    /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
-        self.process_as(pkt, None)
+        let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
+        self.process_as(pkt, None, Sock::User(uid, gid))
     }
 
     /// [`Engine::process`], for a packet whose connection is already
@@ -374,6 +377,7 @@ impl<'a> Engine<'a> {
         &mut self,
         pkt: &Packet,
         attached: Option<(Handle, conntrack::CtView)>,
+        sock: Sock,
     ) -> Outcome {
         let mut out = Outcome {
             packet: pkt.clone(),
@@ -404,12 +408,12 @@ impl<'a> Engine<'a> {
                         };
                         (h, related)
                     });
-                    out.reply = Some(Box::new(self.process_as(&r, attached)));
+                    out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
                 }
             }
             v
         } else {
-            self.sent(&mut p, &mut out, attached)
+            self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
         out.out = p;
@@ -508,7 +512,16 @@ impl<'a> Engine<'a> {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
-            out.reply = Some(Box::new(self.process(&r)));
+            // A SYN-ACK belongs to the listener (root's); the rest come
+            // from kernel control sockets.
+            let synack =
+                matches!(r.transport, Transport::Tcp { flags, .. } if flags & tcp_flags::SYN != 0);
+            let sock = if synack {
+                Sock::User(0, 0)
+            } else {
+                Sock::Kernel
+            };
+            out.reply = Some(Box::new(self.process_as(&r, None, sock)));
         }
         Verdict::Accept
     }
@@ -518,9 +531,14 @@ impl<'a> Engine<'a> {
         p: &mut Packet,
         out: &mut Outcome,
         attached: Option<(Handle, conntrack::CtView)>,
+        sock: Sock,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let raw = self.hook("raw", "OUTPUT", p, &Ctx::at(now), out);
+        let base = Ctx {
+            sock,
+            ..Ctx::at(now)
+        };
+        let raw = self.hook("raw", "OUTPUT", p, &base, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -532,10 +550,7 @@ impl<'a> Engine<'a> {
             }
         };
         out.ct = view.state;
-        let mut cx = Ctx {
-            ct: view,
-            ..Ctx::at(now)
-        };
+        let mut cx = Ctx { ct: view, ..base };
         if self.stop("mangle", "OUTPUT", p, &cx, out) {
             return Verdict::Drop;
         }
