@@ -507,8 +507,9 @@ impl<'a> Engine<'a> {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
-        // A reply to a connection this host opened reaches its socket.
-        if cx.ct.reply_dir {
+        // A reply to a connection this host opened, or a packet of a
+        // connection seen both ways, reaches its socket.
+        if cx.ct.reply_dir || cx.ct.state == CtState::Established {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
