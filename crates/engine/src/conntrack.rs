@@ -988,4 +988,51 @@ mod tests {
         let blind = format!("{base} LEN=1040 WINDOW=502 ACK PSH");
         assert_eq!(t.track(&p(&blind)).view.state, CtState::Established);
     }
+
+    /// The close of tcp_conntracks: FIN -> FIN_WAIT, ACK -> CLOSE_WAIT,
+    /// FIN -> LAST_ACK, ACK -> TIME_WAIT, each with its timeout; a new
+    /// SYN on TIME_WAIT reopens (NEW).
+    #[test]
+    fn tcp_close_and_reopen() {
+        let mut t = Table::default();
+        for l in [SYN, SYNACK, ACK] {
+            track_confirm(&mut t, l);
+        }
+        let c2s = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
+        let s2c = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
+        let steps = [
+            (
+                format!("[ 2.0] {c2s} ACK FIN"),
+                TcpState::FinWait,
+                timeout::TCP_FIN_WAIT,
+            ),
+            (
+                format!("[ 2.1] {s2c} ACK"),
+                TcpState::CloseWait,
+                timeout::TCP_CLOSE_WAIT,
+            ),
+            (
+                format!("[ 2.2] {s2c} ACK FIN"),
+                TcpState::LastAck,
+                timeout::TCP_LAST_ACK,
+            ),
+            (
+                format!("[ 2.3] {c2s} ACK"),
+                TcpState::TimeWait,
+                timeout::TCP_TIME_WAIT,
+            ),
+        ];
+        for (line, state, to) in steps {
+            assert_eq!(track_confirm(&mut t, &line), CtState::Established, "{line}");
+            let c = t.conns().next().unwrap();
+            assert!(matches!(c.proto, Proto::Tcp(s, _) if s == state), "{line}");
+            assert_eq!(c.expires, t.now + to);
+        }
+        assert_eq!(
+            track_confirm(&mut t, &format!("[ 3.0] {c2s} SYN")),
+            CtState::New
+        );
+        let c = t.conns().next().unwrap();
+        assert!(matches!(c.proto, Proto::Tcp(TcpState::SynSent, _)));
+    }
 }
