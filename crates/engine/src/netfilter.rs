@@ -878,4 +878,43 @@ mod tests {
             Verdict::Accept
         );
     }
+
+    proptest::proptest! {
+        /// Any sequence of packets, whatever their fields, goes through
+        /// every hook without a panic.
+        #[test]
+        fn never_panics(pkts in proptest::collection::vec(
+            (0u8..4, 0u16..4, 0u16..4, proptest::option::of(proptest::num::u32::ANY),
+             proptest::option::of(proptest::num::u32::ANY), 0u16..512, 0u8..20, 0u16..2000, 0u32..100),
+            1..40,
+        )) {
+            let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2 -j DNAT --to-destination 10.0.0.1:3\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p udp -j REJECT\n-A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n-A INPUT -m limit --limit 2/sec -j LOG\nCOMMIT\n");
+            let h = host(&[("iface", "eth0=10.0.0.1/24"), ("iface", "eth1=192.168.1.1/24"), ("listen", "tcp/3"), ("sysctl", "net.ipv4.ip_forward=1")]);
+            let mut e = Engine::new(&rs, h).unwrap();
+            for (dir, spt, dpt, seq, ack, flags, typ, len, t) in pkts {
+                let (i, o, src, dst) = match dir {
+                    0 => ("eth0", "", "10.0.0.9", "10.0.0.1"),
+                    1 => ("", "eth0", "10.0.0.1", "10.0.0.9"),
+                    2 => ("eth0", "", "10.0.0.9", "192.168.1.7"),
+                    _ => ("lo", "", "127.0.0.1", "127.0.0.1"),
+                };
+                let mut p = Packet {
+                    time: Some(f64::from(t)),
+                    iface_in: i.into(),
+                    iface_out: o.into(),
+                    src: src.parse().unwrap(),
+                    dst: dst.parse().unwrap(),
+                    len,
+                    ..Packet::default()
+                };
+                p.transport = match typ % 4 {
+                    0 => Transport::Tcp { spt, dpt, seq, ack, window: spt, res: 0, flags, urgp: 0, options: vec![3, 3, typ] },
+                    1 => Transport::Udp { spt, dpt, len: 8, lite: false },
+                    2 => Transport::Icmp { typ, code: 3, id: Some(spt), seq: Some(dpt), inner: Some(Box::new(p.clone())), mtu: None, gateway: None, parameter: None },
+                    _ => Transport::Other(typ),
+                };
+                let _ = e.process(&p);
+            }
+        }
+    }
 }

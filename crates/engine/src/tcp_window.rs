@@ -239,7 +239,7 @@ impl Window {
                 .wrapping_add(end.wrapping_sub(sender.maxend));
         }
         if after(sack.wrapping_add(win), receiver.maxend.wrapping_sub(1)) {
-            receiver.maxend = sack.wrapping_add(win) + u32::from(win == 0);
+            receiver.maxend = sack.wrapping_add(win).wrapping_add(u32::from(win == 0));
         }
         self.seen[dir] = sender;
         self.seen[1 - dir] = receiver;
