@@ -18,6 +18,7 @@ use ironwall_model::ext::owner::Owner;
 use ironwall_model::ext::physdev::Physdev;
 use ironwall_model::ext::recent::Recent;
 use ironwall_model::ext::rpfilter::Rpfilter;
+use ironwall_model::ext::sctp::Sctp;
 use ironwall_model::ext::tcp::TcpUdp;
 use ironwall_model::ext::Loaded;
 use std::cell::RefCell;
@@ -387,6 +388,15 @@ impl Eval for Owner {
     }
 }
 
+/// `sctp_mt` of xt_sctp.c needs the SCTP header, which a LOG line does
+/// not carry (nf_log_syslog writes SCTP as `PROTO=132` without ports): here
+/// the match never holds.
+impl Eval for Sctp {
+    fn eval(&self, _pkt: &Packet, _cx: &Ctx) -> bool {
+        false
+    }
+}
+
 fn masked(a: IpAddr, m: IpAddr) -> IpAddr {
     match (a, m) {
         (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4((u32::from(a) & u32::from(m)).into()),
@@ -528,7 +538,8 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
         )*};
     }
     stateless!(
-        Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent, Rpfilter, Owner
+        Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent, Rpfilter, Owner,
+        Sctp
     );
     Err(Unsupported(m.def.name.to_string()))
 }
