@@ -420,7 +420,12 @@ impl Eval for Recent {
             }
         };
         let mut lists = lists.borrow_mut();
-        let table = lists.0.entry(self.name.clone()).or_default();
+        if !lists.0.contains_key(&self.name) {
+            lists.0.insert(self.name.clone(), HashMap::new());
+        }
+        let Some(table) = lists.0.get_mut(&self.name) else {
+            return self.invert;
+        };
         let addr = masked(if self.dest { pkt.dst } else { pkt.src }, self.mask);
         // The TTL as seen before forwarding (one more on the way out).
         let ttl = if !pkt.iface_out.is_empty() && pkt.iface_in.is_empty() {

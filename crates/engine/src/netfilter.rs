@@ -256,13 +256,14 @@ impl<'a> Engine<'a> {
         if let Some(m) = trace.mark {
             pkt.mark = m;
         }
+        let mut trace = trace;
         out.walks.push(Walk {
             table,
             chain,
             verdict: trace.verdict,
-            steps: trace.steps.clone(),
+            steps: std::mem::take(&mut trace.steps),
         });
-        out.logs.extend(trace.logs.iter().cloned());
+        out.logs.append(&mut trace.logs);
         out.rejected = trace.reject.as_ref().map(|r| r.with);
         Some(trace)
     }
@@ -381,7 +382,7 @@ impl<'a> Engine<'a> {
     ) -> Outcome {
         let mut out = Outcome {
             packet: pkt.clone(),
-            out: pkt.clone(),
+            out: Packet::default(),
             verdict: Verdict::Accept,
             ct: CtState::Invalid,
             walks: Vec::new(),

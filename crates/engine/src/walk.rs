@@ -18,6 +18,7 @@ use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
+use std::rc::Rc;
 
 /// A standard verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub struct Trace {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The chain.
-    pub chain: String,
+    pub chain: Rc<str>,
     /// The 1-based rule number; 0 for the chain's policy or end.
     pub rule: usize,
     /// What happened: `match`, `jump X`, `goto X`, `return`, `policy`.
@@ -80,6 +81,8 @@ pub fn ip_matches(ip: &IpSpec, pkt: &Packet) -> bool {
 #[derive(Debug)]
 pub struct Compiled<'a> {
     table: &'a Table,
+    /// Chain names, shared by the steps.
+    names: Vec<Rc<str>>,
     evals: Vec<Vec<Vec<Box<dyn Eval>>>>,
     /// Rule counters: `[chain][rule] = (packets, bytes)`.
     pub counters: Vec<Vec<(u64, u64)>>,
@@ -105,6 +108,11 @@ impl<'a> Compiled<'a> {
         }
         Ok(Compiled {
             table,
+            names: table
+                .chains
+                .iter()
+                .map(|c| Rc::from(c.name.as_str()))
+                .collect(),
             counters: table
                 .chains
                 .iter()
@@ -171,7 +179,7 @@ impl<'a> Compiled<'a> {
             if ri >= c.rules.len() {
                 if let Some((pc, pr)) = stack.pop() {
                     steps.push(Step {
-                        chain: c.name.clone(),
+                        chain: self.names[ci].clone(),
                         rule: 0,
                         action: "return".into(),
                     });
@@ -192,7 +200,7 @@ impl<'a> Compiled<'a> {
             self.counters[ci][ri].0 += 1;
             self.counters[ci][ri].1 += bytes;
             let mut step = Step {
-                chain: c.name.clone(),
+                chain: self.names[ci].clone(),
                 rule: ri + 1,
                 action: "match".into(),
             };
@@ -266,7 +274,7 @@ impl Compiled<'_> {
         self.policy[start].0 += 1;
         self.policy[start].1 += bytes;
         steps.push(Step {
-            chain: c.name.clone(),
+            chain: self.names[start].clone(),
             rule: 0,
             action: "policy".into(),
         });
@@ -326,7 +334,7 @@ mod tests {
         .unwrap();
         let trace = c.walk("INPUT", &ok, &Ctx::default());
         assert_eq!(trace.verdict, Verdict::Accept);
-        let path: Vec<String> = trace.steps.iter().map(|s| s.chain.clone()).collect();
+        let path: Vec<String> = trace.steps.iter().map(|s| s.chain.to_string()).collect();
         assert_eq!(path, ["INPUT", "STDIN", "FRIENDLY"]);
         let stranger = Packet::parse_line(
             "IN=eth0 OUT= SRC=10.9.9.9 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
