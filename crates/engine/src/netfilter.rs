@@ -89,7 +89,7 @@ impl Walk {
             Verdict::Drop => "DROP",
             Verdict::Queue => "QUEUE",
         };
-        let last = self.steps.last().map(|s| s.action.as_str()).unwrap_or("");
+        let last = self.steps.last().map(|s| &*s.action).unwrap_or("");
         if policy {
             parts.push(format!("{v} (policy)"));
         } else if last == v {

@@ -18,6 +18,7 @@ use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 /// A standard verdict.
@@ -59,7 +60,7 @@ pub struct Step {
     /// The 1-based rule number; 0 for the chain's policy or end.
     pub rule: usize,
     /// What happened: `match`, `jump X`, `goto X`, `return`, `policy`.
-    pub action: String,
+    pub action: Cow<'static, str>,
 }
 
 /// Whether the fixed part of a rule holds for a packet.
@@ -181,7 +182,7 @@ impl<'a> Compiled<'a> {
                     steps.push(Step {
                         chain: self.names[ci].clone(),
                         rule: 0,
-                        action: "return".into(),
+                        action: Cow::Borrowed("return"),
                     });
                     ci = pc;
                     ri = pr;
@@ -202,7 +203,7 @@ impl<'a> Compiled<'a> {
             let mut step = Step {
                 chain: self.names[ci].clone(),
                 rule: ri + 1,
-                action: "match".into(),
+                action: Cow::Borrowed("match"),
             };
             match &rule.target {
                 Target::None => {
@@ -211,7 +212,7 @@ impl<'a> Compiled<'a> {
                 }
                 Target::Ext(l) => {
                     let any = l.ext.as_any();
-                    step.action = l.def.name.to_string();
+                    step.action = Cow::Borrowed(l.def.name);
                     steps.push(step);
                     if let Some(log) = any.downcast_ref::<Log>() {
                         out.logs.push(log_text(log, cur));
@@ -232,7 +233,7 @@ impl<'a> Compiled<'a> {
                     ri += 1;
                 }
                 Target::Verdict("RETURN") => {
-                    step.action = "return".into();
+                    step.action = Cow::Borrowed("return");
                     steps.push(step);
                     match stack.pop() {
                         Some((pc, pr)) => {
@@ -243,13 +244,14 @@ impl<'a> Compiled<'a> {
                     }
                 }
                 Target::Verdict(v) => {
-                    step.action = v.to_string();
+                    step.action = Cow::Borrowed(v);
                     steps.push(step);
                     return (verdict(v), steps);
                 }
                 Target::Jump(name) | Target::Goto(name) => {
                     let is_goto = matches!(rule.target, Target::Goto(_));
-                    step.action = format!("{} {name}", if is_goto { "goto" } else { "jump" });
+                    step.action =
+                        Cow::Owned(format!("{} {name}", if is_goto { "goto" } else { "jump" }));
                     steps.push(step);
                     let Some(next) = self.index(name) else {
                         return (Verdict::Drop, steps);
@@ -276,7 +278,7 @@ impl Compiled<'_> {
         steps.push(Step {
             chain: self.names[start].clone(),
             rule: 0,
-            action: "policy".into(),
+            action: Cow::Borrowed("policy"),
         });
         verdict(c.policy.unwrap_or("ACCEPT"))
     }
