@@ -198,6 +198,25 @@ fn collect_logs(o: &Outcome, logs: &mut String) {
     }
 }
 
+/// pcap frames as packets: one from a host address leaves by the first
+/// interface (`eth0` without one), any other arrives on it.
+fn pcap_packets(records: &[(f64, &[u8])], host: &Host) -> Vec<Packet> {
+    let iface = host.ifaces.first().map_or("eth0", |i| i.name.as_str());
+    records
+        .iter()
+        .filter_map(|(t, frame)| {
+            let mut p = ironwall_engine::pcap::frame_packet(frame)?;
+            p.time = Some(*t);
+            if host.is_own(p.src) {
+                p.iface_out = iface.to_string();
+            } else {
+                p.iface_in = iface.to_string();
+            }
+            Some(p)
+        })
+        .collect()
+}
+
 fn simulate(o: Opts) -> Result<String> {
     let rules = o
         .rules
@@ -205,14 +224,21 @@ fn simulate(o: Opts) -> Result<String> {
     let mut rs = store::load(&rules, &[])?;
     let input = match o.rest.as_slice() {
         [] => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
+            let mut s = Vec::new();
+            std::io::stdin().read_to_end(&mut s)?;
             s
         }
-        [f] => std::fs::read_to_string(f).with_context(|| format!("reading {f}"))?,
+        [f] => std::fs::read(f).with_context(|| format!("reading {f}"))?,
         _ => return Err(anyhow!("simulate: one INPUT at most")),
     };
-    let pkts = packets(input.lines())?;
+    let pkts = match ironwall_engine::pcap::read(&input) {
+        Ok(records) => pcap_packets(&records, &o.host),
+        Err(_) => packets(
+            std::str::from_utf8(&input)
+                .map_err(|_| anyhow!("simulate: INPUT is neither text nor pcap"))?
+                .lines(),
+        )?,
+    };
     let (mut logs, mut verdicts) = (String::new(), String::new());
     let engine_rs = rs.clone();
     let mut e = Engine::new(&engine_rs, o.host).map_err(|x| anyhow!("{x}"))?;

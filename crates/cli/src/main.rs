@@ -23,7 +23,9 @@ Usage:
   ironwall simulate --rules FILE [HOST] [--log FILE] [--verdicts FILE] [INPUT]
       HOST: --iface NAME=ADDR/PREFIX, --listen tcp/22,udp/53,
             --sysctl KEY=VALUE (repeatable), --host FILE
-      A packet is a line in the kernel's LOG syntax.
+      A packet is a line in the kernel's LOG syntax; simulate also reads
+      pcap (Ethernet, IPv4: frames from a host address leave by the first
+      interface, the others arrive on it).
 
 Symlinked as iptables, iptables-save or iptables-restore, the binary acts
 as that command on the rules file named by IRONWALL_RULES.

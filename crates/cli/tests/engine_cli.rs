@@ -79,3 +79,45 @@ fn simulate_adds_counters_and_writes_logs() {
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.starts_with("tcp.in.dropped IN=eth0 OUT= SRC=10.137.0.14 "));
 }
+
+/// simulate reads pcap too: a DNS query from the host's address leaves by
+/// its first interface and is counted by STDOUT.
+#[test]
+fn simulate_reads_pcap() {
+    let Some(dir) = shared("simulate pcap") else {
+        return;
+    };
+    let rules = dir.join("golden/ruleset.save");
+    let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+    frame.extend([
+        0x45, 0, 0, 33, 0, 9, 0, 0, 64, 17, 0, 0, 10, 137, 0, 2, 10, 137, 0, 1,
+    ]);
+    frame.extend([0xa0, 0x28, 0, 53, 0, 13, 0, 0, 0, 0, 0, 0, 0]);
+    let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    file.extend([0; 8]);
+    file.extend(65535u32.to_le_bytes());
+    file.extend(1u32.to_le_bytes());
+    for word in [5u32, 0, frame.len() as u32, frame.len() as u32] {
+        file.extend(word.to_le_bytes());
+    }
+    file.extend(&frame);
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("q.pcap");
+    std::fs::write(&pcap, &file).unwrap();
+    let (code, out, err) = run(
+        &[
+            "simulate",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--iface",
+            "eth0=10.137.0.2/24",
+            pcap.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(
+        out.contains("[1:33] -A STDOUT -p udp -m udp --dport 53 -j ACCEPT\n"),
+        "{out}"
+    );
+}
