@@ -11,6 +11,19 @@ fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     ironwall_lab::triple(ironwall_lab::run_with_input(cmd, stdin))
 }
 
+/// `ironwall simulate` on a rules file for a host at 10.137.0.2 on eth0.
+fn simulate(rules: &std::path::Path, more: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut args = vec![
+        "simulate",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--iface",
+        "eth0=10.137.0.2/24",
+    ];
+    args.extend(more);
+    run(&args, stdin)
+}
+
 #[test]
 fn trace_prints_the_guide_arrows() {
     let Some(dir) = shared("trace cli") else {
@@ -55,13 +68,9 @@ fn simulate_adds_counters_and_writes_logs() {
 [ 1.0] IN=eth0 OUT= SRC=10.137.0.14 DST=10.137.0.2 LEN=60 PROTO=TCP SPT=5 DPT=8444 SYN
 [ 2.0] IN= OUT=eth0 SRC=10.137.0.2 DST=10.137.0.1 LEN=61 PROTO=UDP SPT=41000 DPT=53 LEN=41
 ";
-    let (code, out, err) = run(
+    let (code, out, err) = simulate(
+        &rules,
         &[
-            "simulate",
-            "--rules",
-            rules.to_str().unwrap(),
-            "--iface",
-            "eth0=10.137.0.2/24",
             "--log",
             log.to_str().unwrap(),
             "--verdicts",
@@ -104,17 +113,7 @@ fn simulate_reads_pcap() {
     let tmp = tempfile::tempdir().unwrap();
     let pcap = tmp.path().join("q.pcap");
     std::fs::write(&pcap, &file).unwrap();
-    let (code, out, err) = run(
-        &[
-            "simulate",
-            "--rules",
-            rules.to_str().unwrap(),
-            "--iface",
-            "eth0=10.137.0.2/24",
-            pcap.to_str().unwrap(),
-        ],
-        None,
-    );
+    let (code, out, err) = simulate(&rules, &[pcap.to_str().unwrap()], None);
     assert_eq!((code, err.as_str()), (0, ""));
     assert!(
         out.contains("[1:33] -A STDOUT -p udp -m udp --dport 53 -j ACCEPT\n"),
