@@ -369,6 +369,18 @@ impl Host {
         self.icmp_error(pkt, 3, code, now)
     }
 
+    /// The time exceeded (TTL exceeded in transit) `ip_forward` sends for
+    /// a packet whose TTL would reach 0, from the address of the interface
+    /// that routes back to the sender (icmp_errors_use_inbound_ifaddr=0).
+    pub fn time_exceeded(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        let mut r = self.icmp_error(pkt, 11, 0, now)?;
+        if let Some(i) = self.route(pkt.src) {
+            r.src = IpAddr::V4(i.addr);
+            r.iface_out = i.name.clone();
+        }
+        Some(r)
+    }
+
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
     /// all), rate limited.
     fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {

@@ -9,8 +9,9 @@
 //!
 //! * arriving: raw PREROUTING, conntrack, mangle PREROUTING, nat
 //!   PREROUTING, routing (rp_filter, ip_forward), then either mangle/filter/
-//!   security/nat INPUT, or mangle/filter/security FORWARD and mangle/nat
-//!   POSTROUTING; conntrack confirmation at the end;
+//!   security/nat INPUT, or (TTL lowered, or time exceeded sent) mangle/
+//!   filter/security FORWARD and mangle/nat POSTROUTING; conntrack
+//!   confirmation at the end;
 //! * sent: raw OUTPUT, conntrack, mangle OUTPUT, nat OUTPUT, filter OUTPUT,
 //!   security OUTPUT, mangle POSTROUTING, nat POSTROUTING, confirmation;
 //!   a packet to one of the host's own addresses (or 127/8) then comes
@@ -475,6 +476,18 @@ impl<'a> Engine<'a> {
                 return Verdict::Drop;
             }
             if p.iface_out.is_empty() {
+                // ip_forward: a TTL that would reach 0 is answered with
+                // time exceeded instead; else it drops by one before the
+                // FORWARD hook. (A line with OUT= set was logged after
+                // that, its TTL already lowered.)
+                if p.ttl <= 1 {
+                    out.dropped_by = Some("ttl");
+                    if let Some(r) = self.host.time_exceeded(p, now) {
+                        out.reply = Some(Box::new(self.process_as(&r, None, Sock::Kernel)));
+                    }
+                    return Verdict::Drop;
+                }
+                p.ttl -= 1;
                 p.iface_out = self
                     .host
                     .route(p.dst)
@@ -917,5 +930,40 @@ mod tests {
                 let _ = e.process(&p);
             }
         }
+    }
+
+    /// ip_forward: TTL 1 is not forwarded; time exceeded goes back from
+    /// the address facing the sender, through OUTPUT.
+    #[test]
+    fn ttl_expires_in_transit() {
+        let rs = rs(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        );
+        let h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+            ("sysctl", "net.ipv4.ip_forward=1"),
+        ]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let p = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=192.168.1.7 TTL=1 PROTO=UDP SPT=1 DPT=33434",
+        )
+        .unwrap();
+        let o = e.process(&p);
+        assert_eq!((o.verdict, o.dropped_by), (Verdict::Drop, Some("ttl")));
+        let r = o.reply.unwrap();
+        assert_eq!(r.packet.src.to_string(), "10.0.0.1");
+        assert!(matches!(
+            r.packet.transport,
+            Transport::Icmp {
+                typ: 11,
+                code: 0,
+                ..
+            }
+        ));
+        assert_eq!(
+            r.walks.iter().map(|w| w.chain).collect::<Vec<_>>(),
+            ["OUTPUT"]
+        );
     }
 }

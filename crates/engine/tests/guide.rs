@@ -188,7 +188,7 @@ fn guide_dnat_forwards() {
         "LEN=60 TTL=50 PROTO=TCP SPT=1234 DPT=22 SYN",
     ));
     assert_eq!(o.nat, ["DNAT 10.137.0.2:22 -> 172.17.0.4:8022"]);
-    assert_eq!(o.out.iface_out, "docker0");
+    assert_eq!((o.out.iface_out.as_str(), o.out.ttl), ("docker0", 49));
     assert_eq!(arrows(&o, "filter"), ["FORWARD -> DROP (policy)"]);
 }
 
