@@ -857,6 +857,19 @@ mod tests {
         assert_eq!(arrows(&o), ["INPUT -> ACCEPT"]);
     }
 
+    /// A host on 10.0.0.1/24 (eth0) and 192.168.1.1/24 (eth1), then
+    /// `more` options.
+    fn two_lans(more: &[(&str, &str)]) -> Host {
+        let mut h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+        ]);
+        for (k, v) in more {
+            h.option(k, v).unwrap();
+        }
+        h
+    }
+
     fn arrows(o: &Outcome) -> Vec<String> {
         o.walks.iter().map(Walk::arrows).collect()
     }
@@ -869,11 +882,7 @@ mod tests {
         let rs = rs(
             "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n",
         );
-        let h = host(&[
-            ("iface", "eth0=10.0.0.1/24"),
-            ("iface", "eth1=192.168.1.1/24"),
-        ]);
-        let mut e = Engine::new(&rs, h).unwrap();
+        let mut e = Engine::new(&rs, two_lans(&[])).unwrap();
         let from = |iface: &str, src: &str| {
             Packet::parse_line(&format!(
                 "IN={iface} OUT= SRC={src} DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2"
