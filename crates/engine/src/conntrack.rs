@@ -588,13 +588,14 @@ impl Table {
                 let Some(q) = inner else {
                     return invalid(now);
                 };
-                let Some((id, reply)) = self.find(&tuple_of(q)) else {
+                // icmp_error_message looks up the inverse of the quoted
+                // tuple: the error travels back the way the quoted packet
+                // came (after any NAT that packet met).
+                let Some((id, reply)) = invert(&tuple_of(q)).and_then(|t| self.find(&t)) else {
                     return invalid(now);
                 };
-                // The quoted packet went the other way: an error about a
-                // packet in the original direction travels as a reply.
                 return Tracked {
-                    view: self.view(Handle::Confirmed(id), CtState::Related, !reply),
+                    view: self.view(Handle::Confirmed(id), CtState::Related, reply),
                     handle: Handle::Confirmed(id),
                     now,
                 };

@@ -683,6 +683,23 @@ fn nat_apply(
             *d = to_port;
         }
     }
+    // nf_nat_icmp_reply_translation: the quoted packet went the other
+    // way, so it gets the mirrored rewrite.
+    if let Transport::Icmp { inner: Some(q), .. } = &mut p.transport {
+        let q = q.as_mut();
+        if src_manip {
+            q.dst = to_addr;
+        } else {
+            q.src = to_addr;
+        }
+        if let Some((s, d)) = ports_mut(&mut q.transport) {
+            if src_manip {
+                *d = to_port;
+            } else {
+                *s = to_port;
+            }
+        }
+    }
     let kind = if src_manip { "SNAT" } else { "DNAT" };
     Some(format!(
         "{kind} {} -> {}",
@@ -974,5 +991,33 @@ mod tests {
             r.walks.iter().map(|w| w.chain).collect::<Vec<_>>(),
             ["OUTPUT"]
         );
+    }
+
+    /// An ICMP error from a DNAT backend is RELATED (icmp_error_message
+    /// inverts the quoted tuple) and is translated back, outer and quoted
+    /// packet, as nf_nat_icmp_reply_translation does.
+    #[test]
+    fn icmp_error_through_dnat() {
+        let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -m udp --dport 53 -j DNAT --to-destination 192.168.1.7:5353\nCOMMIT\n");
+        let mut e = Engine::new(&rs, two_lans(&[("sysctl", "net.ipv4.ip_forward=1")])).unwrap();
+        let q = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 TTL=64 PROTO=UDP SPT=4000 DPT=53",
+        )
+        .unwrap();
+        let o = e.process(&q);
+        assert_eq!(o.nat, ["DNAT 10.0.0.1:53 -> 192.168.1.7:5353"]);
+        let err = Packet::parse_line("IN=eth1 OUT= SRC=192.168.1.7 DST=10.0.0.9 TTL=64 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.0.0.9 DST=192.168.1.7 LEN=28 TOS=0x00 PREC=0x00 TTL=63 ID=0 PROTO=UDP SPT=4000 DPT=5353 LEN=8 ]")
+            .unwrap();
+        let o = e.process(&err);
+        assert_eq!((o.ct, o.verdict), (CtState::Related, Verdict::Accept));
+        assert_eq!(o.out.src.to_string(), "10.0.0.1");
+        let Transport::Icmp {
+            inner: Some(inner), ..
+        } = &o.out.transport
+        else {
+            panic!("no quoted packet");
+        };
+        assert_eq!(inner.dst.to_string(), "10.0.0.1");
+        assert!(matches!(inner.transport, Transport::Udp { dpt: 53, .. }));
     }
 }
