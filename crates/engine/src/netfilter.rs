@@ -631,6 +631,23 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// Sets the source (or destination) address of a packet, and its port
+/// when it has ports.
+fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
+    if source {
+        p.src = addr;
+    } else {
+        p.dst = addr;
+    }
+    if let Some((s, d)) = ports_mut(&mut p.transport) {
+        if source {
+            *s = port;
+        } else {
+            *d = port;
+        }
+    }
+}
+
 /// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
 /// manip type and direction; returns a description when it changed.
 fn nat_apply(
@@ -671,34 +688,11 @@ fn nat_apply(
     if (old_addr, old_port) == (to_addr, to_port) {
         return None;
     }
-    if src_manip {
-        p.src = to_addr;
-    } else {
-        p.dst = to_addr;
-    }
-    if let Some((s, d)) = ports_mut(&mut p.transport) {
-        if src_manip {
-            *s = to_port;
-        } else {
-            *d = to_port;
-        }
-    }
+    set_end(p, src_manip, to_addr, to_port);
     // nf_nat_icmp_reply_translation: the quoted packet went the other
     // way, so it gets the mirrored rewrite.
     if let Transport::Icmp { inner: Some(q), .. } = &mut p.transport {
-        let q = q.as_mut();
-        if src_manip {
-            q.dst = to_addr;
-        } else {
-            q.src = to_addr;
-        }
-        if let Some((s, d)) = ports_mut(&mut q.transport) {
-            if src_manip {
-                *d = to_port;
-            } else {
-                *s = to_port;
-            }
-        }
+        set_end(q, !src_manip, to_addr, to_port);
     }
     let kind = if src_manip { "SNAT" } else { "DNAT" };
     Some(format!(
