@@ -260,39 +260,44 @@ impl Host {
         self.listen.contains(&(proto, port))
     }
 
-    /// `icmpv4_xrlim_allow` (inet_peer_xrlim_allow: a bucket of
-    /// icmp_ratelimit ms per message, burst 6) and `icmp_global_allow`
-    /// (icmp_msgs_per_sec, burst icmp_msgs_burst), for a type in
-    /// icmp_ratemask.
+    /// Whether an ICMP error of type `typ` to `dst` may be sent, for a
+    /// type in icmp_ratemask: `icmp_global_allow` (a credit of
+    /// icmp_msgs_burst, refilled at icmp_msgs_per_sec once at least 20 ms
+    /// passed while it is used up), then `icmpv4_xrlim_allow` per
+    /// destination (inet_peer_xrlim_allow: icmp_ratelimit ms a message,
+    /// a burst of 6; none for loopback), then one credit consumed (the
+    /// kernel since 6.11 takes 0 to 2 at random: a live comparison has to
+    /// keep the global limit out of reach).
     fn icmp_allowed(&mut self, typ: u8, dst: IpAddr, now: f64) -> bool {
         if typ > 18 || self.sysctl.icmp_ratemask & (1 << typ) == 0 {
             return true;
         }
-        let (per_sec, burst) = (
-            f64::from(self.sysctl.icmp_msgs_per_sec),
-            f64::from(self.sysctl.icmp_msgs_burst),
-        );
-        let (credit, last) = self.global.unwrap_or((burst, now));
-        let credit = (credit + (now - last) * per_sec).min(burst);
-        if credit < 1.0 {
-            self.global = Some((credit, now));
-            return false;
+        let (mut credit, mut stamp) = self.global.unwrap_or((0.0, f64::NEG_INFINITY));
+        if credit <= 0.0 {
+            let delta = (now - stamp).min(1.0);
+            let incr = (f64::from(self.sysctl.icmp_msgs_per_sec) * delta).floor();
+            if delta < 0.02 || incr < 1.0 {
+                return false;
+            }
+            credit = (credit + incr).min(f64::from(self.sysctl.icmp_msgs_burst));
+            stamp = now;
         }
-        self.global = Some((credit - 1.0, now));
         let ms = now * 1000.0;
         let limit = f64::from(self.sysctl.icmp_ratelimit);
-        if limit == 0.0 {
-            return true;
+        let loopback = matches!(dst, IpAddr::V4(v) if v.is_loopback());
+        let peer_ok = limit == 0.0 || loopback || {
+            let (tokens, last) = self.peers.get(&dst).copied().unwrap_or((6.0 * limit, ms));
+            let tokens = (tokens + (ms - last)).min(6.0 * limit);
+            let ok = tokens >= limit;
+            self.peers
+                .insert(dst, (if ok { tokens - limit } else { tokens }, ms));
+            ok
+        };
+        if peer_ok {
+            credit -= 1.0;
         }
-        let (tokens, last) = self.peers.get(&dst).copied().unwrap_or((6.0 * limit, ms));
-        let tokens = (tokens + (ms - last)).min(6.0 * limit);
-        if tokens >= limit {
-            self.peers.insert(dst, (tokens - limit, ms));
-            true
-        } else {
-            self.peers.insert(dst, (tokens, ms));
-            false
-        }
+        self.global = Some((credit, stamp));
+        peer_ok
     }
 
     /// The packet the stack answers `pkt` with, once `pkt` was accepted
@@ -523,5 +528,26 @@ mod tests {
         let sent = (0..10).filter(|_| h.reply(&udp, 5.0).is_some()).count();
         assert_eq!(sent, 6);
         assert!(h.reply(&udp, 6.0).is_some());
+    }
+
+    /// icmp_global_allow: with the per-destination limit off
+    /// (icmp_ratelimit=0) a burst of icmp_msgs_burst errors, then nothing
+    /// within 20 ms, then a refill of icmp_msgs_per_sec × elapsed.
+    #[test]
+    fn global_icmp_limit() {
+        let mut h = host();
+        h.option("--sysctl", "net.ipv4.icmp_ratelimit=0").unwrap();
+        h.option("--sysctl", "net.ipv4.icmp_msgs_burst=3").unwrap();
+        h.option("--sysctl", "net.ipv4.icmp_msgs_per_sec=100")
+            .unwrap();
+        let udp = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=UDP SPT=5000 DPT=9",
+        )
+        .unwrap();
+        let sent = |h: &mut Host, t: f64| (0..10).filter(|_| h.reply(&udp, t).is_some()).count();
+        assert_eq!(sent(&mut h, 1.0), 3);
+        assert_eq!(sent(&mut h, 1.01), 0);
+        assert_eq!(sent(&mut h, 1.03), 3);
+        assert_eq!(sent(&mut h, 1.06), 3);
     }
 }
