@@ -6,8 +6,16 @@
 //! model.
 //!
 //! Matches are evaluated by [`Eval`] objects compiled from the model's
-//! extensions ([`compile`]); an extension the engine does not know yet is
-//! an error at compile time, never a silent pass.
+//! extensions ([`compile`]) with a [`Ctx`] (conntrack view, time, host
+//! facts); an extension the engine does not know yet is an error at
+//! compile time, never a silent pass.
+//!
+//! Targets: the standard verdicts; `LOG` writes its line and goes on;
+//! `MARK` changes the mark the later rules see ([`Trace::mark`]); `CT
+//! --notrack` is noted ([`Trace::notrack`]); the NAT targets end the walk
+//! with ACCEPT and hand their binding to the caller ([`Trace::nat`]);
+//! `REJECT` ends it with DROP ([`Trace::reject`]); any other extension
+//! target goes on (they are non-terminal).
 
 use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
