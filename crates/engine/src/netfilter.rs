@@ -241,7 +241,9 @@ impl<'a> Engine<'a> {
         out: &mut Outcome,
     ) -> Option<Trace> {
         let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
-        t.table().present_chain(chain)?;
+        if !t.has_builtin(chain) {
+            return None;
+        }
         let cx = &Ctx {
             addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
             reverse: (

@@ -92,6 +92,10 @@ pub struct Compiled<'a> {
     table: &'a Table,
     /// Chain names, shared by the steps.
     names: Vec<Rc<str>>,
+    /// The built-in chains the kernel holds (not absent), by name.
+    builtins: Vec<(&'a str, usize)>,
+    /// Per rule, the chain a jump or goto leads to.
+    targets: Vec<Vec<Option<usize>>>,
     evals: Vec<Vec<Vec<Box<dyn Eval>>>>,
     /// Rule counters: `[chain][rule] = (packets, bytes)`.
     pub counters: Vec<Vec<(u64, u64)>>,
@@ -115,8 +119,28 @@ impl<'a> Compiled<'a> {
             }
             evals.push(rules);
         }
+        let index = |name: &str| table.chains.iter().position(|c| c.name == name);
+        let targets = table
+            .chains
+            .iter()
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .map(|r| r.target.chain().and_then(index))
+                    .collect()
+            })
+            .collect();
+        let builtins = table
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_builtin() && table.present_chain(&c.name).is_some())
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
         Ok(Compiled {
             table,
+            builtins,
+            targets,
             names: table
                 .chains
                 .iter()
@@ -132,8 +156,18 @@ impl<'a> Compiled<'a> {
         })
     }
 
-    fn index(&self, chain: &str) -> Option<usize> {
-        self.table.chains.iter().position(|c| c.name == chain)
+    /// The index of a built-in chain the kernel holds.
+    fn builtin(&self, chain: &str) -> Option<usize> {
+        self.builtins
+            .iter()
+            .find(|(n, _)| *n == chain)
+            .map(|(_, i)| *i)
+    }
+
+    /// Whether the table holds built-in chain `chain` (iptables-nft
+    /// registers a hook only for the base chains that exist).
+    pub fn has_builtin(&self, chain: &str) -> bool {
+        self.builtin(chain).is_some()
     }
 
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
@@ -176,7 +210,7 @@ impl<'a> Compiled<'a> {
         out: &mut Trace,
     ) -> (Verdict, Vec<Step>) {
         let mut steps = Vec::new();
-        let Some(start) = self.index(chain) else {
+        let Some(start) = self.builtin(chain) else {
             return (Verdict::Accept, steps);
         };
         let bytes = u64::from(cur.len);
@@ -261,7 +295,7 @@ impl<'a> Compiled<'a> {
                     step.action =
                         Cow::Owned(format!("{} {name}", if is_goto { "goto" } else { "jump" }));
                     steps.push(step);
-                    let Some(next) = self.index(name) else {
+                    let Some(next) = self.targets[ci][ri] else {
                         return (Verdict::Drop, steps);
                     };
                     if !is_goto {
