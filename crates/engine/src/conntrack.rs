@@ -724,25 +724,37 @@ impl Table {
                     now,
                 };
                 let seen_reply = c.status & status::SEEN_REPLY != 0;
+                let dir = usize::from(reply);
+                let is_rst = idx == TcpIndex::Rst;
                 let new = match tcp_next(reply, idx, old) {
                     Next::Invalid => return invalid,
-                    Next::Ignore => {
-                        // sIG: let it through untouched (no refresh).
-                        return self.ignored(id, reply, state);
-                    }
                     Next::To(TcpState::SynSent)
-                        if old == TcpState::TimeWait || old == TcpState::Close =>
+                        if matches!(old, TcpState::TimeWait | TcpState::Close)
+                            && (win.close_init || win.last == Some((dir, true))) =>
                     {
-                        // A SYN on a closed connection reopens it (the
-                        // sSS case of nf_conntrack_tcp_packet: kill, look
-                        // up again).
+                        // A SYN on a connection closed by a FIN, or reset
+                        // by this side, reopens it (the sSS case of
+                        // nf_conntrack_tcp_packet: kill, look up again).
                         self.remove(id);
                         return self.fresh(tuple_of(pkt), pkt);
+                    }
+                    Next::To(TcpState::SynSent)
+                        if !matches!(old, TcpState::TimeWait | TcpState::Close) =>
+                    {
+                        TcpState::SynSent
+                    }
+                    Next::To(TcpState::SynSent) | Next::Ignore => {
+                        // sIG (and a SYN the reopen test refused): let it
+                        // through untouched (no refresh).
+                        win.last = Some((dir, is_rst));
+                        if let Some(slot) = self.conns.get_mut(&id) {
+                            slot.proto = Proto::Tcp(old, win);
+                        }
+                        return self.ignored(id, reply, state);
                     }
                     Next::To(s) => s,
                 };
                 let seg = Segment::of(pkt);
-                let dir = usize::from(reply);
                 if let Some(sg) = &seg {
                     // An RST below the highest ACK the other side sent is
                     // invalid (the TCP_CONNTRACK_CLOSE case).
@@ -786,6 +798,10 @@ impl Table {
                 if reply {
                     c.status |= status::SEEN_REPLY;
                 }
+                // In window: remember the last packet and a close begun
+                // by a FIN (IP_CT_TCP_FLAG_CLOSE_INIT).
+                win.last = Some((dir, is_rst));
+                win.close_init |= old != new && new == TcpState::FinWait;
                 c.proto = Proto::Tcp(new, win);
                 c.expires = now + to;
             }
@@ -1035,5 +1051,23 @@ mod tests {
         );
         let c = t.conns().next().unwrap();
         assert!(matches!(c.proto, Proto::Tcp(TcpState::SynSent, _)));
+    }
+
+    /// nf_conntrack_tcp_packet's sSS case: after the server's RST (no FIN,
+    /// not this side's RST) a new SYN from the client is ignored, not a
+    /// reopen: it keeps the closing connection's state.
+    #[test]
+    fn syn_after_peer_reset_is_ignored() {
+        let mut t = Table::default();
+        for l in [SYN, SYNACK, ACK] {
+            track_confirm(&mut t, l);
+        }
+        let rst = "[ 2.0] IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000 RST";
+        assert_eq!(track_confirm(&mut t, rst), CtState::Established);
+        let syn = "[ 2.5] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN";
+        assert_eq!(track_confirm(&mut t, syn), CtState::Established);
+        let c = t.conns().next().unwrap();
+        assert!(matches!(c.proto, Proto::Tcp(TcpState::Close, _)));
+        assert_eq!(c.expires, 2.0 + timeout::TCP_CLOSE);
     }
 }

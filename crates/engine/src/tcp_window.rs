@@ -39,6 +39,11 @@ pub struct Window {
     pub seen: [Seen; 2],
     /// Picked up mid-stream: no window checks.
     pub liberal: bool,
+    /// A FIN began the close (`IP_CT_TCP_FLAG_CLOSE_INIT`).
+    pub close_init: bool,
+    /// The direction of the last packet let through and whether it was
+    /// an RST (`last_dir`, `last_index`).
+    pub last: Option<(usize, bool)>,
 }
 
 /// The numbers of one segment.
