@@ -859,6 +859,15 @@ mod tests {
         r.view.state
     }
 
+    /// A table holding one established connection (SYN, SYN-ACK, ACK).
+    fn established() -> Table {
+        let mut t = Table::default();
+        for l in [SYN, SYNACK, ACK] {
+            track_confirm(&mut t, l);
+        }
+        t
+    }
+
     const SYN: &str =
         "[ 1.0] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN";
     const SYNACK: &str =
@@ -1011,10 +1020,7 @@ mod tests {
     /// SYN on TIME_WAIT reopens (NEW).
     #[test]
     fn tcp_close_and_reopen() {
-        let mut t = Table::default();
-        for l in [SYN, SYNACK, ACK] {
-            track_confirm(&mut t, l);
-        }
+        let mut t = established();
         let c2s = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
         let s2c = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
         let steps = [
@@ -1058,10 +1064,7 @@ mod tests {
     /// reopen: it keeps the closing connection's state.
     #[test]
     fn syn_after_peer_reset_is_ignored() {
-        let mut t = Table::default();
-        for l in [SYN, SYNACK, ACK] {
-            track_confirm(&mut t, l);
-        }
+        let mut t = established();
         let rst = "[ 2.0] IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000 RST";
         assert_eq!(track_confirm(&mut t, rst), CtState::Established);
         let syn = "[ 2.5] IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN";
