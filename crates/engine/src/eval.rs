@@ -149,7 +149,7 @@ impl Eval for TcpUdpEval {
 }
 
 /// Whether TCP option `kind` appears in the option bytes.
-fn tcp_has_option(opts: &[u8], kind: u8) -> bool {
+pub(crate) fn tcp_has_option(opts: &[u8], kind: u8) -> bool {
     let mut i = 0;
     while i < opts.len() {
         match opts[i] {

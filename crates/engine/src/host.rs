@@ -21,6 +21,7 @@
 //!   request. The reply leaves by the interface the packet came in on.
 
 use crate::conntrack::Sysctl as CtSysctl;
+use crate::eval::tcp_has_option;
 use crate::packet::{tcp_flags as F, Packet, Transport};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -322,8 +323,14 @@ impl Host {
                     seq.map(|s| s.wrapping_add(1)),
                     F::SYN | F::ACK,
                 )?;
-                if let Transport::Tcp { window, .. } = &mut r.transport {
-                    *window = 64240;
+                let opts = synack_options(pkt);
+                r.len = 40 + opts.len() as u16;
+                if let Transport::Tcp {
+                    window, options, ..
+                } = &mut r.transport
+                {
+                    *window = 65160;
+                    *options = opts;
                 }
                 Some(r)
             }
@@ -453,6 +460,37 @@ fn tcp_answer(pkt: &Packet, seq: Option<u32>, ack: Option<u32>, flags: u16) -> O
     Some(r)
 }
 
+/// The options of Linux's SYN-ACK (`tcp_synack_options`, written by
+/// `tcp_options_write`): MSS 1460 always; timestamps (with SACK-permitted
+/// before them, or two NOPs), else NOP NOP SACK-permitted, when the SYN
+/// offered them; NOP and window scale 7 when the SYN offered scaling.
+/// A SYN whose options were not logged is judged by its length: 20 bytes
+/// of options are Linux's own (all four), 12 Windows' (no timestamps),
+/// fewer none. Timestamp values are unknown (zero here).
+fn synack_options(syn: &Packet) -> Vec<u8> {
+    let Transport::Tcp { options, .. } = &syn.transport else {
+        return Vec::new();
+    };
+    let (ts, sack, ws) = if options.is_empty() {
+        let extra = usize::from(syn.len).saturating_sub(40 + syn.ip_options.len());
+        (extra >= 20, extra >= 12, extra >= 12)
+    } else {
+        let has = |kind| tcp_has_option(options, kind);
+        (has(8), has(4), has(3))
+    };
+    let mut o = vec![2, 4, 0x05, 0xb4];
+    match (ts, sack) {
+        (true, true) => o.extend([4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        (true, false) => o.extend([1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        (false, true) => o.extend([1, 1, 4, 2]),
+        (false, false) => {}
+    }
+    if ws {
+        o.extend([1, 3, 3, 7]);
+    }
+    o
+}
+
 /// `tcp_v4_send_reset` / `nf_send_reset`: no answer to an RST; to a
 /// segment with ACK an RST with seq = its ack; else RST|ACK acking it.
 fn tcp_reset(pkt: &Packet) -> Option<Packet> {
@@ -515,6 +553,8 @@ mod tests {
             .unwrap()
         };
         let sa = h.reply(&syn(22), 0.0).unwrap();
+        // A 40-byte SYN (no options) gets MSS only.
+        assert_eq!(sa.len, 44);
         assert!(
             matches!(sa.transport, Transport::Tcp { flags, ack: Some(101), .. } if flags == F::SYN | F::ACK)
         );
