@@ -1016,4 +1016,19 @@ mod tests {
         assert_eq!(inner.dst.to_string(), "10.0.0.1");
         assert!(matches!(inner.transport, Transport::Udp { dpt: 53, .. }));
     }
+
+    /// `-j CT --notrack` in raw: later raw rules see UNTRACKED, and so do
+    /// the other tables; no connection is kept.
+    #[test]
+    fn notrack_is_untracked() {
+        let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\n-A PREROUTING -m conntrack --ctstate UNTRACKED -j ACCEPT\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state UNTRACKED -j ACCEPT\nCOMMIT\n");
+        let mut e = Engine::new(&rs, Host::default()).unwrap();
+        let p =
+            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=53 DPT=5000")
+                .unwrap();
+        let o = e.process(&p);
+        assert_eq!(arrows(&o), ["PREROUTING -> ACCEPT", "INPUT -> ACCEPT"]);
+        assert_eq!(o.ct, CtState::Untracked);
+        assert_eq!(e.ct.conns().count(), 0);
+    }
 }

@@ -17,6 +17,7 @@
 //! `REJECT` ends it with DROP ([`Trace::reject`]); any other extension
 //! target goes on (they are non-terminal).
 
+use crate::conntrack::{CtState, CtView};
 use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
 use ironwall_model::ext::ct::{Ct, NOTRACK_FLAG};
@@ -185,7 +186,8 @@ impl<'a> Compiled<'a> {
         };
         // A MARK rule changes the mark the later matches see.
         let mut cur = std::borrow::Cow::Borrowed(pkt);
-        let (verdict, steps) = self.walk_inner(chain, &mut cur, cx, &mut trace);
+        let mut cx = Cow::Borrowed(cx);
+        let (verdict, steps) = self.walk_inner(chain, &mut cur, &mut cx, &mut trace);
         trace.verdict = verdict;
         trace.steps = steps;
         trace
@@ -206,7 +208,7 @@ impl<'a> Compiled<'a> {
         &mut self,
         chain: &str,
         cur: &mut std::borrow::Cow<'_, Packet>,
-        cx: &Ctx,
+        cx: &mut Cow<'_, Ctx>,
         out: &mut Trace,
     ) -> (Verdict, Vec<Step>) {
         let mut steps = Vec::new();
@@ -235,7 +237,7 @@ impl<'a> Compiled<'a> {
             let rule: &Rule = &c.rules[ri];
             let pkt: &Packet = cur;
             let hit =
-                ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, cx));
+                ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, &**cx));
             if !hit {
                 ri += 1;
                 continue;
@@ -265,7 +267,11 @@ impl<'a> Compiled<'a> {
                         out.reject = Some(r.clone());
                         return (Verdict::Drop, steps);
                     } else if let Some(ct) = any.downcast_ref::<Ct>() {
-                        out.notrack |= ct.flags & NOTRACK_FLAG != 0;
+                        if ct.flags & NOTRACK_FLAG != 0 {
+                            // The packet is untracked from here on.
+                            out.notrack = true;
+                            cx.to_mut().ct = CtView::none(CtState::Untracked);
+                        }
                     } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
                         // xt_MARK (mark_tg): (mark & ~mask) ^ value.
                         let p = cur.to_mut();
