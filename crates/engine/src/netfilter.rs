@@ -803,9 +803,7 @@ mod tests {
             Transport::Tcp { ack: Some(6), .. }
         ));
         assert_eq!(e.ct.conns().count(), 0);
-        let udp =
-            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2")
-                .unwrap();
+        let udp = udp_in(1, 2);
         let o = e.process(&udp);
         let icmp = o.reply.unwrap();
         assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
@@ -817,9 +815,7 @@ mod tests {
     fn mark_set_in_mangle_reaches_filter() {
         let rs = rs("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j MARK --set-mark 7\n-A PREROUTING -m mark --mark 7 -j MARK --or-mark 0x10\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m mark --mark 0x17 -j DROP\nCOMMIT\n");
         let mut e = Engine::new(&rs, Host::default()).unwrap();
-        let udp =
-            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2")
-                .unwrap();
+        let udp = udp_in(1, 2);
         let o = e.process(&udp);
         assert_eq!(o.verdict, Verdict::Drop);
         assert_eq!(o.out.mark, 0x17);
@@ -863,9 +859,7 @@ mod tests {
         let o = e.process(&bcast);
         assert_eq!(arrows(&o), ["INPUT -> DROP"]);
         assert!(e.host.reply(&bcast, 0.0).is_none());
-        let uni =
-            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2")
-                .unwrap();
+        let uni = udp_in(1, 2);
         let o = e.process(&uni);
         assert_eq!(arrows(&o), ["INPUT -> ACCEPT"]);
     }
@@ -881,6 +875,14 @@ mod tests {
             h.option(k, v).unwrap();
         }
         h
+    }
+
+    /// A UDP packet from 10.0.0.9 to 10.0.0.1 arriving on eth0.
+    fn udp_in(spt: u16, dpt: u16) -> Packet {
+        Packet::parse_line(&format!(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT={spt} DPT={dpt}"
+        ))
+        .unwrap()
     }
 
     fn arrows(o: &Outcome) -> Vec<String> {
@@ -1023,9 +1025,7 @@ mod tests {
     fn notrack_is_untracked() {
         let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\n-A PREROUTING -m conntrack --ctstate UNTRACKED -j ACCEPT\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state UNTRACKED -j ACCEPT\nCOMMIT\n");
         let mut e = Engine::new(&rs, Host::default()).unwrap();
-        let p =
-            Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=53 DPT=5000")
-                .unwrap();
+        let p = udp_in(53, 5000);
         let o = e.process(&p);
         assert_eq!(arrows(&o), ["PREROUTING -> ACCEPT", "INPUT -> ACCEPT"]);
         assert_eq!(o.ct, CtState::Untracked);

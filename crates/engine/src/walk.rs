@@ -237,7 +237,7 @@ impl<'a> Compiled<'a> {
             let rule: &Rule = &c.rules[ri];
             let pkt: &Packet = cur;
             let hit =
-                ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, &**cx));
+                ip_matches(&rule.ip, pkt) && self.evals[ci][ri].iter().all(|e| e.eval(pkt, cx));
             if !hit {
                 ri += 1;
                 continue;
