@@ -76,13 +76,6 @@ pub struct RecentEntry {
     pub ttl: u8,
 }
 
-impl RecentLists {
-    /// The addresses of list `name`.
-    pub fn list(&self, name: &str) -> Option<&HashMap<IpAddr, RecentEntry>> {
-        self.0.get(name)
-    }
-}
-
 impl Default for Ctx {
     fn default() -> Self {
         Ctx::at(0.0)

@@ -46,15 +46,6 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 
-/// One rule visit (or policy) in one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hop {
-    /// The table.
-    pub table: &'static str,
-    /// The walk's step.
-    pub step: Step,
-}
-
 /// One table walk, summarised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Walk {

@@ -198,12 +198,6 @@ impl<'a> Compiled<'a> {
         self.table
     }
 
-    /// Whether the table has any rule (raw and mangle are walked only
-    /// then).
-    pub fn has_rules(&self) -> bool {
-        self.table.chains.iter().any(|c| !c.rules.is_empty())
-    }
-
     fn walk_inner(
         &mut self,
         chain: &str,
