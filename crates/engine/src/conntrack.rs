@@ -20,7 +20,7 @@
 //! * Never panics, whatever the packet.
 
 use crate::packet::{tcp_flags as F, Packet, Transport};
-use crate::tcp_window::{Segment, Window};
+use crate::tcp_window::{InWindow, Segment, Window};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -763,10 +763,21 @@ impl Table {
                         && win
                             .maxack(1 - dir)
                             .is_some_and(|m| (sg.seq.wrapping_sub(m) as i32) < 0);
+                    if stale_rst {
+                        return invalid;
+                    }
                     let syn_sent = old == TcpState::SynSent;
                     let syn_recv = old == TcpState::SynRecv;
-                    if stale_rst || !win.check(syn_sent, syn_recv, dir, sg) {
-                        return invalid;
+                    let verdict = win.check(syn_sent, syn_recv, dir, sg);
+                    if verdict != InWindow::Accept {
+                        // The window data a first segment set up stays.
+                        if let Some(slot) = self.conns.get_mut(&id) {
+                            slot.proto = Proto::Tcp(old, win);
+                        }
+                        if verdict == InWindow::Invalid {
+                            return invalid;
+                        }
+                        return self.ignored(id, reply, state);
                     }
                 }
                 if !seen_reply && idx == TcpIndex::Rst {

@@ -11,7 +11,9 @@
 //! options) and the TCP header (20 bytes and the logged TCP options).
 //! SACK blocks are not read (`sack` = `ack`). A connection picked up
 //! mid-stream is liberal (`IP_CT_TCP_FLAG_BE_LIBERAL`, set by `tcp_new`):
-//! every segment passes.
+//! every segment passes. Since Linux 6.0 a segment below the window or an
+//! overly delayed ACK is ignored (passes with its connection, which does
+//! not change) rather than INVALID.
 
 use crate::packet::{tcp_flags as F, Packet, Transport};
 
@@ -44,6 +46,17 @@ pub struct Window {
     /// The direction of the last packet let through and whether it was
     /// an RST (`last_dir`, `last_index`).
     pub last: Option<(usize, bool)>,
+}
+
+/// The verdict of [`Window::check`] (`enum nf_ct_tcp_action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InWindow {
+    /// In window: the state machine goes on.
+    Accept,
+    /// Let through with its connection, which is left as it was.
+    Ignore,
+    /// INVALID.
+    Invalid,
 }
 
 /// The numbers of one segment.
@@ -162,10 +175,11 @@ impl Window {
         self.seen[dir & 1].maxack
     }
 
-    /// `tcp_in_window`: whether the segment in direction `dir` (0
-    /// original) is acceptable in TCP state `syn_sent`/`syn_recv` terms;
-    /// updates the window data when it is.
-    pub fn check(&mut self, syn_sent: bool, syn_recv: bool, dir: usize, s: &Segment) -> bool {
+    /// `tcp_in_window` (Linux 6.x): the verdict on the segment in
+    /// direction `dir` (0 original), with `syn_sent`/`syn_recv` the
+    /// connection's state; the window data is updated when it is
+    /// accepted.
+    pub fn check(&mut self, syn_sent: bool, syn_recv: bool, dir: usize, s: &Segment) -> InWindow {
         let dir = dir & 1;
         let (mut sender, mut receiver) = (self.seen[dir], self.seen[1 - dir]);
         let (mut seq, mut end) = (s.seq, s.end);
@@ -184,7 +198,7 @@ impl Window {
                 if !s.has(F::ACK) {
                     self.seen[dir] = sender;
                     self.seen[1 - dir] = receiver;
-                    return true;
+                    return InWindow::Accept;
                 }
             } else {
                 sender.end = end;
@@ -211,16 +225,34 @@ impl Window {
             seq = sender.end;
             end = sender.end;
         }
+        // The initialisation above stays whatever the verdict.
+        self.seen[dir] = sender;
+        self.seen[1 - dir] = receiver;
         let maxackwin = sender.maxwin.max(66000);
-        let ok = before(seq, sender.maxend.wrapping_add(1))
-            && after(
+        // Beyond the receiver's window or acking unseen data: INVALID;
+        // already acknowledged data or an overly delayed ACK: ignored
+        // (nf_tcp_log_invalid; a liberal connection accepts all).
+        let verdict = if !before(seq, sender.maxend.wrapping_add(1))
+            || !before(sack, receiver.end.wrapping_add(1))
+        {
+            InWindow::Invalid
+        } else if (receiver.maxwin != 0
+            && !after(
                 end,
                 sender.end.wrapping_sub(receiver.maxwin).wrapping_sub(1),
-            )
-            && before(sack, receiver.end.wrapping_add(1))
-            && after(sack, receiver.end.wrapping_sub(maxackwin).wrapping_sub(1));
-        if !ok {
-            return self.liberal;
+            ))
+            || !after(sack, receiver.end.wrapping_sub(maxackwin).wrapping_sub(1))
+        {
+            InWindow::Ignore
+        } else {
+            InWindow::Accept
+        };
+        if verdict != InWindow::Accept {
+            return if self.liberal {
+                InWindow::Accept
+            } else {
+                verdict
+            };
         }
         let win = if s.has(F::SYN) {
             win
@@ -248,7 +280,7 @@ impl Window {
         }
         self.seen[dir] = sender;
         self.seen[1 - dir] = receiver;
-        true
+        InWindow::Accept
     }
 }
 
@@ -262,30 +294,35 @@ mod tests {
 
     /// A handshake and data in window pass; data far beyond the
     /// receiver's window (condition I of tcp_in_window) and an ACK for
-    /// data never sent (condition III) do not.
+    /// data never sent (condition III) are INVALID; data below the window
+    /// (condition II) is ignored ("ignore overly delayed tcp packets",
+    /// Linux 6.0).
     #[test]
     fn in_and_out_of_window() {
         let syn = seg(
             "SRC=1.1.1.1 DST=2.2.2.2 LEN=40 PROTO=TCP SPT=1 DPT=2 SEQ=1000 ACK=0 WINDOW=64240 SYN",
         );
         let mut w = Window::from_syn(&syn);
-        assert!(w.check(false, false, 0, &syn));
+        assert_eq!(w.check(false, false, 0, &syn), InWindow::Accept);
         let synack = seg("SRC=2.2.2.2 DST=1.1.1.1 LEN=40 PROTO=TCP SPT=2 DPT=1 SEQ=5000 ACK=1001 WINDOW=65160 ACK SYN");
-        assert!(w.check(true, false, 1, &synack));
+        assert_eq!(w.check(true, false, 1, &synack), InWindow::Accept);
         let ack = seg(
             "SRC=1.1.1.1 DST=2.2.2.2 LEN=40 PROTO=TCP SPT=1 DPT=2 SEQ=1001 ACK=5001 WINDOW=502 ACK",
         );
-        assert!(w.check(false, true, 0, &ack));
+        assert_eq!(w.check(false, true, 0, &ack), InWindow::Accept);
         let data = seg("SRC=1.1.1.1 DST=2.2.2.2 LEN=140 PROTO=TCP SPT=1 DPT=2 SEQ=1001 ACK=5001 WINDOW=502 ACK PSH");
-        assert!(w.check(false, false, 0, &data));
+        assert_eq!(w.check(false, false, 0, &data), InWindow::Accept);
         let far = seg("SRC=1.1.1.1 DST=2.2.2.2 LEN=140 PROTO=TCP SPT=1 DPT=2 SEQ=901001 ACK=5001 WINDOW=502 ACK PSH");
-        assert!(!w.check(false, false, 0, &far));
+        assert_eq!(w.check(false, false, 0, &far), InWindow::Invalid);
         let unseen = seg(
             "SRC=2.2.2.2 DST=1.1.1.1 LEN=40 PROTO=TCP SPT=2 DPT=1 SEQ=5001 ACK=9999 WINDOW=500 ACK",
         );
-        assert!(!w.check(false, false, 1, &unseen));
+        assert_eq!(w.check(false, false, 1, &unseen), InWindow::Invalid);
         let mut liberal = Window::picked_up(Some(&ack));
-        assert!(liberal.check(false, false, 1, &unseen));
+        assert_eq!(liberal.check(false, false, 1, &unseen), InWindow::Accept);
+        // Data the receiver already acknowledged, far behind: ignored.
+        let old = seg("SRC=1.1.1.1 DST=2.2.2.2 LEN=140 PROTO=TCP SPT=1 DPT=2 SEQ=4000000000 ACK=5001 WINDOW=502 ACK PSH");
+        assert_eq!(w.check(false, false, 0, &old), InWindow::Ignore);
     }
 
     #[test]
