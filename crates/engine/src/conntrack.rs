@@ -20,7 +20,7 @@
 //! * Never panics, whatever the packet.
 
 use crate::packet::{tcp_flags as F, Packet, Transport};
-use crate::tcp_window::{InWindow, Segment, Window};
+use crate::tcp_window::{before, InWindow, Last, Segment, Window};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -428,6 +428,17 @@ fn is_icmp_error(typ: u8) -> bool {
     matches!(typ, 3 | 4 | 5 | 11 | 12)
 }
 
+/// What an RST does to a connection ([`Table::rst_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RstCheck {
+    /// It closes it.
+    Close,
+    /// It is INVALID.
+    Invalid,
+    /// It leaves the state as it is.
+    Keep,
+}
+
 /// The connection table.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -685,6 +696,36 @@ impl Table {
         }
     }
 
+    /// The RST checks of the TCP_CONNTRACK_CLOSE case of
+    /// nf_conntrack_tcp_packet, once the peer's highest ACK is known and
+    /// the last packet was no SYN: an RST below it is INVALID; on an
+    /// established (ASSURED) connection one that does not hit it exactly,
+    /// and does not follow this side's data, keeps the state (the
+    /// receiver will answer with a challenge ACK).
+    fn rst_check(&self, c: &Conn, win: &Window, old: TcpState, dir: usize, seq: u32) -> RstCheck {
+        let Some(maxack) = win.maxack(1 - dir) else {
+            return RstCheck::Close;
+        };
+        if win.last.is_some_and(|l| l.syn()) {
+            return RstCheck::Close;
+        }
+        let established = old == TcpState::Established && c.status & status::ASSURED != 0;
+        if seq == 0 && !established {
+            return RstCheck::Close;
+        }
+        if before(seq, maxack) {
+            return RstCheck::Invalid;
+        }
+        let train = win
+            .last
+            .is_some_and(|l| l.ack() && l.dir == dir && l.end == Some(seq));
+        if !established || seq == maxack || train {
+            RstCheck::Close
+        } else {
+            RstCheck::Keep
+        }
+    }
+
     /// A TCP packet the state machine ignores (sIG): accepted with its
     /// connection, which is not refreshed; a reply still sets SEEN_REPLY
     /// (nf_conntrack_in does after the protocol handler).
@@ -730,7 +771,8 @@ impl Table {
                     Next::Invalid => return invalid,
                     Next::To(TcpState::SynSent)
                         if matches!(old, TcpState::TimeWait | TcpState::Close)
-                            && (win.close_init || win.last == Some((dir, true))) =>
+                            && (win.close_init
+                                || win.last.is_some_and(|l| l.dir == dir && l.rst())) =>
                     {
                         // A SYN on a connection closed by a FIN, or reset
                         // by this side, reopens it (the sSS case of
@@ -746,7 +788,11 @@ impl Table {
                     Next::To(TcpState::SynSent) | Next::Ignore => {
                         // sIG (and a SYN the reopen test refused): let it
                         // through untouched (no refresh).
-                        win.last = Some((dir, is_rst));
+                        win.last = Some(Last {
+                            dir,
+                            flags: *flags,
+                            end: Segment::of(pkt).map(|s| s.end),
+                        });
                         if let Some(slot) = self.conns.get_mut(&id) {
                             slot.proto = Proto::Tcp(old, win);
                         }
@@ -755,16 +801,25 @@ impl Table {
                     Next::To(s) => s,
                 };
                 let seg = Segment::of(pkt);
-                if let Some(sg) = &seg {
-                    // An RST below the highest ACK the other side sent is
-                    // invalid (the TCP_CONNTRACK_CLOSE case).
-                    let stale_rst = new == TcpState::Close
-                        && idx == TcpIndex::Rst
-                        && win
-                            .maxack(1 - dir)
-                            .is_some_and(|m| (sg.seq.wrapping_sub(m) as i32) < 0);
-                    if stale_rst {
-                        return invalid;
+                let mut new = new;
+                // An RST on a closing connection skips every check
+                // (tcp_can_early_drop: goto in_window).
+                let closing = matches!(
+                    old,
+                    TcpState::FinWait
+                        | TcpState::CloseWait
+                        | TcpState::LastAck
+                        | TcpState::TimeWait
+                        | TcpState::Close
+                );
+                let checked = seg.as_ref().filter(|_| !(is_rst && closing));
+                if let Some(sg) = checked {
+                    if is_rst && new == TcpState::Close {
+                        match self.rst_check(&c, &win, old, dir, sg.seq) {
+                            RstCheck::Close => {}
+                            RstCheck::Invalid => return invalid,
+                            RstCheck::Keep => new = old,
+                        }
                     }
                     let syn_sent = old == TcpState::SynSent;
                     let syn_recv = old == TcpState::SynRecv;
@@ -811,7 +866,11 @@ impl Table {
                 }
                 // In window: remember the last packet and a close begun
                 // by a FIN (IP_CT_TCP_FLAG_CLOSE_INIT).
-                win.last = Some((dir, is_rst));
+                win.last = Some(Last {
+                    dir,
+                    flags: *flags,
+                    end: seg.map(|s| s.end),
+                });
                 win.close_init |= old != new && new == TcpState::FinWait;
                 c.proto = Proto::Tcp(new, win);
                 c.expires = now + to;
@@ -1083,5 +1142,44 @@ mod tests {
         let c = t.conns().next().unwrap();
         assert!(matches!(c.proto, Proto::Tcp(TcpState::Close, _)));
         assert_eq!(c.expires, 2.0 + timeout::TCP_CLOSE);
+    }
+
+    /// The RST checks of nf_conntrack_tcp_packet on an ASSURED connection:
+    /// an in-window RST off the expected sequence keeps ESTABLISHED (a
+    /// challenge ACK may follow), one below the peer's ACK is INVALID, the
+    /// exact one closes.
+    #[test]
+    fn rst_sequence_checks() {
+        let mut t = Table::default();
+        let c2s = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
+        let s2c = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
+        track_confirm(
+            &mut t,
+            &format!("{c2s} LEN=40 SEQ=100 ACK=0 WINDOW=64240 SYN"),
+        );
+        track_confirm(
+            &mut t,
+            &format!("{s2c} LEN=40 SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
+        );
+        track_confirm(
+            &mut t,
+            &format!("{c2s} LEN=40 SEQ=101 ACK=701 WINDOW=502 ACK"),
+        );
+        track_confirm(
+            &mut t,
+            &format!("{s2c} LEN=40 SEQ=701 ACK=101 WINDOW=509 ACK"),
+        );
+        let state = |t: &Table| t.conns().next().map(|c| c.proto);
+        let off = format!("{c2s} LEN=40 SEQ=5000 ACK=701 WINDOW=502 ACK RST");
+        assert_eq!(track_confirm(&mut t, &off), CtState::Established);
+        assert!(matches!(
+            state(&t),
+            Some(Proto::Tcp(TcpState::Established, _))
+        ));
+        let stale = format!("{c2s} LEN=40 SEQ=50 ACK=701 WINDOW=502 ACK RST");
+        assert_eq!(t.track(&p(&stale)).view.state, CtState::Invalid);
+        let exact = format!("{c2s} LEN=40 SEQ=101 ACK=701 WINDOW=502 ACK RST");
+        assert_eq!(track_confirm(&mut t, &exact), CtState::Established);
+        assert!(matches!(state(&t), Some(Proto::Tcp(TcpState::Close, _))));
     }
 }

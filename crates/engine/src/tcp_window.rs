@@ -43,9 +43,35 @@ pub struct Window {
     pub liberal: bool,
     /// A FIN began the close (`IP_CT_TCP_FLAG_CLOSE_INIT`).
     pub close_init: bool,
-    /// The direction of the last packet let through and whether it was
-    /// an RST (`last_dir`, `last_index`).
-    pub last: Option<(usize, bool)>,
+    /// The last packet let through (`last_dir`, `last_index`,
+    /// `last_end`).
+    pub last: Option<Last>,
+}
+
+/// The last TCP packet a connection let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Last {
+    /// Its direction (0 original).
+    pub dir: usize,
+    /// Its flag bits.
+    pub flags: u16,
+    /// Its sequence end, when known.
+    pub end: Option<u32>,
+}
+
+impl Last {
+    /// An RST.
+    pub fn rst(&self) -> bool {
+        self.flags & F::RST != 0
+    }
+    /// A SYN without ACK (`TCP_SYN_SET`).
+    pub fn syn(&self) -> bool {
+        self.flags & (F::SYN | F::ACK | F::RST) == F::SYN
+    }
+    /// A plain ACK (`TCP_ACK_SET`: ACK without SYN, FIN or RST).
+    pub fn ack(&self) -> bool {
+        self.flags & (F::SYN | F::FIN | F::RST | F::ACK) == F::ACK
+    }
 }
 
 /// The verdict of [`Window::check`] (`enum nf_ct_tcp_action`).
@@ -77,7 +103,7 @@ pub struct Segment {
 }
 
 /// `before(a, b)` of net/tcp.h: a precedes b modulo 2^32.
-fn before(a: u32, b: u32) -> bool {
+pub fn before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
