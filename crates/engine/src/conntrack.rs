@@ -929,6 +929,26 @@ mod tests {
         r.view.state
     }
 
+    const C2S: &str = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
+    const S2C: &str = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
+
+    /// A table holding one connection established with known sequence
+    /// numbers (client 100, server 700).
+    fn numbered() -> Table {
+        let mut t = Table::default();
+        track_confirm(
+            &mut t,
+            &format!("{C2S} LEN=40 SEQ=100 ACK=0 WINDOW=64240 SYN"),
+        );
+        track_confirm(
+            &mut t,
+            &format!("{S2C} LEN=40 SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
+        );
+        let ack = format!("{C2S} LEN=40 SEQ=101 ACK=701 WINDOW=502 ACK");
+        assert_eq!(track_confirm(&mut t, &ack), CtState::Established);
+        t
+    }
+
     /// A table holding one established connection (SYN, SYN-ACK, ACK).
     fn established() -> Table {
         let mut t = Table::default();
@@ -1066,19 +1086,8 @@ mod tests {
     /// same segment without numbers counts as in window.
     #[test]
     fn out_of_window_is_invalid() {
-        let mut t = Table::default();
-        let base = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
-        let back = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
-        track_confirm(
-            &mut t,
-            &format!("{base} LEN=40 SEQ=100 ACK=0 WINDOW=64240 SYN"),
-        );
-        track_confirm(
-            &mut t,
-            &format!("{back} LEN=40 SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
-        );
-        let ok = format!("{base} LEN=40 SEQ=101 ACK=701 WINDOW=502 ACK");
-        assert_eq!(track_confirm(&mut t, &ok), CtState::Established);
+        let mut t = numbered();
+        let base = C2S;
         let far = format!("{base} LEN=1040 SEQ=3000101 ACK=701 WINDOW=502 ACK PSH");
         assert_eq!(t.track(&p(&far)).view.state, CtState::Invalid);
         let blind = format!("{base} LEN=1040 WINDOW=502 ACK PSH");
@@ -1150,21 +1159,8 @@ mod tests {
     /// exact one closes.
     #[test]
     fn rst_sequence_checks() {
-        let mut t = Table::default();
-        let c2s = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22";
-        let s2c = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=22 DPT=40000";
-        track_confirm(
-            &mut t,
-            &format!("{c2s} LEN=40 SEQ=100 ACK=0 WINDOW=64240 SYN"),
-        );
-        track_confirm(
-            &mut t,
-            &format!("{s2c} LEN=40 SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
-        );
-        track_confirm(
-            &mut t,
-            &format!("{c2s} LEN=40 SEQ=101 ACK=701 WINDOW=502 ACK"),
-        );
+        let mut t = numbered();
+        let (c2s, s2c) = (C2S, S2C);
         track_confirm(
             &mut t,
             &format!("{s2c} LEN=40 SEQ=701 ACK=101 WINDOW=509 ACK"),
