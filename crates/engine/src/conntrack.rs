@@ -210,6 +210,12 @@ pub struct Sysctl {
     /// `nf_conntrack_checksum` (default 1). Log lines carry no checksum,
     /// so every packet's checksum is taken as good.
     pub checksum: bool,
+    /// `nf_conntrack_tcp_be_liberal` (default 0): every window check
+    /// passes.
+    pub tcp_be_liberal: bool,
+    /// `nf_conntrack_tcp_ignore_invalid_rst` (default 0): an RST below the
+    /// peer's ACK is not INVALID.
+    pub tcp_ignore_invalid_rst: bool,
 }
 
 impl Default for Sysctl {
@@ -217,6 +223,8 @@ impl Default for Sysctl {
         Sysctl {
             tcp_loose: true,
             checksum: true,
+            tcp_be_liberal: false,
+            tcp_ignore_invalid_rst: false,
         }
     }
 }
@@ -713,7 +721,7 @@ impl Table {
         if seq == 0 && !established {
             return RstCheck::Close;
         }
-        if before(seq, maxack) {
+        if before(seq, maxack) && !self.sysctl.tcp_ignore_invalid_rst {
             return RstCheck::Invalid;
         }
         let train = win
@@ -823,7 +831,10 @@ impl Table {
                     }
                     let syn_sent = old == TcpState::SynSent;
                     let syn_recv = old == TcpState::SynRecv;
-                    let verdict = win.check(syn_sent, syn_recv, dir, sg);
+                    let verdict = match win.check(syn_sent, syn_recv, dir, sg) {
+                        _ if self.sysctl.tcp_be_liberal => InWindow::Accept,
+                        v => v,
+                    };
                     if verdict != InWindow::Accept {
                         // The window data a first segment set up stays.
                         if let Some(slot) = self.conns.get_mut(&id) {
@@ -1009,7 +1020,7 @@ mod tests {
         );
         let mut strict = Table::new(Sysctl {
             tcp_loose: false,
-            checksum: true,
+            ..Sysctl::default()
         });
         assert_eq!(
             strict.track(&p(&format!("{base} ACK"))).view.state,
@@ -1092,6 +1103,8 @@ mod tests {
         assert_eq!(t.track(&p(&far)).view.state, CtState::Invalid);
         let blind = format!("{base} LEN=1040 WINDOW=502 ACK PSH");
         assert_eq!(t.track(&p(&blind)).view.state, CtState::Established);
+        t.sysctl.tcp_be_liberal = true;
+        assert_eq!(t.track(&p(&far)).view.state, CtState::Established);
     }
 
     /// The close of tcp_conntracks: FIN -> FIN_WAIT, ACK -> CLOSE_WAIT,

@@ -9,7 +9,8 @@
 //!   options one per line without the dashes (`iface eth0=10.0.0.1/24`),
 //!   `#` starting a comment. Errors are messages, never panics.
 //! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
-//!   `nf_conntrack_checksum=1`, `icmp_ratelimit=1000` (ms),
+//!   `nf_conntrack_checksum=1`, `nf_conntrack_tcp_be_liberal=0`,
+//!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`. With no interface, every arriving
 //!   packet is for this host.
@@ -156,6 +157,12 @@ impl Host {
                 match short {
                     "nf_conntrack_tcp_loose" => s.ct.tcp_loose = parse_num::<u32>(&key, v)? != 0,
                     "nf_conntrack_checksum" => s.ct.checksum = parse_num::<u32>(&key, v)? != 0,
+                    "nf_conntrack_tcp_be_liberal" => {
+                        s.ct.tcp_be_liberal = parse_num::<u32>(&key, v)? != 0
+                    }
+                    "nf_conntrack_tcp_ignore_invalid_rst" => {
+                        s.ct.tcp_ignore_invalid_rst = parse_num::<u32>(&key, v)? != 0
+                    }
                     "icmp_ratelimit" => s.icmp_ratelimit = parse_num(&key, v)?,
                     "icmp_ratemask" => s.icmp_ratemask = parse_num(&key, v)?,
                     "icmp_msgs_per_sec" => s.icmp_msgs_per_sec = parse_num(&key, v)?,
