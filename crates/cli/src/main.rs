@@ -4,6 +4,7 @@
 //! symlink), it acts as that subcommand with the rules file taken from
 //! `IRONWALL_RULES`.
 
+mod engine;
 mod getopt;
 mod iptables;
 mod store;
@@ -18,6 +19,13 @@ Usage:
   ironwall iptables-save --rules FILE [-c] [-t TABLE]
   ironwall iptables-restore --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
   ironwall demo              replay the guide's commands on a fresh ruleset
+  ironwall trace --rules FILE [HOST] [--json] PACKET...
+  ironwall simulate --rules FILE [HOST] [--log FILE] [--verdicts FILE] [INPUT]
+      HOST: --iface NAME=ADDR/PREFIX, --listen tcp/22,udp/53,
+            --sysctl KEY=VALUE (repeatable), --host FILE
+      A packet is a line in the kernel's LOG syntax; simulate also reads
+      pcap (Ethernet, IPv4: frames from a host address leave by the first
+      interface, the others arrive on it).
 
 Symlinked as iptables, iptables-save or iptables-restore, the binary acts
 as that command on the rules file named by IRONWALL_RULES.
@@ -49,6 +57,7 @@ fn dispatch(mut args: Vec<String>) -> i32 {
     match sub.as_str() {
         "iptables" | "iptables-save" | "iptables-restore" => iptables::run_sub(&sub, args),
         "demo" => iptables::demo(),
+        "trace" | "simulate" => engine::run(&sub, args),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             0

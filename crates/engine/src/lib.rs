@@ -3,12 +3,20 @@
 //! The packet engine (issue: walk packets through the chains as the kernel
 //! does). [`packet`] reads packets written in the kernel's LOG syntax and
 //! writes the LOG line the kernel would; [`wire`] turns packets into raw
-//! bytes and back (pcap too); [`eval`] and [`walk`] take a packet through
-//! a table with counters. `tests/live_kernel.rs` checks all of it against
-//! the kernel. Conntrack, NAT and the host model build on it.
+//! bytes and back (pcap too); [`eval`] and [`walk`] run one table;
+//! [`conntrack`] (with [`tcp_window`]) classifies packets into connections;
+//! [`host`] is the machine the rules run on and its answers;
+//! [`netfilter::Engine`] runs a packet through every hook and table, with
+//! counters, LOG lines and NAT. `tests/live_kernel.rs` checks the engine
+//! against the kernel. See the README for the contract.
 
+pub mod conntrack;
 pub mod eval;
+pub mod host;
+pub mod netfilter;
 pub mod packet;
+pub mod pcap;
+pub mod tcp_window;
 pub mod walk;
 pub mod wire;
 

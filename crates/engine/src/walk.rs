@@ -6,14 +6,29 @@
 //! model.
 //!
 //! Matches are evaluated by [`Eval`] objects compiled from the model's
-//! extensions ([`compile`]); an extension the engine does not know yet is
-//! an error at compile time, never a silent pass.
+//! extensions ([`compile`]) with a [`Ctx`] (conntrack view, time, host
+//! facts); an extension the engine does not know yet is an error at
+//! compile time, never a silent pass.
+//!
+//! Targets: the standard verdicts; `LOG` writes its line and goes on;
+//! `MARK` changes the mark the later rules see ([`Trace::mark`]); `CT
+//! --notrack` is noted ([`Trace::notrack`]); the NAT targets end the walk
+//! with ACCEPT and hand their binding to the caller ([`Trace::nat`]);
+//! `REJECT` ends it with DROP ([`Trace::reject`]); any other extension
+//! target goes on (they are non-terminal).
 
-use crate::eval::{compile, Eval, Unsupported};
+use crate::conntrack::{CtState, CtView};
+use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
+use ironwall_model::ext::ct::{Ct, NOTRACK_FLAG};
 use ironwall_model::ext::log::Log;
+use ironwall_model::ext::mark_tg::MarkTarget;
+use ironwall_model::ext::nat::Nat;
+use ironwall_model::ext::reject::Reject;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
+use std::borrow::Cow;
+use std::rc::Rc;
 
 /// A standard verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +51,27 @@ pub struct Trace {
     /// The lines LOG rules wrote (prefix included, without the syslog
     /// header or the kernel timestamp).
     pub logs: Vec<String>,
+    /// The NAT target that ended the walk (its verdict is ACCEPT).
+    pub nat: Option<Nat>,
+    /// The REJECT target that ended the walk (its verdict is DROP).
+    pub reject: Option<Reject>,
+    /// A `-j CT --notrack` rule matched.
+    pub notrack: bool,
+    /// The packet mark after `-j MARK` rules, when one ran.
+    pub mark: Option<u32>,
 }
 
 /// One step of a walk, for traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The chain.
-    pub chain: String,
+    pub chain: Rc<str>,
     /// The 1-based rule number; 0 for the chain's policy or end.
     pub rule: usize,
     /// What happened: `match`, `jump X`, `goto X`, `return`, `policy`, or
     /// `hotdrop` (a match dropped the packet it could not read; the rule
     /// is not counted).
-    pub action: String,
+    pub action: Cow<'static, str>,
 }
 
 /// Whether the fixed part of a rule holds for a packet.
@@ -70,6 +93,12 @@ pub fn ip_matches(ip: &IpSpec, pkt: &Packet) -> bool {
 #[derive(Debug)]
 pub struct Compiled<'a> {
     table: &'a Table,
+    /// Chain names, shared by the steps.
+    names: Vec<Rc<str>>,
+    /// The built-in chains the kernel holds (not absent), by name.
+    builtins: Vec<(&'a str, usize)>,
+    /// Per rule, the chain a jump or goto leads to.
+    targets: Vec<Vec<Option<usize>>>,
     evals: Vec<Vec<Vec<Box<dyn Eval>>>>,
     /// Rule counters: `[chain][rule] = (packets, bytes)`.
     pub counters: Vec<Vec<(u64, u64)>>,
@@ -93,8 +122,33 @@ impl<'a> Compiled<'a> {
             }
             evals.push(rules);
         }
+        let index = |name: &str| table.chains.iter().position(|c| c.name == name);
+        let targets = table
+            .chains
+            .iter()
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .map(|r| r.target.chain().and_then(index))
+                    .collect()
+            })
+            .collect();
+        let builtins = table
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_builtin() && table.present_chain(&c.name).is_some())
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
         Ok(Compiled {
             table,
+            builtins,
+            targets,
+            names: table
+                .chains
+                .iter()
+                .map(|c| Rc::from(c.name.as_str()))
+                .collect(),
             counters: table
                 .chains
                 .iter()
@@ -105,34 +159,59 @@ impl<'a> Compiled<'a> {
         })
     }
 
-    fn index(&self, chain: &str) -> Option<usize> {
-        self.table.chains.iter().position(|c| c.name == chain)
+    /// The index of a built-in chain the kernel holds.
+    fn builtin(&self, chain: &str) -> Option<usize> {
+        self.builtins
+            .iter()
+            .find(|(n, _)| *n == chain)
+            .map(|(_, i)| *i)
+    }
+
+    /// Whether the table holds built-in chain `chain` (iptables-nft
+    /// registers a hook only for the base chains that exist).
+    pub fn has_builtin(&self, chain: &str) -> bool {
+        self.builtin(chain).is_some()
     }
 
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
-    pub fn walk(&mut self, chain: &str, pkt: &Packet) -> Trace {
-        let mut logs = Vec::new();
-        let (verdict, steps) = self.walk_inner(chain, pkt, &mut logs);
-        Trace {
-            verdict,
-            steps,
-            logs,
-        }
+    pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace {
+        let mut trace = Trace {
+            verdict: Verdict::Accept,
+            steps: Vec::new(),
+            logs: Vec::new(),
+            nat: None,
+            reject: None,
+            notrack: false,
+            mark: None,
+        };
+        // A MARK rule changes the mark the later matches see.
+        let mut cur = std::borrow::Cow::Borrowed(pkt);
+        let mut cx = Cow::Borrowed(cx);
+        let (verdict, steps) = self.walk_inner(chain, &mut cur, &mut cx, &mut trace);
+        trace.verdict = verdict;
+        trace.steps = steps;
+        trace
+    }
+
+    /// The table walked.
+    pub fn table(&self) -> &Table {
+        self.table
     }
 
     fn walk_inner(
         &mut self,
         chain: &str,
-        pkt: &Packet,
-        logs: &mut Vec<String>,
+        cur: &mut std::borrow::Cow<'_, Packet>,
+        cx: &mut Cow<'_, Ctx>,
+        out: &mut Trace,
     ) -> (Verdict, Vec<Step>) {
         let mut steps = Vec::new();
-        let Some(start) = self.index(chain) else {
+        let Some(start) = self.builtin(chain) else {
             return (Verdict::Accept, steps);
         };
-        let bytes = u64::from(pkt.len);
+        let bytes = u64::from(cur.len);
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
@@ -141,9 +220,9 @@ impl<'a> Compiled<'a> {
             if ri >= c.rules.len() {
                 if let Some((pc, pr)) = stack.pop() {
                     steps.push(Step {
-                        chain: c.name.clone(),
+                        chain: self.names[ci].clone(),
                         rule: 0,
-                        action: "return".into(),
+                        action: Cow::Borrowed("return"),
                     });
                     ci = pc;
                     ri = pr;
@@ -152,6 +231,7 @@ impl<'a> Compiled<'a> {
                 return (self.policy_verdict(start, bytes, &mut steps), steps);
             }
             let rule: &Rule = &c.rules[ri];
+            let pkt: &Packet = cur;
             let mut hit = ip_matches(&rule.ip, pkt);
             for e in &self.evals[ci][ri] {
                 if !hit {
@@ -159,13 +239,13 @@ impl<'a> Compiled<'a> {
                 }
                 if e.hotdrop(pkt) {
                     steps.push(Step {
-                        chain: c.name.clone(),
+                        chain: self.names[ci].clone(),
                         rule: ri + 1,
                         action: "hotdrop".into(),
                     });
                     return (Verdict::Drop, steps);
                 }
-                hit = e.eval(pkt);
+                hit = e.eval(pkt, cx);
             }
             if !hit {
                 ri += 1;
@@ -174,9 +254,9 @@ impl<'a> Compiled<'a> {
             self.counters[ci][ri].0 += 1;
             self.counters[ci][ri].1 += bytes;
             let mut step = Step {
-                chain: c.name.clone(),
+                chain: self.names[ci].clone(),
                 rule: ri + 1,
-                action: "match".into(),
+                action: Cow::Borrowed("match"),
             };
             match &rule.target {
                 Target::None => {
@@ -184,15 +264,33 @@ impl<'a> Compiled<'a> {
                     ri += 1;
                 }
                 Target::Ext(l) => {
-                    if let Some(log) = l.ext.as_any().downcast_ref::<Log>() {
-                        logs.push(log_text(log, pkt));
-                    }
-                    step.action = l.def.name.to_string();
+                    let any = l.ext.as_any();
+                    step.action = Cow::Borrowed(l.def.name);
                     steps.push(step);
+                    if let Some(log) = any.downcast_ref::<Log>() {
+                        out.logs.push(log_text(log, cur));
+                    } else if let Some(n) = any.downcast_ref::<Nat>() {
+                        out.nat = Some(n.clone());
+                        return (Verdict::Accept, steps);
+                    } else if let Some(r) = any.downcast_ref::<Reject>() {
+                        out.reject = Some(r.clone());
+                        return (Verdict::Drop, steps);
+                    } else if let Some(ct) = any.downcast_ref::<Ct>() {
+                        if ct.flags & NOTRACK_FLAG != 0 {
+                            // The packet is untracked from here on.
+                            out.notrack = true;
+                            cx.to_mut().ct = CtView::none(CtState::Untracked);
+                        }
+                    } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
+                        // xt_MARK (mark_tg): (mark & ~mask) ^ value.
+                        let p = cur.to_mut();
+                        p.mark = (p.mark & !m.mask) ^ m.mark;
+                        out.mark = Some(p.mark);
+                    }
                     ri += 1;
                 }
                 Target::Verdict("RETURN") => {
-                    step.action = "return".into();
+                    step.action = Cow::Borrowed("return");
                     steps.push(step);
                     match stack.pop() {
                         Some((pc, pr)) => {
@@ -203,15 +301,16 @@ impl<'a> Compiled<'a> {
                     }
                 }
                 Target::Verdict(v) => {
-                    step.action = v.to_string();
+                    step.action = Cow::Borrowed(v);
                     steps.push(step);
                     return (verdict(v), steps);
                 }
                 Target::Jump(name) | Target::Goto(name) => {
                     let is_goto = matches!(rule.target, Target::Goto(_));
-                    step.action = format!("{} {name}", if is_goto { "goto" } else { "jump" });
+                    step.action =
+                        Cow::Owned(format!("{} {name}", if is_goto { "goto" } else { "jump" }));
                     steps.push(step);
-                    let Some(next) = self.index(name) else {
+                    let Some(next) = self.targets[ci][ri] else {
                         return (Verdict::Drop, steps);
                     };
                     if !is_goto {
@@ -234,9 +333,9 @@ impl Compiled<'_> {
         self.policy[start].0 += 1;
         self.policy[start].1 += bytes;
         steps.push(Step {
-            chain: c.name.clone(),
+            chain: self.names[start].clone(),
             rule: 0,
-            action: "policy".into(),
+            action: Cow::Borrowed("policy"),
         });
         verdict(c.policy.unwrap_or("ACCEPT"))
     }
@@ -292,15 +391,18 @@ mod tests {
             "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        let trace = c.walk("INPUT", &ok);
+        let trace = c.walk("INPUT", &ok, &Ctx::default());
         assert_eq!(trace.verdict, Verdict::Accept);
-        let path: Vec<String> = trace.steps.iter().map(|s| s.chain.clone()).collect();
+        let path: Vec<String> = trace.steps.iter().map(|s| s.chain.to_string()).collect();
         assert_eq!(path, ["INPUT", "STDIN", "FRIENDLY"]);
         let stranger = Packet::parse_line(
             "IN=eth0 OUT= SRC=10.9.9.9 DST=10.137.0.1 LEN=60 PROTO=TCP SPT=40000 DPT=22 SYN",
         )
         .unwrap();
-        assert_eq!(c.walk("INPUT", &stranger).verdict, Verdict::Drop);
+        assert_eq!(
+            c.walk("INPUT", &stranger, &Ctx::default()).verdict,
+            Verdict::Drop
+        );
         let input = t.chains.iter().position(|ch| ch.name == "INPUT").unwrap();
         assert_eq!(c.policy[input], (1, 60));
         assert_eq!(c.counters[input][0], (2, 120));
@@ -311,7 +413,7 @@ mod tests {
         let rs = rs(&["-A INPUT -p tcp -m tcp -j LOG --log-prefix \"tcp.in.dropped \""]);
         let mut c = Compiled::new(rs.table("filter").unwrap()).unwrap();
         let line = "IN=eth0 OUT= MAC=00:16:3e:5e:6c:00:fe:ff:ff:ff:ff:ff:08:00 SRC=10.137.0.14 DST=10.137.0.16 LEN=52 TOS=0x00 PREC=0x00 TTL=63 ID=758 DF PROTO=TCP SPT=56296 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0";
-        let t = c.walk("INPUT", &Packet::parse_line(line).unwrap());
+        let t = c.walk("INPUT", &Packet::parse_line(line).unwrap(), &Ctx::default());
         assert_eq!(t.logs, [format!("tcp.in.dropped {line} ")]);
     }
 
@@ -334,23 +436,39 @@ mod tests {
         let rules = |t: &Trace| {
             t.steps
                 .iter()
-                .map(|s| (s.rule, s.action.clone()))
+                .map(|s| (s.rule, s.action.to_string()))
                 .collect::<Vec<_>>()
         };
         // "Not both", where xtables would say "neither".
-        let t = c.walk("INPUT", &p("LEN=28 PROTO=UDP SPT=1000 DPT=53 LEN=8"));
+        let t = c.walk(
+            "INPUT",
+            &p("LEN=28 PROTO=UDP SPT=1000 DPT=53 LEN=8"),
+            &Ctx::default(),
+        );
         assert_eq!(rules(&t)[0], (1, "match".to_string()));
-        let t = c.walk("INPUT", &p("LEN=28 PROTO=UDP SPT=1000 DPT=2000 LEN=8"));
+        let t = c.walk(
+            "INPUT",
+            &p("LEN=28 PROTO=UDP SPT=1000 DPT=2000 LEN=8"),
+            &Ctx::default(),
+        );
         assert_eq!(rules(&t)[0], (0, "policy".to_string()));
         // An inverted full port range and a flag mask of NONE are left
         // out: both rules match any TCP segment.
-        let t = c.walk("INPUT", &p("LEN=40 PROTO=TCP SPT=1 DPT=22 SYN"));
+        let t = c.walk(
+            "INPUT",
+            &p("LEN=40 PROTO=TCP SPT=1 DPT=22 SYN"),
+            &Ctx::default(),
+        );
         let hit: Vec<usize> = rules(&t).iter().map(|r| r.0).collect();
         assert_eq!(hit, [2, 3, 4, 5, 0]);
         // A cut-short TCP header (8 bytes): the ports are there, so the
         // native port rule matches; the xtables `-m tcp` drops it
         // uncounted.
-        let t = c.walk("INPUT", &p("LEN=28 PROTO=TCP SPT=1 DPT=22"));
+        let t = c.walk(
+            "INPUT",
+            &p("LEN=28 PROTO=TCP SPT=1 DPT=22"),
+            &Ctx::default(),
+        );
         assert_eq!(
             rules(&t),
             [
@@ -361,7 +479,11 @@ mod tests {
             ]
         );
         assert_eq!(t.verdict, Verdict::Drop);
-        let t = c.walk("INPUT", &p("LEN=24 PROTO=ICMP TYPE=8 CODE=0"));
+        let t = c.walk(
+            "INPUT",
+            &p("LEN=24 PROTO=ICMP TYPE=8 CODE=0"),
+            &Ctx::default(),
+        );
         assert_eq!(rules(&t), [(6, "hotdrop".to_string())]);
     }
 }

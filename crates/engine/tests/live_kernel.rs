@@ -17,6 +17,7 @@
 //! random ones. The engine's hook traversal across tables and conntrack
 //! come later.
 
+use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
 use ironwall_engine::wire::{self, Corrupt};
@@ -339,7 +340,7 @@ fn path_of(t: &Trace) -> Vec<String> {
     t.steps
         .iter()
         .map(|s| {
-            let what = match s.action.as_str() {
+            let what = match &*s.action {
                 "policy" => return format!("{}:policy:{verdict}", s.chain),
                 // The kernel traces no event for the end of a user chain.
                 "return" if s.rule == 0 => return String::new(),
@@ -618,14 +619,14 @@ fn differential(
     let mut logs = Vec::new();
     let mut paths = Vec::new();
     for (p, _) in seen.iter().filter(|(_, reaches)| *reaches) {
-        let t = walk.walk("INPUT", p);
+        let t = walk.walk("INPUT", p, &Ctx::default());
         if p.src == IpAddr::V4(CLIENT.addr) && p.iface_in == CLIENT_SIDE {
             paths.push(format!("{} => {}", packet_key(p), path_of(&t).join(" ")));
         }
         logs.extend(t.logs);
     }
     for p in &sent {
-        logs.extend(walk.walk("OUTPUT", p).logs);
+        logs.extend(walk.walk("OUTPUT", p, &Ctx::default()).logs);
     }
 
     // The kernel's counters, read back through our restore.

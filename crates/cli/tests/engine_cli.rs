@@ -1,0 +1,122 @@
+//! `ironwall trace` and `ironwall simulate` on the guide's ruleset: the
+//! CLI shell over the engine (the engine's behaviour is tested in
+//! crates/engine).
+
+use ironwall_lab::{ironwall_bin, shared};
+use std::process::Command;
+
+fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut cmd = Command::new(ironwall_bin());
+    cmd.args(args);
+    ironwall_lab::triple(ironwall_lab::run_with_input(cmd, stdin))
+}
+
+/// `ironwall simulate` on a rules file for a host at 10.137.0.2 on eth0.
+fn simulate(rules: &std::path::Path, more: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut args = vec![
+        "simulate",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--iface",
+        "eth0=10.137.0.2/24",
+    ];
+    args.extend(more);
+    run(&args, stdin)
+}
+
+#[test]
+fn trace_prints_the_guide_arrows() {
+    let Some(dir) = shared("trace cli") else {
+        return;
+    };
+    let rules = dir.join("golden/ruleset.save");
+    let rules = rules.to_str().unwrap();
+    let pkt = "IN=eth0 OUT= SRC=10.137.0.14 DST=10.137.0.2 LEN=60 PROTO=TCP SPT=5 DPT=22 SYN";
+    let (code, out, err) = run(
+        &[
+            "trace",
+            "--rules",
+            rules,
+            "--iface",
+            "eth0=10.137.0.2/24",
+            pkt,
+        ],
+        None,
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.contains("  filter INPUT: INPUT -> MALICIOUS -> STDIN -> FRIENDLY -> DROP\n"));
+    assert!(out.contains("    FRIENDLY #4 DROP: -A FRIENDLY -j DROP\n"));
+    let (code, json, _) = run(&["trace", "--json", "--rules", rules, pkt], None);
+    assert_eq!(code, 0);
+    assert!(json.starts_with("{\"packet\":"));
+    assert!(json.contains("\"verdict\":\"DROP\",\"reply\":null}"));
+    let (code, _, err) = run(&["trace", "--rules", rules, "SRC=1.2.3.999"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("packet 1: column 1: `SRC=1.2.3.999`"), "{err}");
+}
+
+#[test]
+fn simulate_adds_counters_and_writes_logs() {
+    let Some(dir) = shared("simulate cli") else {
+        return;
+    };
+    let rules = dir.join("golden/ruleset.save");
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let verdicts = tmp.path().join("verdicts");
+    let input = "\
+[ 1.0] IN=eth0 OUT= SRC=10.137.0.14 DST=10.137.0.2 LEN=60 PROTO=TCP SPT=5 DPT=8444 SYN
+[ 2.0] IN= OUT=eth0 SRC=10.137.0.2 DST=10.137.0.1 LEN=61 PROTO=UDP SPT=41000 DPT=53 LEN=41
+";
+    let (code, out, err) = simulate(
+        &rules,
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--verdicts",
+            verdicts.to_str().unwrap(),
+        ],
+        Some(input),
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.contains(":INPUT DROP [1:60]\n"));
+    assert!(out.contains("[1:61] -A STDOUT -p udp -m udp --dport 53 -j ACCEPT\n"));
+    assert_eq!(
+        std::fs::read_to_string(&verdicts).unwrap(),
+        "DROP\nACCEPT\n"
+    );
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.starts_with("tcp.in.dropped IN=eth0 OUT= SRC=10.137.0.14 "));
+}
+
+/// simulate reads pcap too: a DNS query from the host's address leaves by
+/// its first interface and is counted by STDOUT.
+#[test]
+fn simulate_reads_pcap() {
+    let Some(dir) = shared("simulate pcap") else {
+        return;
+    };
+    let rules = dir.join("golden/ruleset.save");
+    let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+    frame.extend([
+        0x45, 0, 0, 33, 0, 9, 0, 0, 64, 17, 0, 0, 10, 137, 0, 2, 10, 137, 0, 1,
+    ]);
+    frame.extend([0xa0, 0x28, 0, 53, 0, 13, 0, 0, 0, 0, 0, 0, 0]);
+    let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    file.extend([0; 8]);
+    file.extend(65535u32.to_le_bytes());
+    file.extend(1u32.to_le_bytes());
+    for word in [5u32, 0, frame.len() as u32, frame.len() as u32] {
+        file.extend(word.to_le_bytes());
+    }
+    file.extend(&frame);
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("q.pcap");
+    std::fs::write(&pcap, &file).unwrap();
+    let (code, out, err) = simulate(&rules, &[pcap.to_str().unwrap()], None);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(
+        out.contains("[1:33] -A STDOUT -p udp -m udp --dport 53 -j ACCEPT\n"),
+        "{out}"
+    );
+}

@@ -1,0 +1,600 @@
+//! The host the rules run on: its interfaces and addresses, its listening
+//! sockets, the kernel settings the engine models, and the packets Linux
+//! sends back for packets it accepts.
+//!
+//! # Contract
+//! * [`Host::option`] takes one host option as the CLI spells it
+//!   (`--iface NAME=ADDR/PREFIX`, `--listen tcp/22,udp/53`, `--sysctl
+//!   KEY=VALUE`); [`Host::parse_file`] reads a host file holding the same
+//!   options one per line without the dashes (`iface eth0=10.0.0.1/24`),
+//!   `#` starting a comment. Errors are messages, never panics.
+//! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
+//!   `nf_conntrack_checksum=1`, `nf_conntrack_tcp_be_liberal=0`,
+//!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `icmp_ratelimit=1000` (ms),
+//!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
+//!   `rp_filter=0`, `ip_forward=0`. With no interface, every arriving
+//!   packet is for this host.
+//! * [`Host::reject`] is the packet a REJECT rule sends.
+//! * [`Host::reply`] is the packet the stack answers an accepted local
+//!   packet with: SYN-ACK from a listening TCP port, RST from a closed
+//!   one, ICMP port unreachable from a closed UDP port (rate limited per
+//!   destination as `icmpv4_xrlim_allow` does), echo reply to an echo
+//!   request. The reply leaves by the interface the packet came in on.
+
+use crate::conntrack::Sysctl as CtSysctl;
+use crate::eval::tcp_has_option;
+use crate::packet::{tcp_flags as F, Packet, Transport};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// An interface with one IPv4 address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iface {
+    /// Its name.
+    pub name: String,
+    /// Its address.
+    pub addr: Ipv4Addr,
+    /// The prefix length of its subnet.
+    pub prefix: u8,
+}
+
+impl Iface {
+    fn contains(&self, ip: IpAddr) -> bool {
+        let IpAddr::V4(ip) = ip else {
+            return false;
+        };
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix))
+            .unwrap_or(0);
+        u32::from(ip) & mask == u32::from(self.addr) & mask
+    }
+}
+
+/// The kernel settings the engine models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sysctl {
+    /// The conntrack settings.
+    pub ct: CtSysctl,
+    /// `net.ipv4.icmp_ratelimit`, milliseconds per destination.
+    pub icmp_ratelimit: u32,
+    /// `net.ipv4.icmp_ratemask`: which ICMP types are limited.
+    pub icmp_ratemask: u32,
+    /// `net.ipv4.icmp_msgs_per_sec`.
+    pub icmp_msgs_per_sec: u32,
+    /// `net.ipv4.icmp_msgs_burst`.
+    pub icmp_msgs_burst: u32,
+    /// `net.ipv4.conf.all.rp_filter`: 0 off, 1 strict, 2 loose.
+    pub rp_filter: u8,
+    /// `net.ipv4.ip_forward`.
+    pub ip_forward: bool,
+}
+
+impl Default for Sysctl {
+    fn default() -> Self {
+        Sysctl {
+            ct: CtSysctl::default(),
+            icmp_ratelimit: 1000,
+            icmp_ratemask: 6168,
+            icmp_msgs_per_sec: 1000,
+            icmp_msgs_burst: 50,
+            rp_filter: 0,
+            ip_forward: false,
+        }
+    }
+}
+
+/// The host.
+#[derive(Debug, Clone, Default)]
+pub struct Host {
+    /// Interfaces in the order given; the first is the default route.
+    pub ifaces: Vec<Iface>,
+    /// Listening sockets: (protocol number, port).
+    pub listen: Vec<(u8, u16)>,
+    /// Kernel settings.
+    pub sysctl: Sysctl,
+    /// Per-destination ICMP token buckets: (tokens ms, last time ms).
+    peers: HashMap<IpAddr, (f64, f64)>,
+    /// The global ICMP bucket: (credit, last time s).
+    global: Option<(f64, f64)>,
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("--sysctl {key}: bad value `{v}'"))
+}
+
+impl Host {
+    /// Applies one host option (`--iface`, `--listen`, `--sysctl`) with
+    /// its value.
+    pub fn option(&mut self, name: &str, value: &str) -> Result<(), String> {
+        match name.trim_start_matches('-') {
+            "iface" => {
+                let (n, a) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--iface `{value}': expected NAME=ADDR/PREFIX"))?;
+                let (addr, prefix) = a.split_once('/').unwrap_or((a, "32"));
+                let addr: Ipv4Addr = addr
+                    .parse()
+                    .map_err(|_| format!("--iface `{value}': bad address"))?;
+                let prefix: u8 = prefix
+                    .parse()
+                    .ok()
+                    .filter(|p| *p <= 32)
+                    .ok_or_else(|| format!("--iface `{value}': bad prefix"))?;
+                if n.is_empty() {
+                    return Err(format!("--iface `{value}': empty name"));
+                }
+                self.ifaces.push(Iface {
+                    name: n.to_string(),
+                    addr,
+                    prefix,
+                });
+            }
+            "listen" => {
+                for item in value.split(',').filter(|s| !s.is_empty()) {
+                    let (p, port) = item.split_once('/').ok_or_else(|| {
+                        format!("--listen `{item}': expected tcp/PORT or udp/PORT")
+                    })?;
+                    let proto = match p {
+                        "tcp" => 6,
+                        "udp" => 17,
+                        _ => return Err(format!("--listen `{item}': tcp or udp")),
+                    };
+                    let port = port
+                        .parse()
+                        .map_err(|_| format!("--listen `{item}': bad port"))?;
+                    self.listen.push((proto, port));
+                }
+            }
+            "sysctl" => {
+                let (k, v) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--sysctl `{value}': expected KEY=VALUE"))?;
+                let key = k.trim().replace('/', ".");
+                let short = key.rsplit('.').next().unwrap_or(&key);
+                let s = &mut self.sysctl;
+                match short {
+                    "nf_conntrack_tcp_loose" => s.ct.tcp_loose = parse_num::<u32>(&key, v)? != 0,
+                    "nf_conntrack_checksum" => s.ct.checksum = parse_num::<u32>(&key, v)? != 0,
+                    "nf_conntrack_tcp_be_liberal" => {
+                        s.ct.tcp_be_liberal = parse_num::<u32>(&key, v)? != 0
+                    }
+                    "nf_conntrack_tcp_ignore_invalid_rst" => {
+                        s.ct.tcp_ignore_invalid_rst = parse_num::<u32>(&key, v)? != 0
+                    }
+                    "icmp_ratelimit" => s.icmp_ratelimit = parse_num(&key, v)?,
+                    "icmp_ratemask" => s.icmp_ratemask = parse_num(&key, v)?,
+                    "icmp_msgs_per_sec" => s.icmp_msgs_per_sec = parse_num(&key, v)?,
+                    "icmp_msgs_burst" => s.icmp_msgs_burst = parse_num(&key, v)?,
+                    "rp_filter" => s.rp_filter = parse_num(&key, v)?,
+                    "ip_forward" => s.ip_forward = parse_num::<u32>(&key, v)? != 0,
+                    _ => return Err(format!("--sysctl {key}: not modelled")),
+                }
+            }
+            other => return Err(format!("unknown host option `{other}'")),
+        }
+        Ok(())
+    }
+
+    /// Reads a host file (see the module docs).
+    pub fn parse_file(&mut self, text: &str) -> Result<(), String> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            self.option(k, v.trim())
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        Ok(())
+    }
+
+    /// Whether `ip` is one of the host's addresses (any address when no
+    /// interface is configured; 127/8 always).
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        if let IpAddr::V4(v) = ip {
+            if v.is_loopback() {
+                return true;
+            }
+        }
+        self.ifaces.is_empty() || self.ifaces.iter().any(|i| IpAddr::V4(i.addr) == ip)
+    }
+
+    /// Whether `ip` is 127/8 or an address of one of the interfaces (a
+    /// packet sent there comes back in through `lo`).
+    pub fn is_own(&self, ip: IpAddr) -> bool {
+        matches!(ip, IpAddr::V4(v) if v.is_loopback())
+            || self.ifaces.iter().any(|i| IpAddr::V4(i.addr) == ip)
+    }
+
+    /// The routing type of an address (`inet_addr_type`): BROADCAST (3)
+    /// for 0/8, 255.255.255.255 and an interface's subnet broadcast,
+    /// MULTICAST (5) for 224/4, LOCAL (2) for the host's own addresses
+    /// and 127/8, else UNICAST (1).
+    pub fn addr_type(&self, ip: IpAddr) -> u8 {
+        let IpAddr::V4(v) = ip else {
+            return 1;
+        };
+        let bits = u32::from(v);
+        if bits >> 24 == 0 || v.is_broadcast() {
+            return 3;
+        }
+        if v.is_multicast() {
+            return 5;
+        }
+        if self.is_own(ip) {
+            return 2;
+        }
+        let subnet_broadcast = self.ifaces.iter().any(|i| {
+            i.prefix < 31 && i.contains(ip) && {
+                let host = u32::MAX >> i.prefix;
+                bits & host == host
+            }
+        });
+        if subnet_broadcast {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// The interface a packet to `ip` leaves by (longest prefix; the first
+    /// interface is the default route).
+    pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
+        self.ifaces
+            .iter()
+            .filter(|i| i.contains(ip))
+            .max_by_key(|i| i.prefix)
+            .or(self.ifaces.first())
+    }
+
+    /// The address of an interface.
+    pub fn addr_of(&self, name: &str) -> Option<Ipv4Addr> {
+        self.ifaces.iter().find(|i| i.name == name).map(|i| i.addr)
+    }
+
+    /// `fib_validate_source` under rp_filter: false when a packet from
+    /// `src` arriving on `iface` is dropped.
+    pub fn rp_ok(&self, src: IpAddr, iface: &str) -> bool {
+        if self.sysctl.rp_filter != 1 || self.ifaces.is_empty() {
+            return true;
+        }
+        self.route(src).is_none_or(|i| i.name == iface)
+    }
+
+    fn listening(&self, proto: u8, port: u16) -> bool {
+        self.listen.contains(&(proto, port))
+    }
+
+    /// Whether an ICMP error of type `typ` to `dst` may be sent, for a
+    /// type in icmp_ratemask: `icmp_global_allow` (a credit of
+    /// icmp_msgs_burst, refilled at icmp_msgs_per_sec once at least 20 ms
+    /// passed while it is used up), then `icmpv4_xrlim_allow` per
+    /// destination (inet_peer_xrlim_allow: icmp_ratelimit ms a message,
+    /// a burst of 6; none for loopback), then one credit consumed (the
+    /// kernel since 6.11 takes 0 to 2 at random: a live comparison has to
+    /// keep the global limit out of reach).
+    fn icmp_allowed(&mut self, typ: u8, dst: IpAddr, now: f64) -> bool {
+        if typ > 18 || self.sysctl.icmp_ratemask & (1 << typ) == 0 {
+            return true;
+        }
+        let (mut credit, mut stamp) = self.global.unwrap_or((0.0, f64::NEG_INFINITY));
+        if credit <= 0.0 {
+            let delta = (now - stamp).min(1.0);
+            let incr = (f64::from(self.sysctl.icmp_msgs_per_sec) * delta).floor();
+            if delta < 0.02 || incr < 1.0 {
+                return false;
+            }
+            credit = (credit + incr).min(f64::from(self.sysctl.icmp_msgs_burst));
+            stamp = now;
+        }
+        let ms = now * 1000.0;
+        let limit = f64::from(self.sysctl.icmp_ratelimit);
+        let loopback = matches!(dst, IpAddr::V4(v) if v.is_loopback());
+        let peer_ok = limit == 0.0 || loopback || {
+            let (tokens, last) = self.peers.get(&dst).copied().unwrap_or((6.0 * limit, ms));
+            let tokens = (tokens + (ms - last)).min(6.0 * limit);
+            let ok = tokens >= limit;
+            self.peers
+                .insert(dst, (if ok { tokens - limit } else { tokens }, ms));
+            ok
+        };
+        if peer_ok {
+            credit -= 1.0;
+        }
+        self.global = Some((credit, stamp));
+        peer_ok
+    }
+
+    /// The packet the stack answers `pkt` with, once `pkt` was accepted
+    /// for a local address (see the module docs). `now` is the time.
+    pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        // Nothing answers a broadcast or multicast: tcp_v4_rcv discards
+        // non-host packets, icmp_send skips them, and
+        // icmp_echo_ignore_broadcasts defaults to 1.
+        if matches!(self.addr_type(pkt.dst), 3 | 5) {
+            return None;
+        }
+        match &pkt.transport {
+            Transport::Tcp {
+                dpt, flags, seq, ..
+            } if self.listening(6, *dpt) => {
+                if flags & (F::SYN | F::ACK | F::FIN | F::RST) != F::SYN {
+                    return None;
+                }
+                let mut r = tcp_answer(
+                    pkt,
+                    Some(0),
+                    seq.map(|s| s.wrapping_add(1)),
+                    F::SYN | F::ACK,
+                )?;
+                let opts = synack_options(pkt);
+                r.len = 40 + opts.len() as u16;
+                if let Transport::Tcp {
+                    window, options, ..
+                } = &mut r.transport
+                {
+                    *window = 65160;
+                    *options = opts;
+                }
+                Some(r)
+            }
+            Transport::Tcp { .. } => tcp_reset(pkt),
+            Transport::Udp { dpt, .. } if !self.listening(17, *dpt) => {
+                self.icmp_error(pkt, 3, 3, now)
+            }
+            Transport::Icmp {
+                typ: 8, id, seq, ..
+            } => {
+                let mut r = answer(pkt);
+                r.len = pkt.len;
+                r.transport = Transport::Icmp {
+                    typ: 0,
+                    code: 0,
+                    id: *id,
+                    seq: *seq,
+                    inner: None,
+                    mtu: None,
+                    gateway: None,
+                    parameter: None,
+                };
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+
+    /// The packet `-j REJECT --reject-with` sends (`nf_send_reset`,
+    /// `nf_send_unreach`), by the model's reply type number
+    /// (`IPT_ICMP_*`, 7 = tcp-reset); `None` when the kernel sends none
+    /// (a reset for a non-TCP packet or an RST, an ICMP error about an
+    /// ICMP error, a rate-limited one).
+    pub fn reject(&mut self, pkt: &Packet, with: usize, now: f64) -> Option<Packet> {
+        let code = match with {
+            7 => return tcp_reset(pkt),
+            0..=3 => with as u8,
+            5 => 9,
+            6 => 10,
+            8 => 13,
+            _ => return None,
+        };
+        if let Transport::Icmp { typ, .. } = &pkt.transport {
+            if !matches!(typ, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18) {
+                return None;
+            }
+        }
+        self.icmp_error(pkt, 3, code, now)
+    }
+
+    /// The time exceeded (TTL exceeded in transit) `ip_forward` sends for
+    /// a packet whose TTL would reach 0, from the address of the interface
+    /// that routes back to the sender (icmp_errors_use_inbound_ifaddr=0).
+    pub fn time_exceeded(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        let mut r = self.icmp_error(pkt, 11, 0, now)?;
+        if let Some(i) = self.route(pkt.src) {
+            r.src = IpAddr::V4(i.addr);
+            r.iface_out = i.name.clone();
+        }
+        Some(r)
+    }
+
+    /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
+    /// all), rate limited.
+    fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {
+        if pkt.frag != 0
+            || matches!(self.addr_type(pkt.dst), 3 | 5)
+            || !self.icmp_allowed(typ, pkt.src, now)
+        {
+            return None;
+        }
+        let mut quoted = pkt.clone();
+        quoted.iface_in.clear();
+        quoted.iface_out.clear();
+        quoted.mac = None;
+        quoted.time = None;
+        quoted.prefix.clear();
+        let mut r = answer(pkt);
+        r.len = 20 + 8 + pkt.len.min(576 - 28);
+        // icmp_send: tos = (tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL.
+        r.tos = pkt.tos & 0x1E;
+        r.prec = 0xC0;
+        r.transport = Transport::Icmp {
+            typ,
+            code,
+            id: None,
+            seq: None,
+            inner: Some(Box::new(quoted)),
+            mtu: None,
+            gateway: None,
+            parameter: None,
+        };
+        Some(r)
+    }
+}
+
+/// The bare answer to `pkt`: addresses swapped, out by its way in.
+fn answer(pkt: &Packet) -> Packet {
+    Packet {
+        time: pkt.time,
+        iface_out: pkt.iface_in.clone(),
+        src: pkt.dst,
+        dst: pkt.src,
+        ..Packet::default()
+    }
+}
+
+/// A 40-byte TCP answer with DF set.
+fn tcp_answer(pkt: &Packet, seq: Option<u32>, ack: Option<u32>, flags: u16) -> Option<Packet> {
+    let Transport::Tcp { spt, dpt, .. } = &pkt.transport else {
+        return None;
+    };
+    let mut r = answer(pkt);
+    r.df = true;
+    r.len = 40;
+    r.transport = Transport::Tcp {
+        spt: *dpt,
+        dpt: *spt,
+        seq,
+        ack,
+        window: 0,
+        res: 0,
+        flags,
+        urgp: 0,
+        options: Vec::new(),
+    };
+    Some(r)
+}
+
+/// The options of Linux's SYN-ACK (`tcp_synack_options`, written by
+/// `tcp_options_write`): MSS 1460 always; timestamps (with SACK-permitted
+/// before them, or two NOPs), else NOP NOP SACK-permitted, when the SYN
+/// offered them; NOP and window scale 7 when the SYN offered scaling.
+/// A SYN whose options were not logged is judged by its length: 20 bytes
+/// of options are Linux's own (all four), 12 Windows' (no timestamps),
+/// fewer none. Timestamp values are unknown (zero here).
+fn synack_options(syn: &Packet) -> Vec<u8> {
+    let Transport::Tcp { options, .. } = &syn.transport else {
+        return Vec::new();
+    };
+    let (ts, sack, ws) = if options.is_empty() {
+        let extra = usize::from(syn.len).saturating_sub(40 + syn.ip_options.len());
+        (extra >= 20, extra >= 12, extra >= 12)
+    } else {
+        let has = |kind| tcp_has_option(options, kind);
+        (has(8), has(4), has(3))
+    };
+    let mut o = vec![2, 4, 0x05, 0xb4];
+    match (ts, sack) {
+        (true, true) => o.extend([4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        (true, false) => o.extend([1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
+        (false, true) => o.extend([1, 1, 4, 2]),
+        (false, false) => {}
+    }
+    if ws {
+        o.extend([1, 3, 3, 7]);
+    }
+    o
+}
+
+/// `tcp_v4_send_reset` / `nf_send_reset`: no answer to an RST; to a
+/// segment with ACK an RST with seq = its ack; else RST|ACK acking it.
+fn tcp_reset(pkt: &Packet) -> Option<Packet> {
+    let Transport::Tcp {
+        seq, ack, flags, ..
+    } = &pkt.transport
+    else {
+        return None;
+    };
+    if flags & F::RST != 0 {
+        return None;
+    }
+    if flags & F::ACK != 0 {
+        return tcp_answer(pkt, *ack, None, F::RST);
+    }
+    let step = u32::from(flags & F::SYN != 0) + u32::from(flags & F::FIN != 0);
+    tcp_answer(
+        pkt,
+        Some(0),
+        seq.map(|s| s.wrapping_add(step)),
+        F::RST | F::ACK,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Host {
+        let mut h = Host::default();
+        h.option("--iface", "eth0=10.137.0.2/24").unwrap();
+        h.option("--listen", "tcp/22,udp/53").unwrap();
+        h
+    }
+
+    #[test]
+    fn options_and_file() {
+        let mut h = Host::default();
+        h.parse_file("iface eth0=10.0.0.1/24 # lan\nlisten tcp/22\nsysctl net.netfilter.nf_conntrack_tcp_loose=0\n")
+            .unwrap();
+        assert!(!h.sysctl.ct.tcp_loose);
+        assert!(h.is_local("10.0.0.1".parse().unwrap()));
+        assert!(!h.is_local("10.0.0.9".parse().unwrap()));
+        assert!(h.option("--iface", "eth0=10.0.0.1/33").is_err());
+        assert!(h.option("--sysctl", "net.core.x=1").is_err());
+        assert!(h.option("--listen", "sctp/1").is_err());
+    }
+
+    /// tcp_v4_send_reset: RST|ACK for a SYN to a closed port, SYN|ACK from
+    /// a listener; a closed UDP port answers port unreachable
+    /// (__udp4_lib_rcv -> icmp_send), limited per destination to a burst
+    /// of 6 then one a second (inet_peer_xrlim_allow, XRLIM_BURST_FACTOR).
+    #[test]
+    fn replies() {
+        let mut h = host();
+        let syn = |port: u16| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=TCP SPT=40000 DPT={port} SEQ=100 ACK=0 SYN"
+            ))
+            .unwrap()
+        };
+        let sa = h.reply(&syn(22), 0.0).unwrap();
+        // A 40-byte SYN (no options) gets MSS only.
+        assert_eq!(sa.len, 44);
+        assert!(
+            matches!(sa.transport, Transport::Tcp { flags, ack: Some(101), .. } if flags == F::SYN | F::ACK)
+        );
+        let rst = h.reply(&syn(23), 0.0).unwrap();
+        assert!(matches!(rst.transport, Transport::Tcp { flags, .. } if flags == F::RST | F::ACK));
+        assert_eq!(rst.iface_out, "eth0");
+        let udp = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=UDP SPT=5000 DPT=9",
+        )
+        .unwrap();
+        let sent = (0..10).filter(|_| h.reply(&udp, 5.0).is_some()).count();
+        assert_eq!(sent, 6);
+        assert!(h.reply(&udp, 6.0).is_some());
+    }
+
+    /// icmp_global_allow: with the per-destination limit off
+    /// (icmp_ratelimit=0) a burst of icmp_msgs_burst errors, then nothing
+    /// within 20 ms, then a refill of icmp_msgs_per_sec × elapsed.
+    #[test]
+    fn global_icmp_limit() {
+        let mut h = host();
+        h.option("--sysctl", "net.ipv4.icmp_ratelimit=0").unwrap();
+        h.option("--sysctl", "net.ipv4.icmp_msgs_burst=3").unwrap();
+        h.option("--sysctl", "net.ipv4.icmp_msgs_per_sec=100")
+            .unwrap();
+        let udp = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=UDP SPT=5000 DPT=9",
+        )
+        .unwrap();
+        let sent = |h: &mut Host, t: f64| (0..10).filter(|_| h.reply(&udp, t).is_some()).count();
+        assert_eq!(sent(&mut h, 1.0), 3);
+        assert_eq!(sent(&mut h, 1.01), 0);
+        assert_eq!(sent(&mut h, 1.03), 3);
+        assert_eq!(sent(&mut h, 1.06), 3);
+    }
+}

@@ -1,0 +1,1025 @@
+//! The hooks across tables, as netfilter runs them for a local host.
+//!
+//! # Contract
+//! [`Engine::process`] takes one packet and returns its [`Outcome`]. The
+//! direction comes from the packet: `IN=` only is arriving (to INPUT when
+//! the destination, after nat PREROUTING, is a local address, else
+//! forwarded), `IN=` and `OUT=` is forwarded, `OUT=` only is sent by this
+//! host. The order is the kernel's (hook priorities of `nf_ip_hook_priorities`):
+//!
+//! * arriving: raw PREROUTING, conntrack, mangle PREROUTING, nat
+//!   PREROUTING, routing (rp_filter, ip_forward), then either mangle/filter/
+//!   security/nat INPUT, or (TTL lowered, or time exceeded sent) mangle/
+//!   filter/security FORWARD and mangle/nat POSTROUTING; conntrack
+//!   confirmation at the end;
+//! * sent: raw OUTPUT, conntrack, mangle OUTPUT, nat OUTPUT, filter OUTPUT,
+//!   security OUTPUT, mangle POSTROUTING, nat POSTROUTING, confirmation;
+//!   a packet to one of the host's own addresses (or 127/8) then comes
+//!   back in through `lo` as an arriving packet, with its connection.
+//!
+//! A table's chain is walked only when the ruleset holds that chain (with
+//! iptables-nft an absent table registers no hook). nat chains are walked
+//! only for a connection's first packet, once per manip type
+//! (`nf_nat_inet_fn`); the binding they make (DNAT, SNAT, MASQUERADE,
+//! REDIRECT; from a range the first address; a port kept when inside the
+//! range, else the range's first) is kept in the connection and applied to
+//! its later packets and replies (`nf_nat_packet`). Counters (per rule,
+//! per policy, bytes = IP total length) are kept per table.
+//!
+//! When an arriving packet is accepted for a local address, the host's
+//! answer ([`Host::reply`]) is sent through the sent-packet hooks, and its
+//! outcome attached; a packet in the reply direction of a connection
+//! reaches the socket that opened it and gets no answer. A packet a
+//! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
+//! way; a TCP reset carries the rejected packet's connection as RELATED
+//! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
+//! quotes a confirmed connection, else INVALID).
+
+use crate::conntrack::{self, status, CtState, Handle, Tuple};
+use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
+use crate::host::Host;
+use crate::packet::{tcp_flags, Packet, Transport};
+use crate::walk::{Compiled, Step, Trace, Verdict};
+use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
+use ironwall_model::ruleset::Ruleset;
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+
+/// One table walk, summarised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    /// The table.
+    pub table: &'static str,
+    /// The built-in chain walked.
+    pub chain: &'static str,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+impl Walk {
+    /// The guide's arrow form: `INPUT -> MALICIOUS -> STDIN -> FRIENDLY ->
+    /// ACCEPT` (chains entered, then the verdict; `DROP (policy)` when the
+    /// policy decided).
+    pub fn arrows(&self) -> String {
+        let mut parts = vec![self.chain.to_string()];
+        let mut policy = false;
+        for s in &self.steps {
+            if let Some(c) = s
+                .action
+                .strip_prefix("jump ")
+                .or_else(|| s.action.strip_prefix("goto "))
+            {
+                parts.push(c.to_string());
+            }
+            policy = s.action == "policy";
+        }
+        let v = match self.verdict {
+            Verdict::Accept => "ACCEPT",
+            Verdict::Drop => "DROP",
+            Verdict::Queue => "QUEUE",
+        };
+        let last = self.steps.last().map(|s| &*s.action).unwrap_or("");
+        if policy {
+            parts.push(format!("{v} (policy)"));
+        } else if last == v {
+            parts.push(v.to_string());
+        } else {
+            parts.push(format!("{last} ({v})"));
+        }
+        parts.join(" -> ")
+    }
+}
+
+/// What happened to one packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The packet as it came.
+    pub packet: Packet,
+    /// The packet as it left (after NAT).
+    pub out: Packet,
+    /// The final verdict.
+    pub verdict: Verdict,
+    /// Its conntrack state.
+    pub ct: CtState,
+    /// The table walks in order.
+    pub walks: Vec<Walk>,
+    /// The LOG lines written, in order.
+    pub logs: Vec<String>,
+    /// NAT rewrites, as text (`DNAT 10.0.0.1:22 -> 172.17.0.4:8022`).
+    pub nat: Vec<String>,
+    /// What dropped it outside the rules (`routing`, `rp_filter`).
+    pub dropped_by: Option<&'static str>,
+    /// The `--reject-with` type number of the REJECT rule that dropped it.
+    pub rejected: Option<usize>,
+    /// The host's answer, when it sent one.
+    pub reply: Option<Box<Outcome>>,
+}
+
+/// The engine: compiled tables, one conntrack table, the host.
+#[derive(Debug)]
+pub struct Engine<'a> {
+    tables: Vec<Compiled<'a>>,
+    /// The connections.
+    pub ct: conntrack::Table,
+    /// The host.
+    pub host: Host,
+    /// The last arriving packet's connection, its view and time (for the
+    /// packet a REJECT sends).
+    last: Option<(Handle, conntrack::CtView, f64)>,
+    /// The `recent` match's lists.
+    pub recent: Rc<RefCell<RecentLists>>,
+}
+
+fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
+    match t {
+        Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => Some((spt, dpt)),
+        _ => None,
+    }
+}
+
+fn endpoint(ip: IpAddr, port: u16, t: &Transport) -> String {
+    match t {
+        Transport::Tcp { .. } | Transport::Udp { .. } => format!("{ip}:{port}"),
+        _ => ip.to_string(),
+    }
+}
+
+/// The port a NAT range gives: the original when inside, else the first.
+fn pick_port(n: &Nat, orig: u16) -> u16 {
+    if n.flags & PROTO_SPECIFIED == 0 || (orig >= n.min_port && orig <= n.max_port) {
+        orig
+    } else {
+        n.min_port
+    }
+}
+
+impl<'a> Engine<'a> {
+    /// Compiles every table of `rs`.
+    pub fn new(rs: &'a Ruleset, host: Host) -> Result<Self, Unsupported> {
+        let tables = rs
+            .tables
+            .iter()
+            .map(Compiled::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Engine {
+            tables,
+            ct: conntrack::Table::new(host.sysctl.ct),
+            host,
+            last: None,
+            recent: Rc::default(),
+        })
+    }
+
+    /// The compiled tables (their counters).
+    pub fn tables(&self) -> &[Compiled<'a>] {
+        &self.tables
+    }
+
+    /// Adds the counters the engine counted to `rs` (the ruleset it was
+    /// built from, or a copy of it): per rule and per built-in policy.
+    pub fn add_counters_to(&self, rs: &mut Ruleset) {
+        for t in &self.tables {
+            let Some(dst) = rs.table_mut(t.table().name()) else {
+                continue;
+            };
+            for (ci, c) in t.table().chains.iter().enumerate() {
+                let Some(dc) = dst.chain_mut(&c.name) else {
+                    continue;
+                };
+                if let Some((p, b)) = t.policy.get(ci) {
+                    dc.counters.packets += p;
+                    dc.counters.bytes += b;
+                }
+                let rules = t.counters.get(ci).map(Vec::as_slice).unwrap_or(&[]);
+                for (r, (p, b)) in dc.rules.iter_mut().zip(rules) {
+                    r.counters.packets += p;
+                    r.counters.bytes += b;
+                }
+            }
+        }
+    }
+
+    /// The rule text of a step, as `iptables -S` prints it (`-A CHAIN
+    /// ...`), or the policy line.
+    pub fn rule_text(&self, table: &str, step: &Step) -> String {
+        let t = self.tables.iter().find(|t| t.table().name() == table);
+        let chain = t.and_then(|t| t.table().chain(&step.chain));
+        match (chain, step.rule) {
+            (Some(c), 0) if c.is_builtin() => {
+                format!("-P {} {}", c.name, c.policy.unwrap_or("ACCEPT"))
+            }
+            (Some(c), 0) => format!("(end of {})", c.name),
+            (Some(c), n) => c
+                .rules
+                .get(n - 1)
+                .map(|r| format!("-A {}{}", c.name, r.save_text(false)))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Walks `table`'s built-in `chain` when present; `None` when the
+    /// table or chain does not exist.
+    fn hook(
+        &mut self,
+        table: &'static str,
+        chain: &'static str,
+        pkt: &mut Packet,
+        cx: &Ctx,
+        out: &mut Outcome,
+    ) -> Option<Trace> {
+        let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
+        if !t.has_builtin(chain) {
+            return None;
+        }
+        let cx = &Ctx {
+            addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+            reverse: (
+                self.host.addr_type(pkt.src),
+                self.host
+                    .route(pkt.src)
+                    .is_none_or(|i| i.name == pkt.iface_in),
+            ),
+            recent: Some(self.recent.clone()),
+            ..cx.clone()
+        };
+        let trace = t.walk(chain, pkt, cx);
+        if let Some(m) = trace.mark {
+            pkt.mark = m;
+        }
+        let mut trace = trace;
+        out.walks.push(Walk {
+            table,
+            chain,
+            verdict: trace.verdict,
+            steps: std::mem::take(&mut trace.steps),
+        });
+        out.logs.append(&mut trace.logs);
+        out.rejected = trace.reject.as_ref().map(|r| r.with);
+        Some(trace)
+    }
+
+    /// Runs the nat chain for a new connection's manip type, records the
+    /// binding, and applies the connection's NAT to the packet.
+    fn nat_hook(
+        &mut self,
+        chain: &'static str,
+        src_manip: bool,
+        h: Handle,
+        pkt: &mut Packet,
+        cx: &mut Ctx,
+        out: &mut Outcome,
+    ) -> Verdict {
+        let done = self.ct.get(h).map(|c| {
+            if src_manip {
+                c.nat_done.0
+            } else {
+                c.nat_done.1
+            }
+        });
+        if cx.ct.state == CtState::New && done == Some(false) {
+            let trace = self.hook("nat", chain, pkt, cx, out);
+            if let Some(Trace {
+                verdict: Verdict::Drop,
+                ..
+            }) = trace
+            {
+                return Verdict::Drop;
+            }
+            if let Some(n) = trace.and_then(|t| t.nat) {
+                self.bind(h, &n, pkt);
+            }
+            if let Some(c) = self.ct.get_mut(h) {
+                if src_manip {
+                    c.nat_done.0 = true;
+                } else {
+                    c.nat_done.1 = true;
+                }
+            }
+            cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
+        }
+        if let Some(c) = self.ct.get(h).copied() {
+            if let Some(text) = nat_apply(pkt, &c, cx.ct.reply_dir, src_manip) {
+                out.nat.push(text);
+            }
+        }
+        Verdict::Accept
+    }
+
+    /// Records a NAT binding: the connection's reply tuple changes.
+    fn bind(&mut self, h: Handle, n: &Nat, pkt: &Packet) {
+        let Some(c) = self.ct.get(h).copied() else {
+            return;
+        };
+        let mut reply: Tuple = c.reply;
+        let with_ports = matches!(c.orig.proto, 6 | 17 | 136);
+        let (bit, dst_side) = match n.kind {
+            Kind::Dnat | Kind::Redirect => (status::DST_NAT, true),
+            Kind::Snat | Kind::Masquerade => (status::SRC_NAT, false),
+        };
+        let addr = match n.kind {
+            Kind::Dnat | Kind::Snat if n.flags & MAP_IPS != 0 => Some(n.min_addr),
+            Kind::Redirect => Some(if pkt.iface_in.is_empty() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                self.host.addr_of(&pkt.iface_in).map_or(pkt.dst, IpAddr::V4)
+            }),
+            Kind::Masquerade => Some(
+                self.host
+                    .addr_of(&pkt.iface_out)
+                    .map_or(pkt.src, IpAddr::V4),
+            ),
+            _ => None,
+        };
+        if dst_side {
+            if let Some(a) = addr {
+                reply.src = a;
+            }
+            if with_ports {
+                reply.sport = pick_port(n, c.orig.dport);
+            }
+        } else {
+            if let Some(a) = addr {
+                reply.dst = a;
+            }
+            if with_ports {
+                reply.dport = pick_port(n, c.orig.sport);
+            }
+        }
+        if reply != c.reply {
+            if let Some(cm) = self.ct.get_mut(h) {
+                cm.status |= bit;
+            }
+            self.ct.set_reply(h, reply);
+        }
+    }
+
+    /// Processes one packet (see the module docs).
+    /// A packet sent by this host (only `OUT=`) comes from a process's
+    /// socket owned by its logged `UID=`/`GID=`, else by root.
+    pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
+        self.process_as(pkt, None, Sock::User(uid, gid))
+    }
+
+    /// [`Engine::process`], for a packet whose connection is already
+    /// attached (`nf_ct_attach`: an RST a REJECT sends is RELATED to the
+    /// rejected packet's connection).
+    fn process_as(
+        &mut self,
+        pkt: &Packet,
+        attached: Option<(Handle, conntrack::CtView)>,
+        sock: Sock,
+    ) -> Outcome {
+        let mut out = Outcome {
+            packet: pkt.clone(),
+            out: Packet::default(),
+            verdict: Verdict::Accept,
+            ct: CtState::Invalid,
+            walks: Vec::new(),
+            logs: Vec::new(),
+            nat: Vec::new(),
+            dropped_by: None,
+            rejected: None,
+            reply: None,
+        };
+        let mut p = pkt.clone();
+        let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
+        let verdict = if arriving {
+            self.last = None;
+            let v = self.arriving(&mut p, &mut out, None);
+            if let (Verdict::Drop, Some(with), Some((h, view, now))) =
+                (v, out.rejected, self.last.clone())
+            {
+                if let Some(r) = self.host.reject(&p, with, now) {
+                    let attached = (with == 7 && view.conn.is_some()).then(|| {
+                        let related = conntrack::CtView {
+                            state: CtState::Related,
+                            reply_dir: !view.reply_dir,
+                            ..view
+                        };
+                        (h, related)
+                    });
+                    out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
+                }
+            }
+            v
+        } else {
+            self.sent(&mut p, &mut out, attached, sock)
+        };
+        out.verdict = verdict;
+        out.out = p;
+        out
+    }
+
+    /// Tracks the packet after its raw hook.
+    fn track(&mut self, raw: Option<Trace>, p: &Packet) -> conntrack::Tracked {
+        if raw.is_some_and(|t| t.notrack) {
+            self.ct.untrack()
+        } else {
+            self.ct.track(p)
+        }
+    }
+
+    fn arriving(
+        &mut self,
+        p: &mut Packet,
+        out: &mut Outcome,
+        attached: Option<(Handle, conntrack::CtView)>,
+    ) -> Verdict {
+        let now = self.ct.advance(p);
+        let raw = self.hook("raw", "PREROUTING", p, &Ctx::at(now), out);
+        if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
+            return Verdict::Drop;
+        }
+        let (h, view) = match attached {
+            Some(a) => a,
+            None => {
+                let t = self.track(raw, p);
+                (t.handle, t.view)
+            }
+        };
+        out.ct = view.state;
+        self.last = Some((h, view.clone(), now));
+        let mut cx = Ctx {
+            ct: view,
+            ..Ctx::at(now)
+        };
+        if self.stop("mangle", "PREROUTING", p, &cx, out) {
+            return Verdict::Drop;
+        }
+        if self.nat_hook("PREROUTING", false, h, p, &mut cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        // Broadcasts and the all-hosts group are delivered locally.
+        let local = self.host.is_local(p.dst)
+            || self.host.addr_type(p.dst) == 3
+            || p.dst == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1));
+        let forwarded = !p.iface_out.is_empty() || !local;
+        if !self.host.is_local(p.src) && !self.host.rp_ok(p.src, &p.iface_in) {
+            out.dropped_by = Some("rp_filter");
+            return Verdict::Drop;
+        }
+        if forwarded {
+            if !self.host.sysctl.ip_forward && p.iface_out.is_empty() {
+                out.dropped_by = Some("routing");
+                return Verdict::Drop;
+            }
+            if p.iface_out.is_empty() {
+                // ip_forward: a TTL that would reach 0 is answered with
+                // time exceeded instead; else it drops by one before the
+                // FORWARD hook. (A line with OUT= set was logged after
+                // that, its TTL already lowered.)
+                if p.ttl <= 1 {
+                    out.dropped_by = Some("ttl");
+                    if let Some(r) = self.host.time_exceeded(p, now) {
+                        out.reply = Some(Box::new(self.process_as(&r, None, Sock::Kernel)));
+                    }
+                    return Verdict::Drop;
+                }
+                p.ttl -= 1;
+                p.iface_out = self
+                    .host
+                    .route(p.dst)
+                    .map(|i| i.name.clone())
+                    .unwrap_or_default();
+            }
+            for (t, c) in [
+                ("mangle", "FORWARD"),
+                ("filter", "FORWARD"),
+                ("security", "FORWARD"),
+            ] {
+                if self.stop(t, c, p, &cx, out) {
+                    return Verdict::Drop;
+                }
+            }
+            return match self.postrouting(h, p, &mut cx, out) {
+                Some(_) => Verdict::Accept,
+                None => Verdict::Drop,
+            };
+        }
+        for (t, c) in [
+            ("mangle", "INPUT"),
+            ("filter", "INPUT"),
+            ("security", "INPUT"),
+        ] {
+            if self.stop(t, c, p, &cx, out) {
+                return Verdict::Drop;
+            }
+        }
+        if self.nat_hook("INPUT", true, h, p, &mut cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        self.ct.confirm(h);
+        // A reply to a connection this host opened, or a packet of a
+        // connection seen both ways, reaches its socket.
+        if cx.ct.reply_dir || cx.ct.state == CtState::Established {
+            return Verdict::Accept;
+        }
+        if let Some(r) = self.host.reply(p, now) {
+            // A SYN-ACK belongs to the listener (root's); the rest come
+            // from kernel control sockets.
+            let synack =
+                matches!(r.transport, Transport::Tcp { flags, .. } if flags & tcp_flags::SYN != 0);
+            let sock = if synack {
+                Sock::User(0, 0)
+            } else {
+                Sock::Kernel
+            };
+            out.reply = Some(Box::new(self.process_as(&r, None, sock)));
+        }
+        Verdict::Accept
+    }
+
+    fn sent(
+        &mut self,
+        p: &mut Packet,
+        out: &mut Outcome,
+        attached: Option<(Handle, conntrack::CtView)>,
+        sock: Sock,
+    ) -> Verdict {
+        let now = self.ct.advance(p);
+        let base = Ctx {
+            sock,
+            ..Ctx::at(now)
+        };
+        let raw = self.hook("raw", "OUTPUT", p, &base, out);
+        if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
+            return Verdict::Drop;
+        }
+        let (h, view) = match attached {
+            Some(a) => a,
+            None => {
+                let t = self.track(raw, p);
+                (t.handle, t.view)
+            }
+        };
+        out.ct = view.state;
+        let mut cx = Ctx { ct: view, ..base };
+        if self.stop("mangle", "OUTPUT", p, &cx, out) {
+            return Verdict::Drop;
+        }
+        if self.nat_hook("OUTPUT", false, h, p, &mut cx, out) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        for (t, c) in [("filter", "OUTPUT"), ("security", "OUTPUT")] {
+            if self.stop(t, c, p, &cx, out) {
+                return Verdict::Drop;
+            }
+        }
+        let Some(h) = self.postrouting(h, p, &mut cx, out) else {
+            return Verdict::Drop;
+        };
+        if !self.host.is_own(p.dst) {
+            return Verdict::Accept;
+        }
+        // To this host: back in through lo, keeping its connection
+        // (nf_conntrack_in leaves a packet that has one alone); lo's
+        // header logs as 12 zero bytes and the IPv4 type.
+        p.iface_in = "lo".into();
+        p.iface_out.clear();
+        let mut mac = vec![0u8; 12];
+        mac.extend([8, 0]);
+        p.mac = Some(mac);
+        let view = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
+        self.arriving(p, out, Some((h, view)))
+    }
+
+    /// mangle and nat POSTROUTING and confirmation; the connection's
+    /// handle after it, `None` when the packet was dropped.
+    fn postrouting(
+        &mut self,
+        h: Handle,
+        p: &mut Packet,
+        cx: &mut Ctx,
+        out: &mut Outcome,
+    ) -> Option<Handle> {
+        if self.stop("mangle", "POSTROUTING", p, cx, out)
+            || self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop
+        {
+            return None;
+        }
+        // ipv4_confirm skips a RELATED reply (an attached reset).
+        if cx.ct.state == CtState::Related && cx.ct.reply_dir {
+            return Some(h);
+        }
+        Some(self.ct.confirm(h))
+    }
+
+    /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
+    /// QUEUE without a listener).
+    fn stop(
+        &mut self,
+        table: &'static str,
+        chain: &'static str,
+        p: &mut Packet,
+        cx: &Ctx,
+        out: &mut Outcome,
+    ) -> bool {
+        self.hook(table, chain, p, cx, out)
+            .is_some_and(|t| t.verdict != Verdict::Accept)
+    }
+}
+
+/// Sets the source (or destination) address of a packet, and its port
+/// when it has ports.
+fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
+    if source {
+        p.src = addr;
+    } else {
+        p.dst = addr;
+    }
+    if let Some((s, d)) = ports_mut(&mut p.transport) {
+        if source {
+            *s = port;
+        } else {
+            *d = port;
+        }
+    }
+}
+
+/// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
+/// manip type and direction; returns a description when it changed.
+fn nat_apply(
+    p: &mut Packet,
+    c: &conntrack::Conn,
+    reply_dir: bool,
+    src_manip: bool,
+) -> Option<String> {
+    let mut bit = if src_manip {
+        status::SRC_NAT
+    } else {
+        status::DST_NAT
+    };
+    if reply_dir {
+        bit ^= status::SRC_NAT | status::DST_NAT;
+    }
+    if c.status & bit == 0 {
+        return None;
+    }
+    // The target is the inverse of the other direction's tuple.
+    let other = if reply_dir { c.orig } else { c.reply };
+    let (to_addr, to_port) = if src_manip {
+        (other.dst, other.dport)
+    } else {
+        (other.src, other.sport)
+    };
+    let (old_addr, old_port) = {
+        let ports = match &p.transport {
+            Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => (*spt, *dpt),
+            _ => (0, 0),
+        };
+        if src_manip {
+            (p.src, ports.0)
+        } else {
+            (p.dst, ports.1)
+        }
+    };
+    if (old_addr, old_port) == (to_addr, to_port) {
+        return None;
+    }
+    set_end(p, src_manip, to_addr, to_port);
+    // nf_nat_icmp_reply_translation: the quoted packet went the other
+    // way, so it gets the mirrored rewrite.
+    if let Transport::Icmp { inner: Some(q), .. } = &mut p.transport {
+        set_end(q, !src_manip, to_addr, to_port);
+    }
+    let kind = if src_manip { "SNAT" } else { "DNAT" };
+    Some(format!(
+        "{kind} {} -> {}",
+        endpoint(old_addr, old_port, &p.transport),
+        endpoint(to_addr, to_port, &p.transport)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ironwall_model::addr::Family;
+
+    fn rs(text: &str) -> Ruleset {
+        let mut rs = Ruleset::new(Family::V4);
+        ironwall_model::restore::restore(&mut rs, text, &Default::default(), &[]).unwrap();
+        rs
+    }
+
+    fn host(opts: &[(&str, &str)]) -> Host {
+        let mut h = Host::default();
+        for (k, v) in opts {
+            h.option(k, v).unwrap();
+        }
+        h
+    }
+
+    /// DNAT in PREROUTING for the first packet only; the binding rewrites
+    /// later packets and un-NATs replies (nf_nat_inet_fn, nf_nat_packet).
+    #[test]
+    fn dnat_binding_applies_to_later_packets_and_replies() {
+        let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 22 -j DNAT --to-destination 10.0.0.1:8022\nCOMMIT\n");
+        let h = host(&[("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/8022")]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let syn = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN",
+        )
+        .unwrap();
+        let o = e.process(&syn);
+        assert_eq!(o.verdict, Verdict::Accept);
+        assert_eq!(o.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
+        // The SYN-ACK from 8022 leaves with the original port restored.
+        let r = o.reply.unwrap();
+        assert_eq!(r.nat, ["SNAT 10.0.0.1:8022 -> 10.0.0.1:22"]);
+        assert_eq!(r.ct, CtState::Established);
+        let ack = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 ACK",
+        )
+        .unwrap();
+        let o2 = e.process(&ack);
+        assert_eq!(o2.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
+        // nat PREROUTING counted the first packet only.
+        let nat = e
+            .tables()
+            .iter()
+            .find(|t| t.table().name() == "nat")
+            .unwrap();
+        assert_eq!(nat.counters[0][0], (1, 40));
+    }
+
+    /// With ip_forward=0 a packet for another host never reaches FORWARD.
+    #[test]
+    fn forwarding_off_drops_at_routing() {
+        let rs = rs(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        );
+        let mut e = Engine::new(&rs, host(&[("iface", "eth0=10.0.0.1/24")])).unwrap();
+        let p = Packet::parse_line("IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.7 PROTO=UDP SPT=1 DPT=2")
+            .unwrap();
+        let o = e.process(&p);
+        assert_eq!((o.verdict, o.dropped_by), (Verdict::Drop, Some("routing")));
+        let mut e = Engine::new(
+            &rs,
+            host(&[
+                ("iface", "eth0=10.0.0.1/24"),
+                ("sysctl", "net.ipv4.ip_forward=1"),
+            ]),
+        )
+        .unwrap();
+        let o = e.process(&p);
+        assert_eq!(
+            o.walks.iter().map(|w| w.chain).collect::<Vec<_>>(),
+            ["FORWARD"]
+        );
+    }
+
+    /// REJECT answers through OUTPUT: the reset is RELATED to the
+    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); the port
+    /// unreachable for a new UDP flow quotes an unconfirmed connection and
+    /// is INVALID (icmp_error_message finds nothing).
+    #[test]
+    fn reject_answers_go_through_output() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&[("iface", "eth0=10.0.0.1/24")])).unwrap();
+        let syn = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=23 SEQ=5 ACK=0 SYN",
+        )
+        .unwrap();
+        let o = e.process(&syn);
+        assert_eq!((o.verdict, o.rejected), (Verdict::Drop, Some(7)));
+        let rst = o.reply.unwrap();
+        assert_eq!((rst.ct, rst.verdict), (CtState::Related, Verdict::Accept));
+        assert!(matches!(
+            rst.packet.transport,
+            Transport::Tcp { ack: Some(6), .. }
+        ));
+        assert_eq!(e.ct.conns().count(), 0);
+        let udp = udp_in(1, 2);
+        let o = e.process(&udp);
+        let icmp = o.reply.unwrap();
+        assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
+    }
+
+    /// A mark set in mangle PREROUTING (xt_MARK) is seen by filter INPUT
+    /// (xt_mark) and by rules after it in the same chain.
+    #[test]
+    fn mark_set_in_mangle_reaches_filter() {
+        let rs = rs("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j MARK --set-mark 7\n-A PREROUTING -m mark --mark 7 -j MARK --or-mark 0x10\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m mark --mark 0x17 -j DROP\nCOMMIT\n");
+        let mut e = Engine::new(&rs, Host::default()).unwrap();
+        let udp = udp_in(1, 2);
+        let o = e.process(&udp);
+        assert_eq!(o.verdict, Verdict::Drop);
+        assert_eq!(o.out.mark, 0x17);
+    }
+
+    /// rp_filter=1 (fib_validate_source, strict): a source whose route
+    /// leaves by another interface is dropped before INPUT; 0 lets it in.
+    #[test]
+    fn strict_rp_filter() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let ifaces = [
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+        ];
+        let p =
+            Packet::parse_line("IN=eth1 OUT= SRC=10.0.0.9 DST=192.168.1.1 PROTO=UDP SPT=1 DPT=2")
+                .unwrap();
+        let mut strict = host(&ifaces);
+        strict
+            .option("--sysctl", "net.ipv4.conf.all.rp_filter=1")
+            .unwrap();
+        let o = Engine::new(&rs, strict).unwrap().process(&p);
+        assert_eq!(
+            (o.verdict, o.dropped_by),
+            (Verdict::Drop, Some("rp_filter"))
+        );
+        let o = Engine::new(&rs, host(&ifaces)).unwrap().process(&p);
+        assert_eq!(o.verdict, Verdict::Accept);
+    }
+
+    /// addrtype (xt_addrtype) with the host's view: a subnet broadcast is
+    /// BROADCAST and delivered locally, the host's address LOCAL.
+    #[test]
+    fn addrtype_from_the_host() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m addrtype --dst-type BROADCAST -j DROP\n-A INPUT -m addrtype --src-type UNICAST --dst-type LOCAL -j ACCEPT\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&[("iface", "eth0=10.0.0.1/24")])).unwrap();
+        let bcast = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.255 PROTO=UDP SPT=138 DPT=138",
+        )
+        .unwrap();
+        let o = e.process(&bcast);
+        assert_eq!(arrows(&o), ["INPUT -> DROP"]);
+        assert!(e.host.reply(&bcast, 0.0).is_none());
+        let uni = udp_in(1, 2);
+        let o = e.process(&uni);
+        assert_eq!(arrows(&o), ["INPUT -> ACCEPT"]);
+    }
+
+    /// A host on 10.0.0.1/24 (eth0) and 192.168.1.1/24 (eth1), then
+    /// `more` options.
+    fn two_lans(more: &[(&str, &str)]) -> Host {
+        let mut h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+        ]);
+        for (k, v) in more {
+            h.option(k, v).unwrap();
+        }
+        h
+    }
+
+    /// A UDP packet from 10.0.0.9 to 10.0.0.1 arriving on eth0.
+    fn udp_in(spt: u16, dpt: u16) -> Packet {
+        Packet::parse_line(&format!(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT={spt} DPT={dpt}"
+        ))
+        .unwrap()
+    }
+
+    fn arrows(o: &Outcome) -> Vec<String> {
+        o.walks.iter().map(Walk::arrows).collect()
+    }
+
+    /// xt_rpfilter in raw PREROUTING with the host's routes: a source
+    /// routed by another interface fails (unless --loose), the host's own
+    /// address fails (unless --accept-local).
+    #[test]
+    fn rpfilter_match() {
+        let rs = rs(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n",
+        );
+        let mut e = Engine::new(&rs, two_lans(&[])).unwrap();
+        let from = |iface: &str, src: &str| {
+            Packet::parse_line(&format!(
+                "IN={iface} OUT= SRC={src} DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2"
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            e.process(&from("eth0", "10.0.0.9")).walks[0].verdict,
+            Verdict::Accept
+        );
+        assert_eq!(e.process(&from("eth1", "10.0.0.9")).verdict, Verdict::Drop);
+        assert_eq!(e.process(&from("eth0", "10.0.0.1")).verdict, Verdict::Drop);
+        // The first interface is the default route.
+        assert_eq!(
+            e.process(&from("eth0", "198.51.100.7")).walks[0].verdict,
+            Verdict::Accept
+        );
+    }
+
+    proptest::proptest! {
+        /// Any sequence of packets, whatever their fields, goes through
+        /// every hook without a panic.
+        #[test]
+        fn never_panics(pkts in proptest::collection::vec(
+            (0u8..4, 0u16..4, 0u16..4, proptest::option::of(proptest::num::u32::ANY),
+             proptest::option::of(proptest::num::u32::ANY), 0u16..512, 0u8..20, 0u16..2000, 0u32..100),
+            1..40,
+        )) {
+            let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2 -j DNAT --to-destination 10.0.0.1:3\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p udp -j REJECT\n-A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n-A INPUT -m limit --limit 2/sec -j LOG\nCOMMIT\n");
+            let h = host(&[("iface", "eth0=10.0.0.1/24"), ("iface", "eth1=192.168.1.1/24"), ("listen", "tcp/3"), ("sysctl", "net.ipv4.ip_forward=1")]);
+            let mut e = Engine::new(&rs, h).unwrap();
+            for (dir, spt, dpt, seq, ack, flags, typ, len, t) in pkts {
+                let (i, o, src, dst) = match dir {
+                    0 => ("eth0", "", "10.0.0.9", "10.0.0.1"),
+                    1 => ("", "eth0", "10.0.0.1", "10.0.0.9"),
+                    2 => ("eth0", "", "10.0.0.9", "192.168.1.7"),
+                    _ => ("lo", "", "127.0.0.1", "127.0.0.1"),
+                };
+                let mut p = Packet {
+                    time: Some(f64::from(t)),
+                    iface_in: i.into(),
+                    iface_out: o.into(),
+                    src: src.parse().unwrap(),
+                    dst: dst.parse().unwrap(),
+                    len,
+                    ..Packet::default()
+                };
+                p.transport = match typ % 4 {
+                    0 => Transport::Tcp { spt, dpt, seq, ack, window: spt, res: 0, flags, urgp: 0, options: vec![3, 3, typ] },
+                    1 => Transport::Udp { spt, dpt, len: 8, lite: false },
+                    2 => Transport::Icmp { typ, code: 3, id: Some(spt), seq: Some(dpt), inner: Some(Box::new(p.clone())), mtu: None, gateway: None, parameter: None },
+                    _ => Transport::Other(typ),
+                };
+                let _ = e.process(&p);
+            }
+        }
+    }
+
+    /// ip_forward: TTL 1 is not forwarded; time exceeded goes back from
+    /// the address facing the sender, through OUTPUT.
+    #[test]
+    fn ttl_expires_in_transit() {
+        let rs = rs(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        );
+        let h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("iface", "eth1=192.168.1.1/24"),
+            ("sysctl", "net.ipv4.ip_forward=1"),
+        ]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let p = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=192.168.1.7 TTL=1 PROTO=UDP SPT=1 DPT=33434",
+        )
+        .unwrap();
+        let o = e.process(&p);
+        assert_eq!((o.verdict, o.dropped_by), (Verdict::Drop, Some("ttl")));
+        let r = o.reply.unwrap();
+        assert_eq!(r.packet.src.to_string(), "10.0.0.1");
+        assert!(matches!(
+            r.packet.transport,
+            Transport::Icmp {
+                typ: 11,
+                code: 0,
+                ..
+            }
+        ));
+        assert_eq!(
+            r.walks.iter().map(|w| w.chain).collect::<Vec<_>>(),
+            ["OUTPUT"]
+        );
+    }
+
+    /// An ICMP error from a DNAT backend is RELATED (icmp_error_message
+    /// inverts the quoted tuple) and is translated back, outer and quoted
+    /// packet, as nf_nat_icmp_reply_translation does.
+    #[test]
+    fn icmp_error_through_dnat() {
+        let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -m udp --dport 53 -j DNAT --to-destination 192.168.1.7:5353\nCOMMIT\n");
+        let mut e = Engine::new(&rs, two_lans(&[("sysctl", "net.ipv4.ip_forward=1")])).unwrap();
+        let q = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 TTL=64 PROTO=UDP SPT=4000 DPT=53",
+        )
+        .unwrap();
+        let o = e.process(&q);
+        assert_eq!(o.nat, ["DNAT 10.0.0.1:53 -> 192.168.1.7:5353"]);
+        let err = Packet::parse_line("IN=eth1 OUT= SRC=192.168.1.7 DST=10.0.0.9 TTL=64 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.0.0.9 DST=192.168.1.7 LEN=28 TOS=0x00 PREC=0x00 TTL=63 ID=0 PROTO=UDP SPT=4000 DPT=5353 LEN=8 ]")
+            .unwrap();
+        let o = e.process(&err);
+        assert_eq!((o.ct, o.verdict), (CtState::Related, Verdict::Accept));
+        assert_eq!(o.out.src.to_string(), "10.0.0.1");
+        let Transport::Icmp {
+            inner: Some(inner), ..
+        } = &o.out.transport
+        else {
+            panic!("no quoted packet");
+        };
+        assert_eq!(inner.dst.to_string(), "10.0.0.1");
+        assert!(matches!(inner.transport, Transport::Udp { dpt: 53, .. }));
+    }
+
+    /// `-j CT --notrack` in raw: later raw rules see UNTRACKED, and so do
+    /// the other tables; no connection is kept.
+    #[test]
+    fn notrack_is_untracked() {
+        let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\n-A PREROUTING -m conntrack --ctstate UNTRACKED -j ACCEPT\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state UNTRACKED -j ACCEPT\nCOMMIT\n");
+        let mut e = Engine::new(&rs, Host::default()).unwrap();
+        let p = udp_in(53, 5000);
+        let o = e.process(&p);
+        assert_eq!(arrows(&o), ["PREROUTING -> ACCEPT", "INPUT -> ACCEPT"]);
+        assert_eq!(o.ct, CtState::Untracked);
+        assert_eq!(e.ct.conns().count(), 0);
+    }
+}
