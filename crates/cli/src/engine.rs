@@ -6,6 +6,7 @@ use anyhow::{anyhow, Context, Result};
 use ironwall_engine::host::Host;
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::walk::Verdict;
+use ironwall_engine::wire::{read_pcap, PcapRecord};
 use ironwall_engine::Packet;
 use ironwall_model::save;
 use std::fmt::Write as _;
@@ -200,13 +201,12 @@ fn collect_logs(o: &Outcome, logs: &mut String) {
 
 /// pcap frames as packets: one from a host address leaves by the first
 /// interface (`eth0` without one), any other arrives on it.
-fn pcap_packets(records: &[(f64, &[u8])], host: &Host) -> Vec<Packet> {
+fn pcap_packets(records: Vec<PcapRecord>, host: &Host) -> Vec<Packet> {
     let iface = host.ifaces.first().map_or("eth0", |i| i.name.as_str());
     records
-        .iter()
-        .filter_map(|(t, frame)| {
-            let mut p = ironwall_engine::pcap::frame_packet(frame)?;
-            p.time = Some(*t);
+        .into_iter()
+        .filter_map(|r| {
+            let mut p = r.ok()?;
             if host.is_own(p.src) {
                 p.iface_out = iface.to_string();
             } else {
@@ -231,8 +231,8 @@ fn simulate(o: Opts) -> Result<String> {
         [f] => std::fs::read(f).with_context(|| format!("reading {f}"))?,
         _ => return Err(anyhow!("simulate: one INPUT at most")),
     };
-    let pkts = match ironwall_engine::pcap::read(&input) {
-        Ok(records) => pcap_packets(&records, &o.host),
+    let pkts = match read_pcap(&input) {
+        Ok(records) => pcap_packets(records, &o.host),
         Err(_) => packets(
             std::str::from_utf8(&input)
                 .map_err(|_| anyhow!("simulate: INPUT is neither text nor pcap"))?

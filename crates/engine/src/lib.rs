@@ -15,7 +15,6 @@ pub mod eval;
 pub mod host;
 pub mod netfilter;
 pub mod packet;
-pub mod pcap;
 pub mod tcp_window;
 pub mod walk;
 pub mod wire;
