@@ -67,6 +67,11 @@ pub struct Sysctl {
     pub rp_filter: u8,
     /// `net.ipv4.ip_forward`.
     pub ip_forward: bool,
+    /// The largest receive buffer (`net.ipv4.tcp_rmem`'s third value),
+    /// which sets the SYN-ACK's window scale.
+    pub tcp_rmem_max: u32,
+    /// `net.core.rmem_max`, which also bounds the window scale from below.
+    pub rmem_max: u32,
 }
 
 impl Default for Sysctl {
@@ -79,6 +84,8 @@ impl Default for Sysctl {
             icmp_msgs_burst: 50,
             rp_filter: 0,
             ip_forward: false,
+            tcp_rmem_max: 6_291_456,
+            rmem_max: 212_992,
         }
     }
 }
@@ -169,6 +176,11 @@ impl Host {
                     "icmp_msgs_burst" => s.icmp_msgs_burst = parse_num(&key, v)?,
                     "rp_filter" => s.rp_filter = parse_num(&key, v)?,
                     "ip_forward" => s.ip_forward = parse_num::<u32>(&key, v)? != 0,
+                    "tcp_rmem" => {
+                        let max = v.split([' ', '\t', ',']).rfind(|w| !w.is_empty());
+                        s.tcp_rmem_max = parse_num(&key, max.unwrap_or(""))?
+                    }
+                    "rmem_max" => s.rmem_max = parse_num(&key, v)?,
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
             }
@@ -264,6 +276,13 @@ impl Host {
         self.route(src).is_none_or(|i| i.name == iface)
     }
 
+    /// The window scale a SYN-ACK offers (`tcp_select_initial_window`):
+    /// the largest receive buffer's log2 less 15, at most 14.
+    fn wscale(&self) -> u8 {
+        let space = self.sysctl.tcp_rmem_max.max(self.sysctl.rmem_max);
+        (space.max(1).ilog2().saturating_sub(15)).min(14) as u8
+    }
+
     fn listening(&self, proto: u8, port: u16) -> bool {
         self.listen.contains(&(proto, port))
     }
@@ -321,7 +340,15 @@ impl Host {
             Transport::Tcp {
                 dpt, flags, seq, ..
             } if self.listening(6, *dpt) => {
-                if flags & (F::SYN | F::ACK | F::FIN | F::RST) != F::SYN {
+                // tcp_rcv_state_process in LISTEN: an ACK is reset, an
+                // RST or a segment without SYN (or with FIN) discarded.
+                if flags & F::RST != 0 {
+                    return None;
+                }
+                if flags & F::ACK != 0 {
+                    return tcp_reset(pkt);
+                }
+                if flags & (F::SYN | F::FIN) != F::SYN {
                     return None;
                 }
                 let mut r = tcp_answer(
@@ -330,13 +357,18 @@ impl Host {
                     seq.map(|s| s.wrapping_add(1)),
                     F::SYN | F::ACK,
                 )?;
-                let opts = synack_options(pkt);
+                let wscale = self.wscale();
+                let opts = synack_options(pkt, wscale);
                 r.len = 40 + opts.len() as u16;
+                // tcp_select_initial_window: 65535 rounded down to the
+                // advertised MSS (1460 on a 1500-byte MTU) less the
+                // timestamp option when it is used.
+                let mss = if tcp_has_option(&opts, 8) { 1448 } else { 1460 };
                 if let Transport::Tcp {
                     window, options, ..
                 } = &mut r.transport
                 {
-                    *window = 65160;
+                    *window = 65535 / mss * mss;
                     *options = opts;
                 }
                 Some(r)
@@ -470,11 +502,12 @@ fn tcp_answer(pkt: &Packet, seq: Option<u32>, ack: Option<u32>, flags: u16) -> O
 /// The options of Linux's SYN-ACK (`tcp_synack_options`, written by
 /// `tcp_options_write`): MSS 1460 always; timestamps (with SACK-permitted
 /// before them, or two NOPs), else NOP NOP SACK-permitted, when the SYN
-/// offered them; NOP and window scale 7 when the SYN offered scaling.
+/// offered them; NOP and window scale `wscale` when the SYN offered
+/// scaling.
 /// A SYN whose options were not logged is judged by its length: 20 bytes
 /// of options are Linux's own (all four), 12 Windows' (no timestamps),
 /// fewer none. Timestamp values are unknown (zero here).
-fn synack_options(syn: &Packet) -> Vec<u8> {
+fn synack_options(syn: &Packet, wscale: u8) -> Vec<u8> {
     let Transport::Tcp { options, .. } = &syn.transport else {
         return Vec::new();
     };
@@ -493,7 +526,7 @@ fn synack_options(syn: &Packet) -> Vec<u8> {
         (false, false) => {}
     }
     if ws {
-        o.extend([1, 3, 3, 7]);
+        o.extend([1, 3, 3, wscale]);
     }
     o
 }

@@ -17,11 +17,14 @@
 //! random ones. The engine's hook traversal across tables and conntrack
 //! come later.
 
+mod common;
+
+use common::{log_guard, model, multiset_diff};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
 use ironwall_engine::wire::{self, Corrupt};
-use ironwall_lab::kmsg::{unique_prefix, Kmsg, LogAllNetns};
+use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
@@ -441,34 +444,6 @@ fn kernel_paths(lines: &[String], handles: &[(String, Vec<String>)]) -> Vec<Stri
 /// Packets and bytes.
 type Count = (u64, u64);
 
-/// Prints the `what` (LOG lines, paths) only one side has; returns how
-/// many there are.
-fn multiset_diff(what: &str, ours: &[String], kernel: &[String]) -> usize {
-    let mut only_kernel: Vec<&String> = kernel.iter().collect();
-    let mut only_ours = Vec::new();
-    for l in ours {
-        match only_kernel.iter().position(|k| *k == l) {
-            Some(i) => {
-                only_kernel.swap_remove(i);
-            }
-            None => only_ours.push(l),
-        }
-    }
-    for l in &only_ours {
-        eprintln!("{what} only ironwall has: {l:?}");
-    }
-    for l in &only_kernel {
-        eprintln!("{what} only the kernel has: {l:?}");
-    }
-    only_ours.len() + only_kernel.len()
-}
-
-fn model(rules: &str) -> Ruleset {
-    let mut rs = Ruleset::new(Family::V4);
-    restore(&mut rs, rules, &RestoreOpts::default(), &[]).expect("our model loads the ruleset");
-    rs
-}
-
 /// The real connection: the client connects to the server's listener,
 /// both sides write and read a little, then close.
 fn real_connection(lab: &Lab) {
@@ -613,7 +588,7 @@ fn differential(
     }
 
     // ironwall's walk of the same packets.
-    let rs = model(rules);
+    let rs = model(rules, false);
     let table = rs.table("filter").expect("filter");
     let mut walk = Compiled::new(table).expect("the engine models every match");
     let mut logs = Vec::new();
@@ -693,22 +668,6 @@ fn differential(
     }
     out.disagreements += multiset_diff("LOG line", &logs, &klogs);
     out
-}
-
-/// Enables LOG lines of the lab's namespaces; `None` (after one line
-/// saying why) when the kernel log cannot be read.
-fn log_guard(what: &str) -> Option<LogAllNetns> {
-    if let Err(e) = Kmsg::open(what) {
-        eprintln!("skip {what}: /dev/kmsg: {e}");
-        return None;
-    }
-    match LogAllNetns::enable() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("skip {what}: nf_log_all_netns: {e}");
-            None
-        }
-    }
 }
 
 #[test]

@@ -1,0 +1,513 @@
+//! The stateful half of issue 3's differential test: the guide's ruleset
+//! (`../shared/golden/ruleset.save`: conntrack matches, a nat DNAT rule,
+//! DROP policies) in the lab's server, loaded by the real
+//! iptables-restore, and the same packets through ONE
+//! `netfilter::Engine` (conntrack, NAT, the host's own answers). Every
+//! counter of every table, every LOG line and every answer the host sends
+//! must agree with the kernel's.
+//!
+//! The lab needs no adaptation of the ruleset: the trusted client is
+//! 10.137.0.16 (FRIENDLY's one source) and the stranger 10.99.0.5 (outside
+//! 10.137.0.0/24, so its SYN to 22 is DNATed to 172.17.0.4:8022, which
+//! the server, forwarding off, drops at routing). Only the log prefixes
+//! get the test's unique prefix in front, so that tests running side by
+//! side do not read each other's lines.
+//!
+//! What the server saw is read back from its interfaces with the kernel's
+//! timestamps and fed in that order. An arriving packet is processed by
+//! the engine, which answers it as the host would (SYN-ACK, RST, echo
+//! reply, port unreachable); a frame the server sent that is such an
+//! answer must be one the engine predicted (compared field by field; a
+//! SYN-ACK's initial sequence number is random, so the capture's sequence
+//! numbers of that connection are shifted to the engine's), and any other
+//! sent frame (a socket's data, ACKs, FIN) is processed as a sent packet.
+
+mod common;
+
+use common::{log_guard, model, multiset_diff};
+use ironwall_engine::host::Host;
+use ironwall_engine::netfilter::{Engine, Outcome};
+use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
+use ironwall_engine::walk::Verdict;
+use ironwall_engine::wire;
+use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::topo::{
+    Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
+    SERVER_S, STRANGER,
+};
+use ironwall_model::ruleset::Ruleset;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Every field a log line can show.
+const ALL: LogFlags = LogFlags {
+    tcp_seq: true,
+    tcp_opt: true,
+    ip_opt: true,
+    uid: false,
+};
+
+/// The server's UDP socket (a port that answers nothing).
+const UDP_OPEN: u16 = 5353;
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The guide's ruleset with `prefix` in front of every log prefix.
+fn guide_rules(shared: &std::path::Path, prefix: &str) -> String {
+    let file = shared.join("golden/ruleset.save");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let rules = text.replace("--log-prefix \"", &format!("--log-prefix \"{prefix}"));
+    assert!(
+        prefix.len() + "tcp.out.dropped ".len() <= 29,
+        "log prefix too long"
+    );
+    rules
+}
+
+/// The engine's host: the lab server's interfaces and addresses, its
+/// sockets, the sysctls the lab sets, and the receive buffer sizes the
+/// server's namespace inherited from the machine (they set the SYN-ACK's
+/// window scale).
+fn lab_host(lab: &Lab) -> Host {
+    let mut h = Host::default();
+    let mut ifaces = vec![
+        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
+        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
+    ];
+    ifaces.extend(
+        SERVER_EXTRA
+            .iter()
+            .map(|a| format!("{}={a}/24", SERVER_C.iface)),
+    );
+    for i in &ifaces {
+        h.option("--iface", i).expect("iface");
+    }
+    h.option("--listen", &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"))
+        .expect("listen");
+    h.option("--sysctl", "net.ipv4.icmp_ratelimit=0")
+        .expect("sysctl");
+    for key in ["net.ipv4.tcp_rmem", "net.core.rmem_max"] {
+        let (code, v, err) = ironwall_lab::triple(lab.server.run("sysctl", &["-n", key], None));
+        assert_eq!(code, 0, "sysctl {key}: {err}");
+        h.option("--sysctl", &format!("{key}={}", v.trim()))
+            .expect("sysctl");
+    }
+    h
+}
+
+/// A crafted frame: who sends it and the packet.
+fn send(lab: &Lab, from: End, line: &str) {
+    let pkt = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    let (ns, to) = lab.peer(from);
+    let frame = wire::to_ethernet(&pkt, to.mac, from.mac).expect("encode");
+    RawLink::open(ns, from.iface)
+        .expect("sender")
+        .send(&frame)
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(2));
+}
+
+/// The trusted client's real connection to `port`: handshake, data both
+/// ways, the client closes, then the server.
+fn real_connection(lab: &Lab, listener: &TcpListener, port: u16) {
+    let addr = SocketAddr::new(IpAddr::V4(SERVER_C.addr), port);
+    let mut conn = lab
+        .client
+        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("enter client")
+        .expect("connect");
+    let (mut srv, _) = listener.accept().expect("accept");
+    for s in [&conn, &srv] {
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+    }
+    conn.write_all(b"hello").expect("write");
+    let mut buf = [0u8; 5];
+    srv.read_exact(&mut buf).expect("server read");
+    srv.write_all(b"world").expect("write back");
+    conn.read_exact(&mut buf).expect("client read");
+    drop(conn);
+    let mut rest = Vec::new();
+    let _ = srv.read_to_end(&mut rest);
+    drop(srv);
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+/// A frame the server saw, as the engine's packet, and whether it sent it.
+struct Seen {
+    pkt: Packet,
+    sent: bool,
+}
+
+/// Every IPv4 frame both taps saw, in the kernel's time order.
+fn captured(taps: &[(End, RawLink)]) -> Vec<Seen> {
+    let mut v = Vec::new();
+    for (end, tap) in taps {
+        for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
+            if f.data.get(12..14) != Some(&[8, 0]) {
+                continue;
+            }
+            let mut p = wire::from_ethernet(&f.data).expect("a frame the server saw parses");
+            p.time = Some(f.time);
+            let sent = match f.pkttype {
+                PACKET_HOST => {
+                    p.iface_in = end.iface.to_string();
+                    false
+                }
+                PACKET_OUTGOING => {
+                    p.mac = None;
+                    p.iface_out = end.iface.to_string();
+                    true
+                }
+                _ => continue,
+            };
+            v.push(Seen { pkt: p, sent });
+        }
+    }
+    v.sort_by(|a, b| {
+        a.pkt
+            .time
+            .partial_cmp(&b.pkt.time)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    v
+}
+
+/// What identifies a packet's flow and kind: addresses, ports, TCP flags
+/// or ICMP type.
+fn kind(p: &Packet) -> String {
+    let t = match &p.transport {
+        Transport::Tcp {
+            spt, dpt, flags, ..
+        } => format!("TCP {spt}>{dpt} flags {flags:#x}"),
+        Transport::Udp { spt, dpt, .. } => format!("UDP {spt}>{dpt}"),
+        Transport::Icmp { typ, code, .. } => format!("ICMP {typ}/{code}"),
+        Transport::Other(n) => format!("PROTO {n}"),
+    };
+    format!("{} > {} {t}", p.src, p.dst)
+}
+
+/// A packet as compared between the engine's answer and the kernel's: its
+/// log line without the IP ID, the SYN-ACK's sequence number and the
+/// timestamp option's values (all chosen at random by the kernel).
+fn answer_text(p: &Packet) -> String {
+    let mut p = p.clone();
+    p.id = 0;
+    p.time = None;
+    p.iface_in.clear();
+    if let Transport::Tcp {
+        seq,
+        options,
+        flags,
+        ..
+    } = &mut p.transport
+    {
+        if *flags & F::SYN != 0 {
+            *seq = Some(0);
+        }
+        let mut i = 0;
+        while i < options.len() {
+            match options[i] {
+                0 | 1 => i += 1,
+                k => {
+                    let len = usize::from(options.get(i + 1).copied().unwrap_or(2)).max(2);
+                    if k == 8 {
+                        for b in options.iter_mut().skip(i + 2).take(len - 2) {
+                            *b = 0;
+                        }
+                    }
+                    i += len;
+                }
+            }
+        }
+    }
+    p.log_line(ALL)
+}
+
+/// A connection's shift of the server's sequence space: (server address,
+/// server port, peer address, peer port, kernel ISN minus engine ISN).
+type Shift = (IpAddr, u16, IpAddr, u16, u32);
+
+/// Moves the server's sequence numbers of a shifted connection into the
+/// engine's space (the server's SEQ, the peer's ACK).
+fn shifted(p: &mut Packet, shifts: &[Shift]) {
+    let Transport::Tcp {
+        spt,
+        dpt,
+        seq,
+        ack,
+        flags,
+        ..
+    } = &mut p.transport
+    else {
+        return;
+    };
+    for (sa, sp, pa, pp, d) in shifts {
+        if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) {
+            *seq = seq.map(|s| s.wrapping_sub(*d));
+        } else if (p.src, *spt, p.dst, *dpt) == (*pa, *pp, *sa, *sp) && *flags & F::ACK != 0 {
+            *ack = ack.map(|a| a.wrapping_sub(*d));
+        }
+    }
+}
+
+/// Whether a sent packet is one the stack sends on its own (an answer),
+/// not a socket's segment.
+fn is_answer(p: &Packet) -> bool {
+    match &p.transport {
+        Transport::Tcp { flags, .. } => {
+            *flags & F::RST != 0 || *flags & (F::SYN | F::ACK) == F::SYN | F::ACK
+        }
+        Transport::Icmp { typ, .. } => matches!(typ, 0 | 3 | 11),
+        _ => false,
+    }
+}
+
+/// Every LOG line of an outcome and its answers.
+fn logs_of(o: &Outcome, into: &mut Vec<String>) {
+    into.extend(o.logs.iter().cloned());
+    if let Some(r) = &o.reply {
+        logs_of(r, into);
+    }
+}
+
+/// What the run compared.
+#[derive(Default, Debug)]
+struct Tally {
+    packets_in: usize,
+    packets_out: usize,
+    answers: usize,
+    counters: usize,
+    logs: usize,
+    disagreements: usize,
+}
+
+/// Feeds the capture through one engine (loose switched off from time
+/// `strict_from` on); returns its LOG lines.
+fn replay(e: &mut Engine, seen: Vec<Seen>, strict_from: f64, tally: &mut Tally) -> Vec<String> {
+    let mut logs = Vec::new();
+    let mut pending: Vec<Packet> = Vec::new();
+    let mut shifts: Vec<Shift> = Vec::new();
+    for Seen { mut pkt, sent } in seen {
+        if pkt.time.is_some_and(|t| t >= strict_from) {
+            e.ct.sysctl.tcp_loose = false;
+        }
+        shifted(&mut pkt, &shifts);
+        if sent {
+            tally.packets_out += 1;
+            if let Some(i) = pending.iter().position(|a| kind(a) == kind(&pkt)) {
+                let a = pending.remove(i);
+                tally.answers += 1;
+                if let (
+                    Transport::Tcp {
+                        seq: Some(k),
+                        flags,
+                        spt,
+                        dpt,
+                        ..
+                    },
+                    Transport::Tcp { seq: Some(m), .. },
+                ) = (&pkt.transport, &a.transport)
+                {
+                    if flags & F::SYN != 0 {
+                        let d = k.wrapping_sub(*m);
+                        shifts.push((pkt.src, *spt, pkt.dst, *dpt, d));
+                        shifted(&mut pkt, &shifts[shifts.len() - 1..]);
+                    }
+                }
+                if answer_text(&a) != answer_text(&pkt) {
+                    tally.disagreements += 1;
+                    eprintln!(
+                        "answer differs:\n ironwall {}\n kernel   {}",
+                        answer_text(&a),
+                        answer_text(&pkt)
+                    );
+                }
+                continue;
+            }
+            if is_answer(&pkt) {
+                tally.disagreements += 1;
+                eprintln!(
+                    "the kernel answered, ironwall did not: {}",
+                    pkt.log_line(ALL)
+                );
+            }
+            logs_of(&e.process(&pkt), &mut logs);
+            continue;
+        }
+        tally.packets_in += 1;
+        let o = e.process(&pkt);
+        if let Some(r) = &o.reply {
+            if r.verdict == Verdict::Accept {
+                pending.push(r.out.clone());
+            }
+        }
+        logs_of(&o, &mut logs);
+    }
+    for a in pending {
+        tally.disagreements += 1;
+        eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
+    }
+    logs
+}
+
+/// Compares every rule's and policy's counters of every table of `ours`
+/// with the kernel's save.
+fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
+    for t in &ours.tables {
+        let kt = kernel.table(t.name()).expect("the table in the kernel");
+        for c in &t.chains {
+            let kc = kt.chain(&c.name).expect("the chain in the kernel");
+            let mut pairs = Vec::new();
+            if c.is_builtin() {
+                pairs.push((
+                    format!("{} {} policy", t.name(), c.name),
+                    (c.counters.packets, c.counters.bytes),
+                    (kc.counters.packets, kc.counters.bytes),
+                ));
+            }
+            for (i, r) in c.rules.iter().enumerate() {
+                let k = kc
+                    .rules
+                    .get(i)
+                    .map_or((u64::MAX, 0), |k| (k.counters.packets, k.counters.bytes));
+                pairs.push((
+                    format!("{}: -A {}{}", t.name(), c.name, r.save_text(false)),
+                    (r.counters.packets, r.counters.bytes),
+                    k,
+                ));
+            }
+            for (what, o, k) in pairs {
+                tally.counters += 1;
+                if o != k {
+                    tally.disagreements += 1;
+                    eprintln!("counters differ: {what}: ironwall {o:?}, kernel {k:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn guide_ruleset_stateful_agrees_with_the_kernel() {
+    let what = "guide_ruleset_stateful_agrees_with_the_kernel";
+    if !ironwall_lab::kernel_tests(what) {
+        return;
+    }
+    let Some(shared) = ironwall_lab::shared(what) else {
+        return;
+    };
+    let Some(_logs) = log_guard(what) else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let rules = guide_rules(&shared, &prefix);
+    let lab = Lab::new("stf", &Controls::default());
+    let (code, _, err) = lab.server.restore(&[], &rules);
+    assert_eq!(code, 0, "iptables-restore: {err}");
+    lab.apply(&Controls::default()).expect("sysctl");
+    lab.server
+        .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "1")])
+        .expect("tcp_loose");
+    let any = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
+    let (ssh, web, _udp) = lab
+        .server
+        .enter(|| {
+            (
+                TcpListener::bind(any(22)).expect("listen 22"),
+                TcpListener::bind(any(8443)).expect("listen 8443"),
+                UdpSocket::bind(any(UDP_OPEN)).expect("udp"),
+            )
+        })
+        .expect("enter server");
+    let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
+    let taps = [SERVER_C, SERVER_S].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
+
+    let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
+    let s = "SRC=10.99.0.5 DST=10.99.0.1 TTL=64";
+    // The trusted client's connection to 22.
+    real_connection(&lab, &ssh, 22);
+    // Echo from the trusted client (FRIENDLY), its reply (OUTPUT
+    // ESTABLISHED).
+    send(
+        &lab,
+        CLIENT,
+        &format!("{c} LEN=84 ID=1 PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1"),
+    );
+    // A stranger's SYN to 22 (DNAT, then no route), to 8443 (accepted;
+    // the stranger's kernel resets the SYN-ACK), to a closed port.
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=2 PROTO=TCP SPT=41000 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=3 PROTO=TCP SPT=41001 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    send(&lab, STRANGER, &format!("{s} LEN=40 ID=4 PROTO=TCP SPT=41002 DPT=23 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0"));
+    // Another source of the trusted subnet (not DNATed): foreign, LOG
+    // and DROP.
+    send(&lab, CLIENT, "SRC=10.137.0.20 DST=10.137.0.1 TTL=64 LEN=40 ID=5 PROTO=TCP SPT=41003 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0");
+    // UDP to a closed port and to the open one (both dropped by policy).
+    send(
+        &lab,
+        CLIENT,
+        &format!("{c} LEN=30 ID=6 PROTO=UDP SPT=5000 DPT=9999 LEN=10"),
+    );
+    send(
+        &lab,
+        STRANGER,
+        &format!("{s} LEN=30 ID=7 PROTO=UDP SPT=5000 DPT={UDP_OPEN} LEN=10"),
+    );
+    // Segments of no connection, nf_conntrack_tcp_loose=1: a bare ACK is
+    // picked up (NEW), a FIN is not, bad flag combinations are INVALID.
+    let odd = |id: u16, dpt: u16, flags: &str| {
+        format!("{c} LEN=40 ID={id} PROTO=TCP SPT={} DPT={dpt} SEQ=1000 ACK=2000 WINDOW=512 RES=0x00 {flags} URGP=0", 42000 + id)
+    };
+    for (id, dpt, flags) in [
+        (10, 22, "ACK"),
+        (11, 23, "ACK"),
+        (12, 22, "ACK PSH FIN"),
+        (13, 22, "FIN"),
+        (14, 22, "SYN FIN"),
+        (15, 22, "SYN RST"),
+        (16, 22, ""),
+        (17, 22, "URG PSH FIN"),
+        (18, 22, "RST"),
+        (19, 8443, "ACK"),
+    ] {
+        send(&lab, CLIENT, &odd(id, dpt, flags));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let strict_from = now();
+    lab.server
+        .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "0")])
+        .expect("tcp_loose");
+    std::thread::sleep(Duration::from_millis(20));
+    for (id, dpt, flags) in [(20, 22, "ACK"), (21, 23, "ACK"), (22, 8443, "ACK PSH")] {
+        send(&lab, CLIENT, &odd(id, dpt, flags));
+    }
+
+    let seen = captured(&taps);
+    drop(web);
+    let mut tally = Tally::default();
+    let ruleset = model(&rules, false);
+    let mut engine = Engine::new(&ruleset, lab_host(&lab)).expect("the engine models the guide");
+    let logs = replay(&mut engine, seen, strict_from, &mut tally);
+    let mut ours = model(&rules, false);
+    engine.add_counters_to(&mut ours);
+    let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
+    assert_eq!(code, 0, "iptables-save: {err}");
+    compare_counters(&ours, &model(&save, true), &mut tally);
+    let klogs = kmsg.lines(
+        logs.len(),
+        Duration::from_millis(200),
+        Duration::from_secs(3),
+    );
+    tally.logs = klogs.len();
+    tally.disagreements += multiset_diff("LOG line", &logs, &klogs);
+    eprintln!(
+        "{what}: {} packets in, {} out ({} of them the host's answers, compared), {} rule and policy counters (filter and nat), {} LOG lines compared; {} disagreements",
+        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.disagreements
+    );
+    assert_eq!(tally.disagreements, 0);
+}
