@@ -610,6 +610,54 @@ mod tests {
         assert!(h.reply(&udp, 6.0).is_some());
     }
 
+    /// Found by tests/live_stateful.rs against Linux 6.18: a listener
+    /// resets a segment with ACK (tcp_rcv_state_process in LISTEN) and
+    /// ignores a bare FIN or SYN|FIN; the SYN-ACK's window is 65535
+    /// rounded down to the MSS (1448 with timestamps, 1460 without) and
+    /// its window scale follows the largest receive buffer (tcp_rmem
+    /// 4096 131072 33554432: 10; the default 6291456: 7).
+    #[test]
+    fn listener_answers() {
+        let mut h = host();
+        let seg = |flags: &str, opt: &str| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=TCP SPT=40000 DPT=22 SEQ=100 ACK=2000 {flags} URGP=0 {opt}"
+            ))
+            .unwrap()
+        };
+        let rst = h.reply(&seg("ACK", ""), 0.0).unwrap();
+        assert!(
+            matches!(rst.transport, Transport::Tcp { flags, seq: Some(2000), .. } if flags == F::RST)
+        );
+        assert!(h.reply(&seg("ACK PSH FIN", ""), 0.0).is_some());
+        assert!(h.reply(&seg("FIN", ""), 0.0).is_none());
+        assert!(h.reply(&seg("SYN FIN", ""), 0.0).is_none());
+        assert!(h.reply(&seg("RST", ""), 0.0).is_none());
+        let window = |p: &Packet| match &p.transport {
+            Transport::Tcp {
+                window, options, ..
+            } => (*window, options.last().copied()),
+            _ => (0, None),
+        };
+        let mss_only = h.reply(&seg("SYN", "OPT (020405B4)"), 0.0).unwrap();
+        assert_eq!(window(&mss_only), (64240, Some(0xb4)));
+        let linux = "OPT (020405B40402080A000000010000000001030307)";
+        let full = h.reply(&seg("SYN", linux), 0.0).unwrap();
+        assert_eq!(window(&full), (65160, Some(7)));
+        h.option("--sysctl", "net.ipv4.tcp_rmem=4096\t131072\t33554432")
+            .unwrap();
+        assert_eq!(
+            window(&h.reply(&seg("SYN", linux), 0.0).unwrap()).1,
+            Some(10)
+        );
+        h.option("--sysctl", "net.core.rmem_max=2147483647")
+            .unwrap();
+        assert_eq!(
+            window(&h.reply(&seg("SYN", linux), 0.0).unwrap()).1,
+            Some(14)
+        );
+    }
+
     /// icmp_global_allow: with the per-destination limit off
     /// (icmp_ratelimit=0) a burst of icmp_msgs_burst errors, then nothing
     /// within 20 ms, then a refill of icmp_msgs_per_sec × elapsed.
