@@ -515,8 +515,14 @@ impl<'a> Engine<'a> {
         }
         self.ct.confirm(h);
         // A reply to a connection this host opened, or a packet of a
-        // connection seen both ways, reaches its socket.
-        if cx.ct.reply_dir || cx.ct.state == CtState::Established {
+        // connection seen both ways, reaches its socket; unless an RST
+        // closed the connection (conntrack's CLOSE), which took the
+        // socket with it: the stack then answers as for no socket.
+        let closed = matches!(
+            cx.ct.conn.map(|c| c.proto),
+            Some(conntrack::Proto::Tcp(conntrack::TcpState::Close, _))
+        );
+        if !closed && (cx.ct.reply_dir || cx.ct.state == CtState::Established) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
@@ -745,6 +751,38 @@ mod tests {
             .find(|t| t.table().name() == "nat")
             .unwrap();
         assert_eq!(nat.counters[0][0], (1, 40));
+    }
+
+    /// Found by tests/live_stateful.rs against Linux 6.18: an RST in the
+    /// window closes the connection and its socket; the next ACK of the
+    /// same flow reaches the listener, which resets it (seq = its ack).
+    #[test]
+    fn ack_after_reset_is_reset_by_the_listener() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut e = Engine::new(
+            &rs,
+            host(&[("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/22")]),
+        )
+        .unwrap();
+        let seg = |seq: u32, ack: u32, flags: &str| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 LEN=40 PROTO=TCP SPT=40000 DPT=22 SEQ={seq} ACK={ack} WINDOW=502 {flags}"
+            ))
+            .unwrap()
+        };
+        let o = e.process(&seg(100, 0, "SYN"));
+        let Some(Transport::Tcp { seq: Some(isn), .. }) = o.reply.map(|r| r.out.transport) else {
+            panic!("no SYN-ACK");
+        };
+        let s = isn.wrapping_add(1);
+        assert!(e.process(&seg(101, s, "ACK")).reply.is_none());
+        assert!(e.process(&seg(101, s, "ACK RST")).reply.is_none());
+        let o = e.process(&seg(101, s, "ACK"));
+        let r = o.reply.expect("the listener's reset");
+        assert!(matches!(
+            r.out.transport,
+            Transport::Tcp { seq: Some(q), flags, .. } if q == s && flags == tcp_flags::RST
+        ));
     }
 
     /// With ip_forward=0 a packet for another host never reaches FORWARD.

@@ -138,6 +138,87 @@ fn real_connection(lab: &Lab, listener: &TcpListener, port: u16) {
     std::thread::sleep(Duration::from_millis(50));
 }
 
+/// A connection the test writes segment by segment from the trusted
+/// client's address (port 43000; the client's own firewall drops what
+/// comes back, so its kernel does not reset it): handshake, data, then
+/// segments outside the window, an ACK of data never sent, an RST outside
+/// the window, an RST in it, and an ACK after the close.
+fn crafted_connection(lab: &Lab) {
+    let (code, _, err) = lab
+        .client
+        .iptables(&["-A", "INPUT", "-p", "tcp", "--dport", "43000", "-j", "DROP"]);
+    assert_eq!(code, 0, "client firewall: {err}");
+    let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
+    let head = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43000 DPT=22";
+    send(lab, CLIENT, &format!("{head} LEN=48 ID=40 SEQ=5000 ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
+    let end = std::time::Instant::now() + Duration::from_secs(2);
+    let mut isn = None;
+    while isn.is_none() && std::time::Instant::now() < end {
+        let Some(f) = peek.recv(Duration::from_millis(100)) else {
+            continue;
+        };
+        if f.pkttype != PACKET_OUTGOING {
+            continue;
+        }
+        if let Ok(Packet {
+            transport:
+                Transport::Tcp {
+                    dpt: 43000,
+                    seq,
+                    flags,
+                    ..
+                },
+            ..
+        }) = wire::from_ethernet(&f.data)
+        {
+            if flags & F::SYN != 0 {
+                isn = seq;
+            }
+        }
+    }
+    let s = isn.expect("the server's SYN-ACK").wrapping_add(1);
+    let far = s.wrapping_add(1_000_000);
+    for (id, len, seq, ack, flags) in [
+        (41, 40, 5001u32, s, "ACK"),
+        (42, 50, 5001, s, "ACK PSH"),
+        (43, 50, 5011u32.wrapping_add(2_000_000_000), s, "ACK PSH"),
+        (44, 40, 5011, far, "ACK"),
+        (45, 40, 5011u32.wrapping_add(1_000_000_000), s, "ACK RST"),
+        (46, 40, 5011, s, "ACK RST"),
+        (47, 40, 5011, s, "ACK"),
+    ] {
+        send(
+            lab,
+            CLIENT,
+            &format!(
+                "{head} LEN={len} ID={id} SEQ={seq} ACK={ack} WINDOW=502 RES=0x00 {flags} URGP=0"
+            ),
+        );
+    }
+}
+
+/// The server's own connections: UDP to the client's port 53 (allowed
+/// out; the client's port unreachable comes back RELATED), TCP to the
+/// client's port 80 (allowed; its reset comes back), and an echo request
+/// from a raw socket.
+fn server_opens(lab: &Lab) {
+    let client = |port| SocketAddr::new(IpAddr::V4(CLIENT.addr), port);
+    lab.server
+        .enter(|| {
+            let u = UdpSocket::bind("0.0.0.0:0").expect("udp");
+            u.send_to(b"query", client(53)).expect("udp send");
+            let _ = TcpStream::connect_timeout(&client(80), Duration::from_secs(1));
+        })
+        .expect("enter server");
+    let echo = Packet::parse_line(
+        "SRC=10.137.0.1 DST=10.137.0.16 LEN=28 TTL=64 ID=50 PROTO=ICMP TYPE=8 CODE=0 ID=77 SEQ=1",
+    )
+    .expect("echo");
+    ironwall_lab::topo::send_ipv4(&lab.server, &wire::to_ipv4(&echo).expect("encode"))
+        .expect("ping");
+    std::thread::sleep(Duration::from_millis(50));
+}
+
 /// A frame the server saw, as the engine's packet, and whether it sent it.
 struct Seen {
     pkt: Packet,
@@ -477,6 +558,8 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     ] {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
+    crafted_connection(&lab);
+    server_opens(&lab);
     std::thread::sleep(Duration::from_millis(50));
     let strict_from = now();
     lab.server

@@ -465,6 +465,42 @@ impl RawLink {
     }
 }
 
+/// Sends one IPv4 packet (header included, as `bytes` hold it) from a
+/// raw socket of `ns`: it leaves through that namespace's own stack (its
+/// OUTPUT hooks, conntrack and routing), as a process's packet would.
+pub fn send_ipv4(ns: &Netns, bytes: &[u8]) -> io::Result<()> {
+    let dst = match bytes.get(16..20) {
+        Some(d) => [d[0], d[1], d[2], d[3]],
+        None => return Err(io::Error::other("not an IPv4 packet")),
+    };
+    ns.enter(|| {
+        // SAFETY: plain socket calls on a descriptor this function owns;
+        // the buffer is valid for its length.
+        unsafe {
+            let fd = OwnedFd::from_raw_fd(check(libc::socket(
+                libc::AF_INET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_RAW,
+            ))?);
+            let mut sin: libc::sockaddr_in = std::mem::zeroed();
+            sin.sin_family = libc::AF_INET as u16;
+            sin.sin_addr.s_addr = u32::from_ne_bytes(dst);
+            let n = libc::sendto(
+                fd.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                0,
+                (&sin as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+    })?
+}
+
 /// `xtables-monitor --trace` running in a namespace, its lines collected
 /// on a thread. Stopped (the process killed by its own handle) by
 /// [`Monitor::finish`] or on drop.
