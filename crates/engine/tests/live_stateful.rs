@@ -199,9 +199,9 @@ fn crafted_connection(lab: &Lab) {
 
 /// The server's own connections: UDP to the client's port 53 (allowed
 /// out; the client's port unreachable comes back RELATED), TCP to the
-/// client's port 80 (allowed; its reset comes back), and an echo request
-/// from a raw socket.
-fn server_opens(lab: &Lab) {
+/// client's port 80 (allowed; its reset comes back), then packets written
+/// whole from a raw socket (see [`inject`]).
+fn server_opens(lab: &Lab) -> Vec<Packet> {
     let client = |port| SocketAddr::new(IpAddr::V4(CLIENT.addr), port);
     lab.server
         .enter(|| {
@@ -210,13 +210,46 @@ fn server_opens(lab: &Lab) {
             let _ = TcpStream::connect_timeout(&client(80), Duration::from_secs(1));
         })
         .expect("enter server");
-    let echo = Packet::parse_line(
-        "SRC=10.137.0.1 DST=10.137.0.16 LEN=28 TTL=64 ID=50 PROTO=ICMP TYPE=8 CODE=0 ID=77 SEQ=1",
-    )
-    .expect("echo");
-    ironwall_lab::topo::send_ipv4(&lab.server, &wire::to_ipv4(&echo).expect("encode"))
-        .expect("ping");
-    std::thread::sleep(Duration::from_millis(50));
+    let c = "SRC=10.137.0.1 DST=10.137.0.16 TTL=64";
+    let s = "SRC=10.99.0.1 DST=10.99.0.5 TTL=64";
+    let v = [
+        // An echo request (STDOUT), its reply ESTABLISHED.
+        format!("{c} LEN=28 ID=50 PROTO=ICMP TYPE=8 CODE=0 ID=77 SEQ=1"),
+        // UDP and TCP that STDOUT does not allow: LOG, then DROP.
+        format!("{c} LEN=28 ID=51 PROTO=UDP SPT=4000 DPT=9999 LEN=8"),
+        format!("{c} LEN=40 ID=52 PROTO=TCP SPT=4001 DPT=25 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"),
+        // TCP to 443 (allowed); the stranger's kernel resets it.
+        format!("{s} LEN=40 ID=53 PROTO=TCP SPT=4002 DPT=443 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"),
+        // A bare ACK of no connection: picked up (loose) as NEW, dropped.
+        format!("{c} LEN=40 ID=54 PROTO=TCP SPT=4003 DPT=80 SEQ=1 ACK=1 WINDOW=512 RES=0x00 ACK URGP=0"),
+    ];
+    v.iter().map(|l| inject(lab, l)).collect()
+}
+
+/// Sends `line` from a raw socket of the server: it goes through the
+/// server's OUTPUT hooks like a process's packet, and a packet they drop
+/// never reaches the wire, so the test feeds the engine this copy (with
+/// the time it was sent) instead of a captured one.
+fn inject(lab: &Lab, line: &str) -> Packet {
+    let mut p = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    p.time = Some(now());
+    p.iface_out = if p.dst == IpAddr::V4(CLIENT.addr) {
+        SERVER_C.iface
+    } else {
+        SERVER_S.iface
+    }
+    .to_string();
+    // EPERM: dropped by OUTPUT.
+    if let Err(e) = ironwall_lab::topo::send_ipv4(&lab.server, &wire::to_ipv4(&p).expect("encode"))
+    {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied,
+            "raw send: {e}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(2));
+    p
 }
 
 /// A frame the server saw, as the engine's packet, and whether it sent it.
@@ -225,9 +258,16 @@ struct Seen {
     sent: bool,
 }
 
-/// Every IPv4 frame both taps saw, in the kernel's time order.
-fn captured(taps: &[(End, RawLink)]) -> Vec<Seen> {
-    let mut v = Vec::new();
+/// Every IPv4 frame both taps saw and every injected packet (in place of
+/// its captured copy, if any), in time order.
+fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
+    let mut v: Vec<Seen> = injected
+        .iter()
+        .map(|p| Seen {
+            pkt: p.clone(),
+            sent: true,
+        })
+        .collect();
     for (end, tap) in taps {
         for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
             if f.data.get(12..14) != Some(&[8, 0]) {
@@ -239,6 +279,13 @@ fn captured(taps: &[(End, RawLink)]) -> Vec<Seen> {
                 PACKET_HOST => {
                     p.iface_in = end.iface.to_string();
                     false
+                }
+                PACKET_OUTGOING
+                    if injected
+                        .iter()
+                        .any(|i| (i.src, i.dst, i.id) == (p.src, p.dst, p.id)) =>
+                {
+                    continue;
                 }
                 PACKET_OUTGOING => {
                     p.mac = None;
@@ -559,7 +606,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
     crafted_connection(&lab);
-    server_opens(&lab);
+    let injected = server_opens(&lab);
     std::thread::sleep(Duration::from_millis(50));
     let strict_from = now();
     lab.server
@@ -570,7 +617,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
 
-    let seen = captured(&taps);
+    let seen = captured(&taps, &injected);
     drop(web);
     let mut tally = Tally::default();
     let ruleset = model(&rules, false);
