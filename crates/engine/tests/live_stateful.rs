@@ -25,7 +25,7 @@
 mod common;
 
 use common::{log_guard, model, multiset_diff};
-use ironwall_engine::host::Host;
+use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
 use ironwall_engine::walk::Verdict;
@@ -415,15 +415,32 @@ struct Tally {
     disagreements: usize,
 }
 
-/// Feeds the capture through one engine (loose switched off from time
-/// `strict_from` on); returns its LOG lines.
-fn replay(e: &mut Engine, seen: Vec<Seen>, strict_from: f64, tally: &mut Tally) -> Vec<String> {
+/// A change the test made to the server while it ran.
+enum Change {
+    /// `nf_conntrack_tcp_loose` set to 0.
+    Strict,
+    /// An address added to an interface.
+    Addr(Iface),
+}
+
+/// Feeds the capture through one engine, making each change to its host
+/// from the change's time on; returns the LOG lines.
+fn replay(
+    e: &mut Engine,
+    seen: Vec<Seen>,
+    mut changes: Vec<(f64, Change)>,
+    tally: &mut Tally,
+) -> Vec<String> {
     let mut logs = Vec::new();
     let mut pending: Vec<Packet> = Vec::new();
     let mut shifts: Vec<Shift> = Vec::new();
+    changes.reverse();
     for Seen { mut pkt, sent } in seen {
-        if pkt.time.is_some_and(|t| t >= strict_from) {
-            e.ct.sysctl.tcp_loose = false;
+        while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
+            match change {
+                Change::Strict => e.ct.sysctl.tcp_loose = false,
+                Change::Addr(i) => e.host.ifaces.push(i),
+            }
         }
         shifted(&mut pkt, &shifts);
         if sent {
@@ -608,7 +625,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     crafted_connection(&lab);
     let injected = server_opens(&lab);
     std::thread::sleep(Duration::from_millis(50));
-    let strict_from = now();
+    let mut changes = vec![(now(), Change::Strict)];
     lab.server
         .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "0")])
         .expect("tcp_loose");
@@ -616,13 +633,43 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     for (id, dpt, flags) in [(20, 22, "ACK"), (21, 23, "ACK"), (22, 8443, "ACK PSH")] {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
+    // The guide's DNAT target made local: 172.17.0.4 on srv-s. The
+    // stranger's SYN to 22 now reaches INPUT translated (logged with
+    // DST=172.17.0.4 DPT=8022, dropped); one straight to 172.17.0.4:8443
+    // is accepted and answered from there.
+    let dnat = Iface {
+        name: SERVER_S.iface.to_string(),
+        addr: std::net::Ipv4Addr::new(172, 17, 0, 4),
+        prefix: 32,
+    };
+    changes.push((now(), Change::Addr(dnat.clone())));
+    let (code, _, err) = ironwall_lab::triple(lab.server.run(
+        "ip",
+        &[
+            "addr",
+            "add",
+            &format!("{}/32", dnat.addr),
+            "dev",
+            &dnat.name,
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "ip addr add: {err}");
+    std::thread::sleep(Duration::from_millis(20));
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=60 PROTO=TCP SPT=41010 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    send(&lab, STRANGER, "SRC=10.99.0.5 DST=172.17.0.4 TTL=64 LEN=44 ID=61 PROTO=TCP SPT=41011 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)");
+    send(
+        &lab,
+        STRANGER,
+        &format!("{s} LEN=28 ID=62 PROTO=ICMP TYPE=8 CODE=0 ID=9 SEQ=1"),
+    );
 
     let seen = captured(&taps, &injected);
     drop(web);
     let mut tally = Tally::default();
     let ruleset = model(&rules, false);
     let mut engine = Engine::new(&ruleset, lab_host(&lab)).expect("the engine models the guide");
-    let logs = replay(&mut engine, seen, strict_from, &mut tally);
+    let logs = replay(&mut engine, seen, changes, &mut tally);
     let mut ours = model(&rules, false);
     engine.add_counters_to(&mut ours);
     let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
