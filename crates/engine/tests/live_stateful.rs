@@ -663,8 +663,25 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         STRANGER,
         &format!("{s} LEN=28 ID=62 PROTO=ICMP TYPE=8 CODE=0 ID=9 SEQ=1"),
     );
+    // ICMP of no connection: an unasked echo reply, an error quoting a
+    // flow never seen (both INVALID), an error quoting the stranger's
+    // reset connection to 8443.
+    for line in [
+        format!("{s} LEN=28 ID=63 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=2"),
+        format!("{s} LEN=56 ID=64 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.99.0.1 DST=10.99.0.5 LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=5000 DPT=53 LEN=8 ]"),
+        format!("{s} LEN=68 ID=65 PROTO=ICMP TYPE=3 CODE=1 [SRC=10.99.0.1 DST=10.99.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=TCP SPT=8443 DPT=41001 SEQ=0 ACK=101 WINDOW=0 RES=0x00 ACK SYN URGP=0 ]"),
+    ] {
+        send(&lab, STRANGER, &line);
+    }
+    // The stranger's SYN to 8443 again on the reset tuple (reopens), a
+    // retransmitted SYN, and a FIN of no connection under loose=0.
+    for (id, flags) in [(66, "SYN"), (67, "SYN"), (68, "FIN ACK")] {
+        send(&lab, STRANGER, &format!("{s} LEN=40 ID={id} PROTO=TCP SPT=41001 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 {flags} URGP=0"));
+    }
+    send(&lab, CLIENT, &odd(69, 22, "FIN ACK"));
 
     let seen = captured(&taps, &injected);
+    for x in &seen {}
     drop(web);
     let mut tally = Tally::default();
     let ruleset = model(&rules, false);
