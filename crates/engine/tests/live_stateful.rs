@@ -681,7 +681,6 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     send(&lab, CLIENT, &odd(69, 22, "FIN ACK"));
 
     let seen = captured(&taps, &injected);
-    for x in &seen {}
     drop(web);
     let mut tally = Tally::default();
     let ruleset = model(&rules, false);
