@@ -207,8 +207,9 @@ pub struct Sysctl {
     /// `nf_conntrack_tcp_loose` (default 1): pick up connections from a
     /// mid-stream ACK.
     pub tcp_loose: bool,
-    /// `nf_conntrack_checksum` (default 1). Log lines carry no checksum,
-    /// so every packet's checksum is taken as good.
+    /// `nf_conntrack_checksum` (default 1): an arriving packet whose
+    /// transport checksum is wrong ([`Packet::bad_checksum`], known from
+    /// raw bytes only; a log line's is taken as good) is INVALID.
     pub checksum: bool,
     /// `nf_conntrack_tcp_be_liberal` (default 0): every window check
     /// passes.
@@ -600,6 +601,13 @@ impl Table {
             now,
         };
         let now = self.now;
+        // tcp_error, udp_error, icmp_error: with nf_conntrack_checksum, a
+        // wrong checksum on arrival (PREROUTING; not through lo, whose
+        // packets need no check) is INVALID.
+        let arriving = !pkt.iface_in.is_empty() || pkt.iface_out.is_empty();
+        if self.sysctl.checksum && pkt.bad_checksum && arriving && pkt.iface_in != "lo" {
+            return invalid(now);
+        }
         // ICMP errors: RELATED to the connection of the quoted packet
         // (icmp_error_message), INVALID when there is none.
         if let Transport::Icmp { typ, inner, .. } = &pkt.transport {

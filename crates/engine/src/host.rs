@@ -336,6 +336,11 @@ impl Host {
         if matches!(self.addr_type(pkt.dst), 3 | 5) {
             return None;
         }
+        // A wrong checksum: tcp_v4_rcv, __udp4_lib_rcv and icmp_rcv drop
+        // the packet before anything answers it.
+        if pkt.bad_checksum {
+            return None;
+        }
         match &pkt.transport {
             Transport::Tcp {
                 dpt, flags, seq, ..

@@ -785,6 +785,28 @@ mod tests {
         ));
     }
 
+    /// Found by tests/live_stateful.rs: with nf_conntrack_checksum=1 an
+    /// arriving SYN with a wrong checksum is INVALID and unanswered; with
+    /// 0 it is NEW and answered.
+    #[test]
+    fn bad_checksum_is_invalid() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut syn = Packet::parse_line(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SEQ=1 ACK=0 SYN",
+        )
+        .unwrap();
+        syn.bad_checksum = true;
+        let opts = [("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/22")];
+        let o = Engine::new(&rs, host(&opts)).unwrap().process(&syn);
+        assert_eq!(o.ct, CtState::Invalid);
+        assert!(o.reply.is_none());
+        let mut h = host(&opts);
+        h.option("--sysctl", "net.netfilter.nf_conntrack_checksum=0")
+            .unwrap();
+        let o = Engine::new(&rs, h).unwrap().process(&syn);
+        assert_eq!(o.ct, CtState::New);
+    }
+
     /// With ip_forward=0 a packet for another host never reaches FORWARD.
     #[test]
     fn forwarding_off_drops_at_routing() {

@@ -29,7 +29,7 @@ use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
 use ironwall_engine::walk::Verdict;
-use ironwall_engine::wire;
+use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
@@ -102,9 +102,14 @@ fn lab_host(lab: &Lab) -> Host {
 
 /// A crafted frame: who sends it and the packet.
 fn send(lab: &Lab, from: End, line: &str) {
+    send_with(lab, from, line, Corrupt::default());
+}
+
+/// [`send`] with the checksums `corrupt` names written wrong.
+fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
     let pkt = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
     let (ns, to) = lab.peer(from);
-    let frame = wire::to_ethernet(&pkt, to.mac, from.mac).expect("encode");
+    let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
     RawLink::open(ns, from.iface)
         .expect("sender")
         .send(&frame)
@@ -679,6 +684,21 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         send(&lab, STRANGER, &format!("{s} LEN=40 ID={id} PROTO=TCP SPT=41001 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 {flags} URGP=0"));
     }
     send(&lab, CLIENT, &odd(69, 22, "FIN ACK"));
+    // Wrong transport checksums from the trusted client (conntrack's
+    // checksum check: INVALID; the stack would not answer either), and
+    // the same SYN with a right one.
+    let bad = Corrupt {
+        ip: false,
+        transport: true,
+    };
+    for line in [
+        format!("{c} LEN=40 ID=70 PROTO=TCP SPT=43001 DPT=22 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"),
+        format!("{c} LEN=30 ID=71 PROTO=UDP SPT=5000 DPT=9999 LEN=10"),
+        format!("{c} LEN=84 ID=72 PROTO=ICMP TYPE=8 CODE=0 ID=8 SEQ=1"),
+    ] {
+        send_with(&lab, CLIENT, &line, bad);
+    }
+    send(&lab, CLIENT, &format!("{c} LEN=40 ID=73 PROTO=TCP SPT=43001 DPT=22 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
 
     let seen = captured(&taps, &injected);
     drop(web);
