@@ -618,7 +618,13 @@ impl Table {
                 // icmp_error_message looks up the inverse of the quoted
                 // tuple: the error travels back the way the quoted packet
                 // came (after any NAT that packet met).
-                let Some((id, reply)) = invert(&tuple_of(q)).and_then(|t| self.find(&t)) else {
+                // nf_conntrack_inet_error then wants the error's
+                // destination to be that direction's (the found tuple is
+                // the looked-up one): else INVALID.
+                let Some((id, reply)) = invert(&tuple_of(q))
+                    .filter(|t| t.dst == pkt.dst)
+                    .and_then(|t| self.find(&t))
+                else {
                     return invalid(now);
                 };
                 return Tracked {
@@ -1088,6 +1094,14 @@ mod tests {
         assert!(r.view.reply_dir);
         let unknown = err.replace("SPT=5000", "SPT=5001");
         assert_eq!(t.track(&p(&unknown)).view.state, CtState::Invalid);
+        // Found by tests/live_stateful.rs: the same error to another of
+        // the host's addresses is INVALID (nf_conntrack_inet_error: the
+        // outer destination must be the connection's).
+        let elsewhere = err.replace(
+            "SRC=10.0.0.2 DST=10.0.0.1 PROTO=ICMP",
+            "SRC=10.0.0.2 DST=10.0.0.7 PROTO=ICMP",
+        );
+        assert_eq!(t.track(&p(&elsewhere)).view.state, CtState::Invalid);
     }
 
     /// A RST as the only reply kills the connection (nf_conntrack_tcp_packet).

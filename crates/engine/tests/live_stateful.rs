@@ -670,11 +670,14 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     );
     // ICMP of no connection: an unasked echo reply, an error quoting a
     // flow never seen (both INVALID), an error quoting the stranger's
-    // reset connection to 8443.
+    // reset connection to 8443 (RELATED), the same error to another of
+    // the server's addresses (INVALID: the outer destination is not the
+    // connection's).
     for line in [
         format!("{s} LEN=28 ID=63 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=2"),
         format!("{s} LEN=56 ID=64 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.99.0.1 DST=10.99.0.5 LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=5000 DPT=53 LEN=8 ]"),
         format!("{s} LEN=68 ID=65 PROTO=ICMP TYPE=3 CODE=1 [SRC=10.99.0.1 DST=10.99.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=TCP SPT=8443 DPT=41001 SEQ=0 ACK=101 WINDOW=0 RES=0x00 ACK SYN URGP=0 ]"),
+        "SRC=10.99.0.5 DST=10.137.0.1 TTL=64 LEN=68 ID=74 PROTO=ICMP TYPE=3 CODE=1 [SRC=10.99.0.1 DST=10.99.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=TCP SPT=8443 DPT=41001 SEQ=0 ACK=101 WINDOW=0 RES=0x00 ACK SYN URGP=0 ]".to_string(),
     ] {
         send(&lab, STRANGER, &line);
     }
