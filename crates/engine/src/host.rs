@@ -12,14 +12,17 @@
 //!   `nf_conntrack_checksum=1`, `nf_conntrack_tcp_be_liberal=0`,
 //!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
-//!   `rp_filter=0`, `ip_forward=0`. With no interface, every arriving
-//!   packet is for this host.
+//!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
+//!   `rmem_max=212992`. With no interface, every arriving packet is for
+//!   this host.
 //! * [`Host::reject`] is the packet a REJECT rule sends.
 //! * [`Host::reply`] is the packet the stack answers an accepted local
-//!   packet with: SYN-ACK from a listening TCP port, RST from a closed
-//!   one, ICMP port unreachable from a closed UDP port (rate limited per
-//!   destination as `icmpv4_xrlim_allow` does), echo reply to an echo
-//!   request. The reply leaves by the interface the packet came in on.
+//!   packet with: SYN-ACK from a listening TCP port (window and window
+//!   scale as Linux picks them), RST to an ACK there and to anything but
+//!   an RST at a closed port, nothing to a wrong checksum, ICMP port
+//!   unreachable from a closed UDP port (rate limited per destination as
+//!   `icmpv4_xrlim_allow` does), echo reply to an echo request. The reply
+//!   leaves by the interface the packet came in on.
 
 use crate::conntrack::Sysctl as CtSysctl;
 use crate::eval::tcp_has_option;
