@@ -365,18 +365,24 @@ impl Host {
                     seq.map(|s| s.wrapping_add(1)),
                     F::SYN | F::ACK,
                 )?;
-                let wscale = self.wscale();
-                let opts = synack_options(pkt, wscale);
+                // ipv4_default_advmss: the MTU less 40, at most 65495
+                // (lo's 65536-byte MTU gives 65495; an Ethernet one 1460).
+                let mtu: u32 = if pkt.iface_in == "lo" { 65536 } else { 1500 };
+                let mss = (mtu - 40).min(65495) as u16;
+                let opts = synack_options(pkt, mss, self.wscale());
                 r.len = 40 + opts.len() as u16;
-                // tcp_select_initial_window: 65535 rounded down to the
-                // advertised MSS (1460 on a 1500-byte MTU) less the
-                // timestamp option when it is used.
-                let mss = if tcp_has_option(&opts, 8) { 1448 } else { 1460 };
+                // tcp_select_initial_window: 65535 rounded down to that
+                // MSS less the timestamp option when it is used.
+                let eff = if tcp_has_option(&opts, 8) {
+                    mss - 12
+                } else {
+                    mss
+                };
                 if let Transport::Tcp {
                     window, options, ..
                 } = &mut r.transport
                 {
-                    *window = 65535 / mss * mss;
+                    *window = 65535 / eff * eff;
                     *options = opts;
                 }
                 Some(r)
@@ -508,14 +514,14 @@ fn tcp_answer(pkt: &Packet, seq: Option<u32>, ack: Option<u32>, flags: u16) -> O
 }
 
 /// The options of Linux's SYN-ACK (`tcp_synack_options`, written by
-/// `tcp_options_write`): MSS 1460 always; timestamps (with SACK-permitted
+/// `tcp_options_write`): MSS `mss` always; timestamps (with SACK-permitted
 /// before them, or two NOPs), else NOP NOP SACK-permitted, when the SYN
 /// offered them; NOP and window scale `wscale` when the SYN offered
 /// scaling.
 /// A SYN whose options were not logged is judged by its length: 20 bytes
 /// of options are Linux's own (all four), 12 Windows' (no timestamps),
 /// fewer none. Timestamp values are unknown (zero here).
-fn synack_options(syn: &Packet, wscale: u8) -> Vec<u8> {
+fn synack_options(syn: &Packet, mss: u16, wscale: u8) -> Vec<u8> {
     let Transport::Tcp { options, .. } = &syn.transport else {
         return Vec::new();
     };
@@ -526,7 +532,8 @@ fn synack_options(syn: &Packet, wscale: u8) -> Vec<u8> {
         let has = |kind| tcp_has_option(options, kind);
         (has(8), has(4), has(3))
     };
-    let mut o = vec![2, 4, 0x05, 0xb4];
+    let mut o = vec![2, 4];
+    o.extend(mss.to_be_bytes());
     match (ts, sack) {
         (true, true) => o.extend([4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
         (true, false) => o.extend([1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),

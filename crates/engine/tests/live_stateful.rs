@@ -257,6 +257,28 @@ fn inject(lab: &Lab, line: &str) -> Packet {
     p
 }
 
+/// The server's connection to its own address 10.137.0.1:8443 (through
+/// lo: OUTPUT allows `-o lo`, INPUT the port).
+fn self_connection(lab: &Lab, listener: &TcpListener) {
+    let addr = SocketAddr::new(IpAddr::V4(SERVER_C.addr), 8443);
+    let mut conn = lab
+        .server
+        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("enter server")
+        .expect("connect to self");
+    let (mut srv, _) = listener.accept().expect("accept");
+    srv.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    conn.write_all(b"ping").expect("write");
+    let mut buf = [0u8; 4];
+    srv.read_exact(&mut buf).expect("read");
+    drop(conn);
+    let mut rest = Vec::new();
+    let _ = srv.read_to_end(&mut rest);
+    drop(srv);
+    std::thread::sleep(Duration::from_millis(50));
+}
+
 /// A frame the server saw, as the engine's packet, and whether it sent it.
 struct Seen {
     pkt: Packet,
@@ -281,6 +303,9 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
             let mut p = wire::from_ethernet(&f.data).expect("a frame the server saw parses");
             p.time = Some(f.time);
             let sent = match f.pkttype {
+                // On lo each packet shows twice: the engine takes the
+                // sent copy through its way back in.
+                PACKET_HOST if end.iface == "lo" => continue,
                 PACKET_HOST => {
                     p.iface_in = end.iface.to_string();
                     false
@@ -333,6 +358,8 @@ fn answer_text(p: &Packet) -> String {
     p.id = 0;
     p.time = None;
     p.iface_in.clear();
+    p.iface_out.clear();
+    p.mac = None;
     if let Transport::Tcp {
         seq,
         options,
@@ -398,6 +425,16 @@ fn is_answer(p: &Packet) -> bool {
         }
         Transport::Icmp { typ, .. } => matches!(typ, 0 | 3 | 11),
         _ => false,
+    }
+}
+
+/// The answers an outcome sent that left (their own answers too).
+fn answers_of(o: &Outcome, into: &mut Vec<Packet>) {
+    if let Some(r) = &o.reply {
+        if r.verdict == Verdict::Accept {
+            into.push(r.out.clone());
+        }
+        answers_of(r, into);
     }
 }
 
@@ -487,16 +524,11 @@ fn replay(
                     pkt.log_line(ALL)
                 );
             }
-            logs_of(&e.process(&pkt), &mut logs);
-            continue;
+        } else {
+            tally.packets_in += 1;
         }
-        tally.packets_in += 1;
         let o = e.process(&pkt);
-        if let Some(r) = &o.reply {
-            if r.verdict == Verdict::Accept {
-                pending.push(r.out.clone());
-            }
-        }
+        answers_of(&o, &mut pending);
         logs_of(&o, &mut logs);
     }
     for a in pending {
@@ -576,12 +608,20 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         })
         .expect("enter server");
     let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
-    let taps = [SERVER_C, SERVER_S].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
+    let lo = End {
+        iface: "lo",
+        addr: std::net::Ipv4Addr::LOCALHOST,
+        mac: [0; 6],
+    };
+    let taps =
+        [SERVER_C, SERVER_S, lo].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
 
     let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
     let s = "SRC=10.99.0.5 DST=10.99.0.1 TTL=64";
     // The trusted client's connection to 22.
     real_connection(&lab, &ssh, 22);
+    // The server's connection to its own 8443, through lo.
+    self_connection(&lab, &web);
     // Echo from the trusted client (FRIENDLY), its reply (OUTPUT
     // ESTABLISHED).
     send(
