@@ -630,7 +630,8 @@ mod tests {
     /// ignores a bare FIN or SYN|FIN; the SYN-ACK's window is 65535
     /// rounded down to the MSS (1448 with timestamps, 1460 without) and
     /// its window scale follows the largest receive buffer (tcp_rmem
-    /// 4096 131072 33554432: 10; the default 6291456: 7).
+    /// 4096 131072 33554432: 10; the default 6291456: 7); through lo the
+    /// MSS is 65495 (ipv4_default_advmss).
     #[test]
     fn listener_answers() {
         let mut h = host();
@@ -664,6 +665,17 @@ mod tests {
         assert_eq!(
             window(&h.reply(&seg("SYN", linux), 0.0).unwrap()).1,
             Some(10)
+        );
+        // Through lo (MTU 65536): MSS 65495, window 65483 with timestamps.
+        let mut lo = seg("SYN", linux);
+        lo.iface_in = "lo".into();
+        let r = h.reply(&lo, 0.0).unwrap();
+        let Transport::Tcp { options, .. } = &r.transport else {
+            panic!("not TCP");
+        };
+        assert_eq!(
+            (window(&r).0, &options[..4]),
+            (65483, &[2, 4, 0xff, 0xd7][..])
         );
         h.option("--sysctl", "net.core.rmem_max=2147483647")
             .unwrap();

@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff};
+use common::{log_guard, model, multiset_diff, talk};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
@@ -32,8 +32,7 @@ use ironwall_lab::topo::{
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
 
 /// The port the server listens on for the real connection.
@@ -453,24 +452,7 @@ fn real_connection(lab: &Lab) {
         .enter(|| TcpListener::bind(addr))
         .expect("enter server")
         .expect("listen");
-    let mut conn = lab
-        .client
-        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
-        .expect("enter client")
-        .expect("connect");
-    let (mut srv, _) = listener.accept().expect("accept");
-    for s in [&conn, &srv] {
-        s.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-    }
-    conn.write_all(b"hello").expect("write");
-    let mut buf = [0u8; 5];
-    srv.read_exact(&mut buf).expect("server read");
-    srv.write_all(b"world").expect("write back");
-    conn.read_exact(&mut buf).expect("client read");
-    drop(conn);
-    let mut rest = Vec::new();
-    let _ = srv.read_to_end(&mut rest);
+    talk(&lab.client, &listener, addr);
 }
 
 /// What one run compared, and the disagreements it found.

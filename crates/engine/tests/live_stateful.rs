@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff};
+use common::{log_guard, model, multiset_diff, talk};
 use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
@@ -36,7 +36,6 @@ use ironwall_lab::topo::{
     SERVER_S, STRANGER,
 };
 use ironwall_model::ruleset::Ruleset;
-use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -115,32 +114,6 @@ fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
         .send(&frame)
         .expect("send");
     std::thread::sleep(Duration::from_millis(2));
-}
-
-/// The trusted client's real connection to `port`: handshake, data both
-/// ways, the client closes, then the server.
-fn real_connection(lab: &Lab, listener: &TcpListener, port: u16) {
-    let addr = SocketAddr::new(IpAddr::V4(SERVER_C.addr), port);
-    let mut conn = lab
-        .client
-        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
-        .expect("enter client")
-        .expect("connect");
-    let (mut srv, _) = listener.accept().expect("accept");
-    for s in [&conn, &srv] {
-        s.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-    }
-    conn.write_all(b"hello").expect("write");
-    let mut buf = [0u8; 5];
-    srv.read_exact(&mut buf).expect("server read");
-    srv.write_all(b"world").expect("write back");
-    conn.read_exact(&mut buf).expect("client read");
-    drop(conn);
-    let mut rest = Vec::new();
-    let _ = srv.read_to_end(&mut rest);
-    drop(srv);
-    std::thread::sleep(Duration::from_millis(50));
 }
 
 /// A connection the test writes segment by segment from the trusted
@@ -255,28 +228,6 @@ fn inject(lab: &Lab, line: &str) -> Packet {
     }
     std::thread::sleep(Duration::from_millis(2));
     p
-}
-
-/// The server's connection to its own address 10.137.0.1:8443 (through
-/// lo: OUTPUT allows `-o lo`, INPUT the port).
-fn self_connection(lab: &Lab, listener: &TcpListener) {
-    let addr = SocketAddr::new(IpAddr::V4(SERVER_C.addr), 8443);
-    let mut conn = lab
-        .server
-        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
-        .expect("enter server")
-        .expect("connect to self");
-    let (mut srv, _) = listener.accept().expect("accept");
-    srv.set_read_timeout(Some(Duration::from_secs(2)))
-        .expect("timeout");
-    conn.write_all(b"ping").expect("write");
-    let mut buf = [0u8; 4];
-    srv.read_exact(&mut buf).expect("read");
-    drop(conn);
-    let mut rest = Vec::new();
-    let _ = srv.read_to_end(&mut rest);
-    drop(srv);
-    std::thread::sleep(Duration::from_millis(50));
 }
 
 /// A frame the server saw, as the engine's packet, and whether it sent it.
@@ -618,10 +569,11 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
 
     let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
     let s = "SRC=10.99.0.5 DST=10.99.0.1 TTL=64";
-    // The trusted client's connection to 22.
-    real_connection(&lab, &ssh, 22);
-    // The server's connection to its own 8443, through lo.
-    self_connection(&lab, &web);
+    // The trusted client's connection to 22; the server's to its own
+    // 10.137.0.1:8443, through lo (OUTPUT allows `-o lo`, INPUT the port).
+    let to = |port| SocketAddr::new(IpAddr::V4(SERVER_C.addr), port);
+    talk(&lab.client, &ssh, to(22));
+    talk(&lab.server, &web, to(8443));
     // Echo from the trusted client (FRIENDLY), its reply (OUTPUT
     // ESTABLISHED).
     send(

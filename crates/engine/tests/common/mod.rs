@@ -5,6 +5,9 @@ use ironwall_lab::kmsg::{Kmsg, LogAllNetns};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
 
 /// Enables LOG lines of the lab's namespaces; `None` (after one line
 /// saying why) when the kernel log cannot be read.
@@ -53,4 +56,30 @@ pub fn model(rules: &str, counters: bool) -> Ruleset {
     };
     restore(&mut rs, rules, &opts, &[]).expect("our model loads the ruleset");
     rs
+}
+
+/// A real TCP connection from a socket made in `client` to `addr`, where
+/// `listener` listens: handshake, `hello` one way and `world` back, then
+/// the client closes, then the server; waits a little for the last
+/// segments.
+pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAddr) {
+    let mut conn = client
+        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("enter the client's namespace")
+        .expect("connect");
+    let (mut srv, _) = listener.accept().expect("accept");
+    for s in [&conn, &srv] {
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+    }
+    conn.write_all(b"hello").expect("write");
+    let mut buf = [0u8; 5];
+    srv.read_exact(&mut buf).expect("server read");
+    srv.write_all(b"world").expect("write back");
+    conn.read_exact(&mut buf).expect("client read");
+    drop(conn);
+    let mut rest = Vec::new();
+    let _ = srv.read_to_end(&mut rest);
+    drop(srv);
+    std::thread::sleep(Duration::from_millis(50));
 }
