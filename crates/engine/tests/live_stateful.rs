@@ -572,8 +572,32 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     // The trusted client's connection to 22; the server's to its own
     // 10.137.0.1:8443, through lo (OUTPUT allows `-o lo`, INPUT the port).
     let to = |port| SocketAddr::new(IpAddr::V4(SERVER_C.addr), port);
-    talk(&lab.client, &ssh, to(22));
+    let port = talk(&lab.client, &ssh, to(22));
     talk(&lab.server, &web, to(8443));
+    // A new SYN on the first connection's tuple, in conntrack's TIME_WAIT
+    // (the client's firewall drops the SYN-ACK so that its kernel does
+    // not reset it): the connection is reopened. Then an RST ends the
+    // server's half-open connection before it retransmits its SYN-ACK (a
+    // timer the engine does not model).
+    let (code, _, err) = lab.client.iptables(&[
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        &port.to_string(),
+        "-j",
+        "DROP",
+    ]);
+    assert_eq!(code, 0, "client firewall: {err}");
+    send(&lab, CLIENT, &format!("{c} LEN=40 ID=80 PROTO=TCP SPT={port} DPT=22 SEQ=7 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
+    send(
+        &lab,
+        CLIENT,
+        &format!(
+            "{c} LEN=40 ID=81 PROTO=TCP SPT={port} DPT=22 SEQ=8 ACK=0 WINDOW=0 RES=0x00 RST URGP=0"
+        ),
+    );
     // Echo from the trusted client (FRIENDLY), its reply (OUTPUT
     // ESTABLISHED).
     send(

@@ -61,13 +61,13 @@ pub fn model(rules: &str, counters: bool) -> Ruleset {
 /// A real TCP connection from a socket made in `client` to `addr`, where
 /// `listener` listens: handshake, `hello` one way and `world` back, then
 /// the client closes, then the server; waits a little for the last
-/// segments.
-pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAddr) {
+/// segments. Returns the client's port.
+pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAddr) -> u16 {
     let mut conn = client
         .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
         .expect("enter the client's namespace")
         .expect("connect");
-    let (mut srv, _) = listener.accept().expect("accept");
+    let (mut srv, peer) = listener.accept().expect("accept");
     for s in [&conn, &srv] {
         s.set_read_timeout(Some(Duration::from_secs(2)))
             .expect("timeout");
@@ -82,4 +82,5 @@ pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAd
     let _ = srv.read_to_end(&mut rest);
     drop(srv);
     std::thread::sleep(Duration::from_millis(50));
+    peer.port()
 }
