@@ -518,11 +518,19 @@ impl<'a> Engine<'a> {
         // connection seen both ways, reaches its socket; unless an RST
         // closed the connection (conntrack's CLOSE), which took the
         // socket with it: the stack then answers as for no socket.
-        let closed = matches!(
-            cx.ct.conn.map(|c| c.proto),
-            Some(conntrack::Proto::Tcp(conntrack::TcpState::Close, _))
-        );
-        if !closed && (cx.ct.reply_dir || cx.ct.state == CtState::Established) {
+        // A SYN again while the handshake waits (conntrack's SYN_RECV)
+        // meets the listener's request, which sends its SYN-ACK again
+        // (tcp_check_req).
+        let tcp_state = match cx.ct.conn.map(|c| c.proto) {
+            Some(conntrack::Proto::Tcp(s, _)) => Some(s),
+            _ => None,
+        };
+        let closed = tcp_state == Some(conntrack::TcpState::Close);
+        let syn_again = tcp_state == Some(conntrack::TcpState::SynRecv)
+            && !cx.ct.reply_dir
+            && matches!(p.transport, Transport::Tcp { flags, .. }
+                if flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST | tcp_flags::FIN) == tcp_flags::SYN);
+        if !closed && !syn_again && (cx.ct.reply_dir || cx.ct.state == CtState::Established) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
@@ -727,22 +735,14 @@ mod tests {
         let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 22 -j DNAT --to-destination 10.0.0.1:8022\nCOMMIT\n");
         let h = host(&[("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/8022")]);
         let mut e = Engine::new(&rs, h).unwrap();
-        let syn = Packet::parse_line(
-            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN",
-        )
-        .unwrap();
-        let o = e.process(&syn);
+        let o = e.process(&tcp_in(22, "SYN"));
         assert_eq!(o.verdict, Verdict::Accept);
         assert_eq!(o.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
         // The SYN-ACK from 8022 leaves with the original port restored.
         let r = o.reply.unwrap();
         assert_eq!(r.nat, ["SNAT 10.0.0.1:8022 -> 10.0.0.1:22"]);
         assert_eq!(r.ct, CtState::Established);
-        let ack = Packet::parse_line(
-            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 ACK",
-        )
-        .unwrap();
-        let o2 = e.process(&ack);
+        let o2 = e.process(&tcp_in(22, "ACK"));
         assert_eq!(o2.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
         // nat PREROUTING counted the first packet only.
         let nat = e
@@ -759,16 +759,9 @@ mod tests {
     #[test]
     fn ack_after_reset_is_reset_by_the_listener() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
-        let mut e = Engine::new(
-            &rs,
-            host(&[("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/22")]),
-        )
-        .unwrap();
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
         let seg = |seq: u32, ack: u32, flags: &str| {
-            Packet::parse_line(&format!(
-                "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 LEN=40 PROTO=TCP SPT=40000 DPT=22 SEQ={seq} ACK={ack} WINDOW=502 {flags}"
-            ))
-            .unwrap()
+            tcp_in(22, &format!("SEQ={seq} ACK={ack} WINDOW=502 {flags}"))
         };
         let o = e.process(&seg(100, 0, "SYN"));
         let Some(Transport::Tcp { seq: Some(isn), .. }) = o.reply.map(|r| r.out.transport) else {
@@ -791,20 +784,29 @@ mod tests {
     #[test]
     fn bad_checksum_is_invalid() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
-        let mut syn = Packet::parse_line(
-            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SEQ=1 ACK=0 SYN",
-        )
-        .unwrap();
+        let mut syn = tcp_in(22, "SEQ=1 ACK=0 SYN");
         syn.bad_checksum = true;
-        let opts = [("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/22")];
-        let o = Engine::new(&rs, host(&opts)).unwrap().process(&syn);
+        let o = Engine::new(&rs, host(&SSH)).unwrap().process(&syn);
         assert_eq!(o.ct, CtState::Invalid);
         assert!(o.reply.is_none());
-        let mut h = host(&opts);
+        let mut h = host(&SSH);
         h.option("--sysctl", "net.netfilter.nf_conntrack_checksum=0")
             .unwrap();
         let o = Engine::new(&rs, h).unwrap().process(&syn);
         assert_eq!(o.ct, CtState::New);
+    }
+
+    /// Found by tests/live_stateful.rs: a SYN sent again while the
+    /// handshake waits gets the SYN-ACK again (tcp_check_req).
+    #[test]
+    fn syn_again_gets_the_synack_again() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let syn = tcp_in(22, "SEQ=900 ACK=0 SYN");
+        let first = e.process(&syn).reply.expect("SYN-ACK");
+        let again = e.process(&syn);
+        assert_eq!(again.ct, CtState::Established);
+        assert_eq!(again.reply.expect("SYN-ACK again").out, first.out);
     }
 
     /// With ip_forward=0 a packet for another host never reaches FORWARD.
@@ -926,6 +928,18 @@ mod tests {
             h.option(k, v).unwrap();
         }
         h
+    }
+
+    /// A host on 10.0.0.1/24 (eth0) listening on TCP port 22.
+    const SSH: [(&str, &str); 2] = [("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/22")];
+
+    /// A TCP segment from 10.0.0.9:40000 to 10.0.0.1:`dpt` arriving on
+    /// eth0, with `rest` (SEQ, ACK, flags).
+    fn tcp_in(dpt: u16, rest: &str) -> Packet {
+        Packet::parse_line(&format!(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 LEN=40 PROTO=TCP SPT=40000 DPT={dpt} {rest}"
+        ))
+        .unwrap()
     }
 
     /// A UDP packet from 10.0.0.9 to 10.0.0.1 arriving on eth0.

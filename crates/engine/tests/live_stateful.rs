@@ -177,7 +177,8 @@ fn crafted_connection(lab: &Lab) {
 
 /// The server's own connections: UDP to the client's port 53 (allowed
 /// out; the client's port unreachable comes back RELATED), TCP to the
-/// client's port 80 (allowed; its reset comes back), then packets written
+/// client's port 80 (allowed; its reset comes back) and 443 (a whole
+/// connection, replies ESTABLISHED), then packets written
 /// whole from a raw socket (see [`inject`]).
 fn server_opens(lab: &Lab) -> Vec<Packet> {
     let client = |port| SocketAddr::new(IpAddr::V4(CLIENT.addr), port);
@@ -188,6 +189,13 @@ fn server_opens(lab: &Lab) -> Vec<Packet> {
             let _ = TcpStream::connect_timeout(&client(80), Duration::from_secs(1));
         })
         .expect("enter server");
+    // A whole connection the server opens to the client's port 443.
+    let https = lab
+        .client
+        .enter(|| TcpListener::bind(client(443)))
+        .expect("enter client")
+        .expect("listen on the client");
+    talk(&lab.server, &https, client(443));
     let c = "SRC=10.137.0.1 DST=10.137.0.16 TTL=64";
     let s = "SRC=10.99.0.1 DST=10.99.0.5 TTL=64";
     let v = [
@@ -573,6 +581,21 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     // 10.137.0.1:8443, through lo (OUTPUT allows `-o lo`, INPUT the port).
     let to = |port| SocketAddr::new(IpAddr::V4(SERVER_C.addr), port);
     let port = talk(&lab.client, &ssh, to(22));
+    // A half-open connection from port 43002 (its SYN-ACKs dropped by the
+    // client's firewall): the SYN again (the server sends its SYN-ACK
+    // again), an ACK of nothing sent (INVALID), then an RST.
+    let (code, _, err) = lab
+        .client
+        .iptables(&["-A", "INPUT", "-p", "tcp", "--dport", "43002", "-j", "DROP"]);
+    assert_eq!(code, 0, "client firewall: {err}");
+    for (id, seq, ack, flags) in [
+        (82, 900u32, 0u32, "SYN"),
+        (83, 900, 0, "SYN"),
+        (84, 901, 12345, "ACK"),
+        (85, 901, 0, "RST"),
+    ] {
+        send(&lab, CLIENT, &format!("{c} LEN=40 ID={id} PROTO=TCP SPT=43002 DPT=22 SEQ={seq} ACK={ack} WINDOW=512 RES=0x00 {flags} URGP=0"));
+    }
     talk(&lab.server, &web, to(8443));
     // A new SYN on the first connection's tuple, in conntrack's TIME_WAIT
     // (the client's firewall drops the SYN-ACK so that its kernel does
