@@ -422,6 +422,8 @@ enum Change {
     Strict,
     /// An address added to an interface.
     Addr(Iface),
+    /// `net.ipv4.ip_forward` set.
+    Forward(bool),
 }
 
 /// Feeds the capture through one engine, making each change to its host
@@ -441,6 +443,7 @@ fn replay(
             match change {
                 Change::Strict => e.ct.sysctl.tcp_loose = false,
                 Change::Addr(i) => e.host.ifaces.push(i),
+                Change::Forward(on) => e.host.sysctl.ip_forward = on,
             }
         }
         shifted(&mut pkt, &shifts);
@@ -629,10 +632,12 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         &format!("{c} LEN=84 ID=1 PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1"),
     );
     // A stranger's SYN to 22 (DNAT, then no route), to 8443 (accepted;
-    // the stranger's kernel resets the SYN-ACK), to a closed port.
+    // the stranger's kernel resets the SYN-ACK), to a closed port, to
+    // netbios (MALICIOUS).
     send(&lab, STRANGER, &format!("{s} LEN=44 ID=2 PROTO=TCP SPT=41000 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
     send(&lab, STRANGER, &format!("{s} LEN=44 ID=3 PROTO=TCP SPT=41001 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
     send(&lab, STRANGER, &format!("{s} LEN=40 ID=4 PROTO=TCP SPT=41002 DPT=23 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0"));
+    send(&lab, STRANGER, &format!("{s} LEN=40 ID=8 PROTO=TCP SPT=41004 DPT=138 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0"));
     // Another source of the trusted subnet (not DNATed): foreign, LOG
     // and DROP.
     send(&lab, CLIENT, "SRC=10.137.0.20 DST=10.137.0.1 TTL=64 LEN=40 ID=5 PROTO=TCP SPT=41003 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0");
@@ -677,6 +682,35 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     for (id, dpt, flags) in [(20, 22, "ACK"), (21, 23, "ACK"), (22, 8443, "ACK PSH")] {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
+    // Forwarding on, 172.17.0.4 routed to the client's side: the
+    // stranger's SYN to 22 is DNATed and forwarded, and FORWARD's policy
+    // drops it. (The engine's host routes 172.17.0.4 by its default, its
+    // first interface, srv-c, as this route does.)
+    let forward = |on: bool| {
+        let v = if on { "1" } else { "0" };
+        lab.server
+            .sysctl(&[("net.ipv4.ip_forward", v)])
+            .expect("ip_forward");
+    };
+    changes.push((now(), Change::Forward(true)));
+    forward(true);
+    let (code, _, err) = ironwall_lab::triple(lab.server.run(
+        "ip",
+        &[
+            "route",
+            "add",
+            "172.17.0.4/32",
+            "via",
+            &CLIENT.addr.to_string(),
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "ip route add: {err}");
+    std::thread::sleep(Duration::from_millis(20));
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=59 PROTO=TCP SPT=41009 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    std::thread::sleep(Duration::from_millis(20));
+    changes.push((now(), Change::Forward(false)));
+    forward(false);
     // The guide's DNAT target made local: 172.17.0.4 on srv-s. The
     // stranger's SYN to 22 now reaches INPUT translated (logged with
     // DST=172.17.0.4 DPT=8022, dropped); one straight to 172.17.0.4:8443
@@ -752,6 +786,9 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     engine.add_counters_to(&mut ours);
     let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
     assert_eq!(code, 0, "iptables-save: {err}");
+    if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
+        eprintln!("{save}");
+    }
     compare_counters(&ours, &model(&save, true), &mut tally);
     let klogs = kmsg.lines(
         logs.len(),
