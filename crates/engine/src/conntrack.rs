@@ -217,6 +217,13 @@ pub struct Sysctl {
     /// `nf_conntrack_tcp_ignore_invalid_rst` (default 0): an RST below the
     /// peer's ACK is not INVALID.
     pub tcp_ignore_invalid_rst: bool,
+    /// `nf_conntrack_udp_timeout`, seconds (default 30): a UDP flow
+    /// without a reply (or not yet a stream).
+    pub udp_timeout: u32,
+    /// `nf_conntrack_udp_timeout_stream`, seconds (default 120).
+    pub udp_timeout_stream: u32,
+    /// `nf_conntrack_icmp_timeout`, seconds (default 30).
+    pub icmp_timeout: u32,
 }
 
 impl Default for Sysctl {
@@ -226,6 +233,9 @@ impl Default for Sysctl {
             checksum: true,
             tcp_be_liberal: false,
             tcp_ignore_invalid_rst: false,
+            udp_timeout: timeout::UDP_UNREPLIED as u32,
+            udp_timeout_stream: timeout::UDP_REPLIED as u32,
+            icmp_timeout: timeout::ICMP as u32,
         }
     }
 }
@@ -682,7 +692,7 @@ impl Table {
                 Proto::Udp {
                     stream_after: now + 2.0,
                 },
-                timeout::UDP_UNREPLIED,
+                f64::from(self.sysctl.udp_timeout),
             ),
             Transport::Icmp { typ, .. } => {
                 if icmp_reply_type(*typ).is_none() {
@@ -692,7 +702,7 @@ impl Table {
                         now,
                     };
                 }
-                (Proto::Icmp, timeout::ICMP)
+                (Proto::Icmp, f64::from(self.sysctl.icmp_timeout))
             }
             Transport::Other(_) => (Proto::Generic, timeout::GENERIC),
         };
@@ -907,9 +917,9 @@ impl Table {
                 // SEEN_REPLY afterwards.
                 if c.status & status::SEEN_REPLY != 0 && now > stream_after {
                     c.status |= status::ASSURED;
-                    c.expires = now + timeout::UDP_REPLIED;
+                    c.expires = now + f64::from(self.sysctl.udp_timeout_stream);
                 } else {
-                    c.expires = now + timeout::UDP_UNREPLIED;
+                    c.expires = now + f64::from(self.sysctl.udp_timeout);
                 }
                 if reply {
                     c.status |= status::SEEN_REPLY;
@@ -919,7 +929,7 @@ impl Table {
                 if reply {
                     c.status |= status::SEEN_REPLY;
                 }
-                c.expires = now + timeout::ICMP;
+                c.expires = now + f64::from(self.sysctl.icmp_timeout);
             }
             _ => {
                 if reply {
@@ -1102,6 +1112,30 @@ mod tests {
             "SRC=10.0.0.2 DST=10.0.0.7 PROTO=ICMP",
         );
         assert_eq!(t.track(&p(&elsewhere)).view.state, CtState::Invalid);
+    }
+
+    /// nf_conntrack_udp_timeout (checked live by tests/live_stateful.rs
+    /// with 1 s): a flow idle longer is gone, and its next packet NEW.
+    #[test]
+    fn udp_timeout_sysctl() {
+        let mut t = Table::new(Sysctl {
+            udp_timeout: 1,
+            ..Sysctl::default()
+        });
+        let out = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=40053 DPT=53";
+        let back = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=UDP SPT=53 DPT=40053";
+        assert_eq!(
+            track_confirm(&mut t, &format!("[10.0] {out}")),
+            CtState::New
+        );
+        assert_eq!(
+            track_confirm(&mut t, &format!("[10.5] {back}")),
+            CtState::Established
+        );
+        assert_eq!(
+            track_confirm(&mut t, &format!("[12.0] {back}")),
+            CtState::New
+        );
     }
 
     /// A RST as the only reply kills the connection (nf_conntrack_tcp_packet).

@@ -10,7 +10,9 @@
 //!   `#` starting a comment. Errors are messages, never panics.
 //! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
 //!   `nf_conntrack_checksum=1`, `nf_conntrack_tcp_be_liberal=0`,
-//!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `icmp_ratelimit=1000` (ms),
+//!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `nf_conntrack_udp_timeout=30`,
+//!   `nf_conntrack_udp_timeout_stream=120`, `nf_conntrack_icmp_timeout=30`,
+//!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
 //!   `rmem_max=212992`. With no interface, every arriving packet is for
@@ -173,6 +175,11 @@ impl Host {
                     "nf_conntrack_tcp_ignore_invalid_rst" => {
                         s.ct.tcp_ignore_invalid_rst = parse_num::<u32>(&key, v)? != 0
                     }
+                    "nf_conntrack_udp_timeout" => s.ct.udp_timeout = parse_num(&key, v)?,
+                    "nf_conntrack_udp_timeout_stream" => {
+                        s.ct.udp_timeout_stream = parse_num(&key, v)?
+                    }
+                    "nf_conntrack_icmp_timeout" => s.ct.icmp_timeout = parse_num(&key, v)?,
                     "icmp_ratelimit" => s.icmp_ratelimit = parse_num(&key, v)?,
                     "icmp_ratemask" => s.icmp_ratemask = parse_num(&key, v)?,
                     "icmp_msgs_per_sec" => s.icmp_msgs_per_sec = parse_num(&key, v)?,

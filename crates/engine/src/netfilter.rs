@@ -520,17 +520,24 @@ impl<'a> Engine<'a> {
         // socket with it: the stack then answers as for no socket.
         // A SYN again while the handshake waits (conntrack's SYN_RECV)
         // meets the listener's request, which sends its SYN-ACK again
-        // (tcp_check_req).
+        // (tcp_check_req; a SYN with FIN is discarded).
         let tcp_state = match cx.ct.conn.map(|c| c.proto) {
             Some(conntrack::Proto::Tcp(s, _)) => Some(s),
             _ => None,
         };
         let closed = tcp_state == Some(conntrack::TcpState::Close);
-        let syn_again = tcp_state == Some(conntrack::TcpState::SynRecv)
-            && !cx.ct.reply_dir
-            && matches!(p.transport, Transport::Tcp { flags, .. }
-                if flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST | tcp_flags::FIN) == tcp_flags::SYN);
-        if !closed && !syn_again && (cx.ct.reply_dir || cx.ct.state == CtState::Established) {
+        // An ACK that left conntrack in SYN_RECV did not ack the SYN-ACK
+        // (the window check ignored it): tcp_check_req hands it to the
+        // listener, which resets it.
+        let handshake = tcp_state == Some(conntrack::TcpState::SynRecv) && !cx.ct.reply_dir;
+        let flags = match p.transport {
+            Transport::Tcp { flags, .. } => {
+                flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
+            }
+            _ => 0,
+        };
+        let listener = handshake && matches!(flags, tcp_flags::SYN | tcp_flags::ACK);
+        if !closed && !listener && (cx.ct.reply_dir || cx.ct.state == CtState::Established) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
@@ -797,7 +804,8 @@ mod tests {
     }
 
     /// Found by tests/live_stateful.rs: a SYN sent again while the
-    /// handshake waits gets the SYN-ACK again (tcp_check_req).
+    /// handshake waits gets the SYN-ACK again, an ACK that does not ack
+    /// it an RST (tcp_check_req).
     #[test]
     fn syn_again_gets_the_synack_again() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
@@ -807,6 +815,13 @@ mod tests {
         let again = e.process(&syn);
         assert_eq!(again.ct, CtState::Established);
         assert_eq!(again.reply.expect("SYN-ACK again").out, first.out);
+        // An ACK of something else: the listener resets it (seq = its ack).
+        let bad = e.process(&tcp_in(22, "SEQ=901 ACK=12345 ACK"));
+        let rst = bad.reply.expect("the listener's reset");
+        assert!(matches!(
+            rst.out.transport,
+            Transport::Tcp { seq: Some(12345), flags, .. } if flags == tcp_flags::RST
+        ));
     }
 
     /// With ip_forward=0 a packet for another host never reaches FORWARD.

@@ -47,6 +47,13 @@ const ALL: LogFlags = LogFlags {
     uid: false,
 };
 
+/// `nf_conntrack_udp_timeout` in the server (and the engine's host), so
+/// that a UDP flow expires within the test.
+const UDP_TIMEOUT: u32 = 1;
+
+/// The port the server sends its UDP query from.
+const UDP_QUERY: u16 = 40053;
+
 /// The server's UDP socket (a port that answers nothing).
 const UDP_OPEN: u16 = 5353;
 
@@ -90,6 +97,11 @@ fn lab_host(lab: &Lab) -> Host {
         .expect("listen");
     h.option("--sysctl", "net.ipv4.icmp_ratelimit=0")
         .expect("sysctl");
+    h.option(
+        "--sysctl",
+        &format!("net.netfilter.nf_conntrack_udp_timeout={UDP_TIMEOUT}"),
+    )
+    .expect("sysctl");
     for key in ["net.ipv4.tcp_rmem", "net.core.rmem_max"] {
         let (code, v, err) = ironwall_lab::triple(lab.server.run("sysctl", &["-n", key], None));
         assert_eq!(code, 0, "sysctl {key}: {err}");
@@ -178,15 +190,19 @@ fn crafted_connection(lab: &Lab) {
 /// The server's own connections: UDP to the client's port 53 (allowed
 /// out; the client's port unreachable comes back RELATED), TCP to the
 /// client's port 80 (allowed; its reset comes back) and 443 (a whole
-/// connection, replies ESTABLISHED), then packets written
-/// whole from a raw socket (see [`inject`]).
-fn server_opens(lab: &Lab) -> Vec<Packet> {
+/// connection, replies ESTABLISHED), then packets written whole from a
+/// raw socket (see [`inject`]). Returns those and the UDP socket, kept
+/// open (the engine takes a flow's own socket to live as long as the
+/// flow).
+fn server_opens(lab: &Lab) -> (Vec<Packet>, UdpSocket) {
     let client = |port| SocketAddr::new(IpAddr::V4(CLIENT.addr), port);
-    lab.server
+    let udp = lab
+        .server
         .enter(|| {
-            let u = UdpSocket::bind("0.0.0.0:0").expect("udp");
+            let u = UdpSocket::bind(("0.0.0.0", UDP_QUERY)).expect("udp");
             u.send_to(b"query", client(53)).expect("udp send");
             let _ = TcpStream::connect_timeout(&client(80), Duration::from_secs(1));
+            u
         })
         .expect("enter server");
     // A whole connection the server opens to the client's port 443.
@@ -209,7 +225,7 @@ fn server_opens(lab: &Lab) -> Vec<Packet> {
         // A bare ACK of no connection: picked up (loose) as NEW, dropped.
         format!("{c} LEN=40 ID=54 PROTO=TCP SPT=4003 DPT=80 SEQ=1 ACK=1 WINDOW=512 RES=0x00 ACK URGP=0"),
     ];
-    v.iter().map(|l| inject(lab, l)).collect()
+    (v.iter().map(|l| inject(lab, l)).collect(), udp)
 }
 
 /// Sends `line` from a raw socket of the server: it goes through the
@@ -556,8 +572,14 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     assert_eq!(code, 0, "iptables-restore: {err}");
     lab.apply(&Controls::default()).expect("sysctl");
     lab.server
-        .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "1")])
-        .expect("tcp_loose");
+        .sysctl(&[
+            ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+            (
+                "net.netfilter.nf_conntrack_udp_timeout",
+                &UDP_TIMEOUT.to_string(),
+            ),
+        ])
+        .expect("conntrack sysctls");
     let any = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
     let (ssh, web, _udp) = lab
         .server
@@ -672,7 +694,13 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
     crafted_connection(&lab);
-    let injected = server_opens(&lab);
+    let (injected, _query) = server_opens(&lab);
+    // An answer to the server's UDP query while its flow lives
+    // (ESTABLISHED, to the socket), and one after nf_conntrack_udp_timeout
+    // (NEW: logged and dropped).
+    let query_sent = std::time::Instant::now();
+    let answer = |id: u16| format!("{c} LEN=28 ID={id} PROTO=UDP SPT=53 DPT={UDP_QUERY} LEN=8");
+    send(&lab, CLIENT, &answer(90));
     std::thread::sleep(Duration::from_millis(50));
     let mut changes = vec![(now(), Change::Strict)];
     lab.server
@@ -776,6 +804,9 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     }
     send(&lab, CLIENT, &format!("{c} LEN=40 ID=73 PROTO=TCP SPT=43001 DPT=22 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
 
+    let expired = Duration::from_millis(u64::from(UDP_TIMEOUT) * 1000 + 300);
+    std::thread::sleep(expired.saturating_sub(query_sent.elapsed()));
+    send(&lab, CLIENT, &answer(91));
     let seen = captured(&taps, &injected);
     drop(web);
     let mut tally = Tally::default();
