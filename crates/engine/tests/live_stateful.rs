@@ -36,6 +36,7 @@ use ironwall_lab::topo::{
     SERVER_S, STRANGER,
 };
 use ironwall_model::ruleset::Ruleset;
+use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -252,6 +253,38 @@ fn inject(lab: &Lab, line: &str) -> Packet {
     }
     std::thread::sleep(Duration::from_millis(2));
     p
+}
+
+/// A bulk connection from the trusted client to `addr` (`listener`):
+/// `n` bytes each way at once, so that windows fill and scale.
+fn bulk(lab: &Lab, listener: &TcpListener, addr: SocketAddr, n: usize) {
+    let conn = lab
+        .client
+        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("enter client")
+        .expect("connect");
+    let (srv, _) = listener.accept().expect("accept");
+    for s in [&conn, &srv] {
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.set_write_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+    }
+    std::thread::scope(|sc| {
+        for (mut from, mut to) in [(&conn, &srv), (&srv, &conn)] {
+            sc.spawn(move || {
+                from.write_all(&vec![7u8; n]).expect("bulk write");
+                from.shutdown(std::net::Shutdown::Write).expect("shutdown");
+            });
+            sc.spawn(move || {
+                let mut got = Vec::new();
+                to.read_to_end(&mut got).expect("bulk read");
+                assert_eq!(got.len(), n);
+            });
+        }
+    });
+    drop((conn, srv));
+    std::thread::sleep(Duration::from_millis(50));
 }
 
 /// A frame the server saw, as the engine's packet, and whether it sent it.
@@ -622,6 +655,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         send(&lab, CLIENT, &format!("{c} LEN=40 ID={id} PROTO=TCP SPT=43002 DPT=22 SEQ={seq} ACK={ack} WINDOW=512 RES=0x00 {flags} URGP=0"));
     }
     talk(&lab.server, &web, to(8443));
+    bulk(&lab, &web, to(8443), 300_000);
     // A new SYN on the first connection's tuple, in conntrack's TIME_WAIT
     // (the client's firewall drops the SYN-ACK so that its kernel does
     // not reset it): the connection is reopened. Then an RST ends the
