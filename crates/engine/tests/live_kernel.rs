@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff, talk};
+use common::{log_guard, model, multiset_diff, reassembled, talk};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
@@ -261,36 +261,6 @@ fn edge_shots(rng: &mut Rng, n: u16) -> Vec<Shot> {
 /// were counted by no rule and no policy).
 fn reaches_input(p: &Packet, ip_bytes: &[u8]) -> bool {
     !p.mf && p.frag == 0 && wire::header_checksum_ok(ip_bytes)
-}
-
-/// The packets the kernel reassembles from the fragments received (each
-/// with its Ethernet frame): fragments of one packet share source,
-/// destination, ID and protocol.
-fn reassembled(frags: &[(Packet, Vec<u8>)]) -> Vec<Packet> {
-    let mut groups: Vec<Vec<&(Packet, Vec<u8>)>> = Vec::new();
-    for f in frags {
-        let same = |g: &Vec<&(Packet, Vec<u8>)>| {
-            let p = &g[0].0;
-            (p.src, p.dst, p.id, p.transport.proto())
-                == (f.0.src, f.0.dst, f.0.id, f.0.transport.proto())
-        };
-        match groups.iter_mut().find(|g| same(g)) {
-            Some(g) => g.push(f),
-            None => groups.push(vec![f]),
-        }
-    }
-    let mut out = Vec::new();
-    for g in groups {
-        let ips: Vec<&[u8]> = g.iter().map(|(_, frame)| &frame[14..]).collect();
-        if let Some(whole) = wire::reassemble(&ips) {
-            let mut p = wire::from_ipv4(&whole).expect("a reassembled packet parses");
-            let last = &g[g.len() - 1].0;
-            p.iface_in.clone_from(&last.iface_in);
-            p.mac.clone_from(&last.mac);
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Traces the trusted client's packets (raw PREROUTING).
