@@ -514,30 +514,7 @@ impl<'a> Engine<'a> {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
-        // A reply to a connection this host opened, or a packet of a
-        // connection seen both ways, reaches its socket; unless an RST
-        // closed the connection (conntrack's CLOSE), which took the
-        // socket with it: the stack then answers as for no socket.
-        // A SYN again while the handshake waits (conntrack's SYN_RECV)
-        // meets the listener's request, which sends its SYN-ACK again
-        // (tcp_check_req; a SYN with FIN is discarded).
-        let tcp_state = match cx.ct.conn.map(|c| c.proto) {
-            Some(conntrack::Proto::Tcp(s, _)) => Some(s),
-            _ => None,
-        };
-        let closed = tcp_state == Some(conntrack::TcpState::Close);
-        // An ACK that left conntrack in SYN_RECV did not ack the SYN-ACK
-        // (the window check ignored it): tcp_check_req hands it to the
-        // listener, which resets it.
-        let handshake = tcp_state == Some(conntrack::TcpState::SynRecv) && !cx.ct.reply_dir;
-        let flags = match p.transport {
-            Transport::Tcp { flags, .. } => {
-                flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
-            }
-            _ => 0,
-        };
-        let listener = handshake && matches!(flags, tcp_flags::SYN | tcp_flags::ACK);
-        if !closed && !listener && (cx.ct.reply_dir || cx.ct.state == CtState::Established) {
+        if reaches_socket(&cx.ct, &p.transport) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
@@ -643,6 +620,31 @@ impl<'a> Engine<'a> {
         self.hook(table, chain, p, cx, out)
             .is_some_and(|t| t.verdict != Verdict::Accept)
     }
+}
+
+/// Whether an accepted local packet reaches a connection's own socket
+/// (which answers nothing the engine models), rather than the stack's
+/// answers ([`Host::reply`]): a reply to a connection this host opened,
+/// or a packet of a connection seen both ways. Not when an RST closed the
+/// connection (conntrack's CLOSE): the socket went with it. Nor while the
+/// handshake waits (conntrack's SYN_RECV, original direction) for a SYN
+/// or an ACK: tcp_check_req sends the SYN-ACK again for a SYN, and an ACK
+/// conntrack left there did not ack the SYN-ACK (the window check ignored
+/// it), so the listener resets it.
+fn reaches_socket(ct: &conntrack::CtView, t: &Transport) -> bool {
+    let tcp_state = match ct.conn.map(|c| c.proto) {
+        Some(conntrack::Proto::Tcp(s, _)) => Some(s),
+        _ => None,
+    };
+    let flags = match t {
+        Transport::Tcp { flags, .. } => flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST),
+        _ => 0,
+    };
+    let closed = tcp_state == Some(conntrack::TcpState::Close);
+    let handshake = tcp_state == Some(conntrack::TcpState::SynRecv)
+        && !ct.reply_dir
+        && matches!(flags, tcp_flags::SYN | tcp_flags::ACK);
+    !closed && !handshake && (ct.reply_dir || ct.state == CtState::Established)
 }
 
 /// Sets the source (or destination) address of a packet, and its port
