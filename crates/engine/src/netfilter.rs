@@ -28,8 +28,10 @@
 //!
 //! When an arriving packet is accepted for a local address, the host's
 //! answer ([`Host::reply`]) is sent through the sent-packet hooks, and its
-//! outcome attached; a packet in the reply direction of a connection
-//! reaches the socket that opened it and gets no answer. A packet a
+//! outcome attached; a packet in the reply direction of a connection, or
+//! of one seen both ways, reaches its socket and gets no answer, except
+//! after an RST closed it and during the handshake (see
+//! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
 //! way; a TCP reset carries the rejected packet's connection as RELATED
 //! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
