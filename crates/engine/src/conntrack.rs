@@ -224,6 +224,83 @@ pub struct Sysctl {
     pub udp_timeout_stream: u32,
     /// `nf_conntrack_icmp_timeout`, seconds (default 30).
     pub icmp_timeout: u32,
+    /// `nf_conntrack_tcp_timeout_*`, seconds, by state.
+    pub tcp_timeouts: TcpTimeouts,
+}
+
+/// `nf_conntrack_tcp_timeout_<state>` in seconds (defaults: [`timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpTimeouts {
+    /// `syn_sent` (also SYN_SENT2 and NONE).
+    pub syn_sent: u32,
+    /// `syn_recv`.
+    pub syn_recv: u32,
+    /// `established`.
+    pub established: u32,
+    /// `fin_wait`.
+    pub fin_wait: u32,
+    /// `close_wait`.
+    pub close_wait: u32,
+    /// `last_ack`.
+    pub last_ack: u32,
+    /// `time_wait`.
+    pub time_wait: u32,
+    /// `close`.
+    pub close: u32,
+    /// `unacknowledged` (a connection picked up or not yet answered).
+    pub unacknowledged: u32,
+}
+
+impl Default for TcpTimeouts {
+    fn default() -> Self {
+        use timeout::*;
+        let s = |t: f64| t as u32;
+        TcpTimeouts {
+            syn_sent: s(TCP_SYN_SENT),
+            syn_recv: s(TCP_SYN_RECV),
+            established: s(TCP_ESTABLISHED),
+            fin_wait: s(TCP_FIN_WAIT),
+            close_wait: s(TCP_CLOSE_WAIT),
+            last_ack: s(TCP_LAST_ACK),
+            time_wait: s(TCP_TIME_WAIT),
+            close: s(TCP_CLOSE),
+            unacknowledged: s(TCP_UNACK),
+        }
+    }
+}
+
+impl TcpTimeouts {
+    /// Sets the one `name` (the sysctl's suffix); false when unknown.
+    pub fn set(&mut self, name: &str, secs: u32) -> bool {
+        let slot = match name {
+            "syn_sent" => &mut self.syn_sent,
+            "syn_recv" => &mut self.syn_recv,
+            "established" => &mut self.established,
+            "fin_wait" => &mut self.fin_wait,
+            "close_wait" => &mut self.close_wait,
+            "last_ack" => &mut self.last_ack,
+            "time_wait" => &mut self.time_wait,
+            "close" => &mut self.close,
+            "unacknowledged" => &mut self.unacknowledged,
+            _ => return false,
+        };
+        *slot = secs;
+        true
+    }
+
+    /// The timeout of a state, seconds.
+    fn of(&self, s: TcpState) -> f64 {
+        f64::from(match s {
+            TcpState::SynSent | TcpState::SynSent2 | TcpState::None => self.syn_sent,
+            TcpState::SynRecv => self.syn_recv,
+            TcpState::Established => self.established,
+            TcpState::FinWait => self.fin_wait,
+            TcpState::CloseWait => self.close_wait,
+            TcpState::LastAck => self.last_ack,
+            TcpState::TimeWait => self.time_wait,
+            TcpState::Close => self.close,
+        })
+    }
 }
 
 impl Default for Sysctl {
@@ -236,6 +313,7 @@ impl Default for Sysctl {
             udp_timeout: timeout::UDP_UNREPLIED as u32,
             udp_timeout_stream: timeout::UDP_REPLIED as u32,
             icmp_timeout: timeout::ICMP as u32,
+            tcp_timeouts: TcpTimeouts::default(),
         }
     }
 }
@@ -270,20 +348,6 @@ pub mod timeout {
     pub const ICMP: f64 = 30.0;
     /// Other protocols.
     pub const GENERIC: f64 = 600.0;
-}
-
-fn tcp_timeout(s: TcpState) -> f64 {
-    use timeout::*;
-    match s {
-        TcpState::SynSent | TcpState::SynSent2 | TcpState::None => TCP_SYN_SENT,
-        TcpState::SynRecv => TCP_SYN_RECV,
-        TcpState::Established => TCP_ESTABLISHED,
-        TcpState::FinWait => TCP_FIN_WAIT,
-        TcpState::CloseWait => TCP_CLOSE_WAIT,
-        TcpState::LastAck => TCP_LAST_ACK,
-        TcpState::TimeWait => TCP_TIME_WAIT,
-        TcpState::Close => TCP_CLOSE,
-    }
 }
 
 /// `get_conntrack_index`: the row of the TCP state table.
@@ -671,13 +735,15 @@ impl Table {
                         if let Some(sg) = &seg {
                             w.check(false, false, 0, sg);
                         }
-                        (Proto::Tcp(TcpState::SynSent, w), timeout::TCP_SYN_SENT)
+                        let to = self.sysctl.tcp_timeouts.syn_sent;
+                        (Proto::Tcp(TcpState::SynSent, w), f64::from(to))
                     }
                     Next::To(TcpState::Established) if self.sysctl.tcp_loose => {
                         // Picked up: ESTABLISHED without SEEN_REPLY is kept
                         // at the UNACK timeout (nf_conntrack_tcp_packet).
                         let w = Window::picked_up(seg.as_ref());
-                        (Proto::Tcp(TcpState::Established, w), timeout::TCP_UNACK)
+                        let to = self.sysctl.tcp_timeouts.unacknowledged;
+                        (Proto::Tcp(TcpState::Established, w), f64::from(to))
                     }
                     _ => {
                         return Tracked {
@@ -881,14 +947,16 @@ impl Table {
                         now,
                     };
                 }
-                let mut to = if idx == TcpIndex::Rst {
-                    timeout::TCP_CLOSE
+                let tt = self.sysctl.tcp_timeouts;
+                let mut to = tt.of(if idx == TcpIndex::Rst {
+                    TcpState::Close
                 } else {
-                    tcp_timeout(new)
-                };
-                if !seen_reply && new == TcpState::Established && to > timeout::TCP_UNACK {
+                    new
+                });
+                let unack = f64::from(tt.unacknowledged);
+                if !seen_reply && new == TcpState::Established && to > unack {
                     // ESTABLISHED without SEEN_REPLY (a pickup).
-                    to = timeout::TCP_UNACK;
+                    to = unack;
                 }
                 if seen_reply
                     && matches!(old, TcpState::SynRecv | TcpState::Established)
@@ -1114,27 +1182,55 @@ mod tests {
         assert_eq!(t.track(&p(&elsewhere)).view.state, CtState::Invalid);
     }
 
-    /// nf_conntrack_udp_timeout (checked live by tests/live_stateful.rs
-    /// with 1 s): a flow idle longer is gone, and its next packet NEW.
+    /// nf_conntrack_udp_timeout and _tcp_timeout_established (checked
+    /// live by tests/live_stateful.rs with 1 s and 2 s): a flow idle
+    /// longer is gone.
     #[test]
-    fn udp_timeout_sysctl() {
+    fn timeout_sysctls() {
         let mut t = Table::new(Sysctl {
             udp_timeout: 1,
+            tcp_loose: false,
+            tcp_timeouts: TcpTimeouts {
+                established: 2,
+                ..TcpTimeouts::default()
+            },
             ..Sysctl::default()
         });
         let out = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=40053 DPT=53";
         let back = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=UDP SPT=53 DPT=40053";
+        let ack = format!("{C2S} SEQ=101 ACK=701 WINDOW=502 ACK");
+        let steps = [
+            ("10.0", out.to_string()),
+            ("10.5", back.to_string()),
+            ("12.0", back.to_string()),
+            ("20.0", format!("{C2S} SEQ=100 ACK=0 SYN")),
+            (
+                "20.1",
+                format!("{S2C} SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
+            ),
+            ("20.2", ack.clone()),
+            ("21.5", ack.clone()),
+            ("24.0", ack),
+        ];
+        let states: Vec<CtState> = steps
+            .iter()
+            .map(|(at, l)| track_confirm(&mut t, &format!("[{at}] {l}")))
+            .collect();
+        use CtState::*;
+        // UDP: replied within 1 s, NEW after; TCP: idle past 2 s, the
+        // next ACK has no connection (INVALID without loose).
         assert_eq!(
-            track_confirm(&mut t, &format!("[10.0] {out}")),
-            CtState::New
-        );
-        assert_eq!(
-            track_confirm(&mut t, &format!("[10.5] {back}")),
-            CtState::Established
-        );
-        assert_eq!(
-            track_confirm(&mut t, &format!("[12.0] {back}")),
-            CtState::New
+            states,
+            [
+                New,
+                Established,
+                New,
+                New,
+                Established,
+                Established,
+                Established,
+                Invalid
+            ]
         );
     }
 

@@ -12,6 +12,8 @@
 //!   `nf_conntrack_checksum=1`, `nf_conntrack_tcp_be_liberal=0`,
 //!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `nf_conntrack_udp_timeout=30`,
 //!   `nf_conntrack_udp_timeout_stream=120`, `nf_conntrack_icmp_timeout=30`,
+//!   `nf_conntrack_tcp_timeout_{syn_sent,syn_recv,established,fin_wait,
+//!   close_wait,last_ack,time_wait,close,unacknowledged}` as Linux's,
 //!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
@@ -180,6 +182,12 @@ impl Host {
                         s.ct.udp_timeout_stream = parse_num(&key, v)?
                     }
                     "nf_conntrack_icmp_timeout" => s.ct.icmp_timeout = parse_num(&key, v)?,
+                    t if t.starts_with("nf_conntrack_tcp_timeout_") => {
+                        let state = &t["nf_conntrack_tcp_timeout_".len()..];
+                        if !s.ct.tcp_timeouts.set(state, parse_num(&key, v)?) {
+                            return Err(format!("--sysctl {key}: not modelled"));
+                        }
+                    }
                     "icmp_ratelimit" => s.icmp_ratelimit = parse_num(&key, v)?,
                     "icmp_ratemask" => s.icmp_ratemask = parse_num(&key, v)?,
                     "icmp_msgs_per_sec" => s.icmp_msgs_per_sec = parse_num(&key, v)?,
@@ -598,6 +606,15 @@ mod tests {
         assert!(!h.is_local("10.0.0.9".parse().unwrap()));
         assert!(h.option("--iface", "eth0=10.0.0.1/33").is_err());
         assert!(h.option("--sysctl", "net.core.x=1").is_err());
+        h.option("--sysctl", "net.netfilter.nf_conntrack_tcp_timeout_close=3")
+            .unwrap();
+        assert_eq!(h.sysctl.ct.tcp_timeouts.close, 3);
+        assert!(h
+            .option(
+                "--sysctl",
+                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans=3"
+            )
+            .is_err());
         assert!(h.option("--listen", "sctp/1").is_err());
     }
 

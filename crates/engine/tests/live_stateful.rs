@@ -52,6 +52,10 @@ const ALL: LogFlags = LogFlags {
 /// that a UDP flow expires within the test.
 const UDP_TIMEOUT: u32 = 1;
 
+/// `nf_conntrack_tcp_timeout_established` in the server (and the
+/// engine's host), so that an idle connection expires within the test.
+const TCP_IDLE: u32 = 2;
+
 /// The port the server sends its UDP query from.
 const UDP_QUERY: u16 = 40053;
 
@@ -98,11 +102,13 @@ fn lab_host(lab: &Lab) -> Host {
         .expect("listen");
     h.option("--sysctl", "net.ipv4.icmp_ratelimit=0")
         .expect("sysctl");
-    h.option(
-        "--sysctl",
-        &format!("net.netfilter.nf_conntrack_udp_timeout={UDP_TIMEOUT}"),
-    )
-    .expect("sysctl");
+    for (k, v) in [
+        ("udp_timeout", UDP_TIMEOUT),
+        ("tcp_timeout_established", TCP_IDLE),
+    ] {
+        h.option("--sysctl", &format!("net.netfilter.nf_conntrack_{k}={v}"))
+            .expect("sysctl");
+    }
     for key in ["net.ipv4.tcp_rmem", "net.core.rmem_max"] {
         let (code, v, err) = ironwall_lab::triple(lab.server.run("sysctl", &["-n", key], None));
         assert_eq!(code, 0, "sysctl {key}: {err}");
@@ -129,22 +135,34 @@ fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
     std::thread::sleep(Duration::from_millis(2));
 }
 
-/// A connection the test writes segment by segment from the trusted
-/// client's address (port 43000; the client's own firewall drops what
-/// comes back, so its kernel does not reset it): handshake, data, then
-/// segments outside the window, an ACK of data never sent, an RST outside
-/// the window, an RST in it, and an ACK after the close.
-fn crafted_connection(lab: &Lab) {
-    let (code, _, err) = lab
-        .client
-        .iptables(&["-A", "INPUT", "-p", "tcp", "--dport", "43000", "-j", "DROP"]);
+/// The trusted client's own firewall drops TCP to its `port` (the
+/// server's answers to segments the test writes for that port, which the
+/// client's kernel would otherwise reset).
+fn client_drops(lab: &Lab, port: u16) {
+    let (code, _, err) = lab.client.iptables(&[
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        &port.to_string(),
+        "-j",
+        "DROP",
+    ]);
     assert_eq!(code, 0, "client firewall: {err}");
+}
+
+/// Opens a connection from the trusted client's `port` to 22 segment by
+/// segment: the client's firewall drops what comes back to `port` (so its
+/// kernel does not reset it), the SYN (IP ID `id`, sequence `seq`) goes
+/// out, and the server's SYN-ACK is read off its interface. Returns the
+/// server's ISN + 1, what the client acks.
+fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
+    client_drops(lab, port);
     let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
-    let head = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43000 DPT=22";
-    send(lab, CLIENT, &format!("{head} LEN=48 ID=40 SEQ=5000 ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
+    send(lab, CLIENT, &format!("SRC=10.137.0.16 DST=10.137.0.1 TTL=64 LEN=48 ID={id} PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
     let end = std::time::Instant::now() + Duration::from_secs(2);
-    let mut isn = None;
-    while isn.is_none() && std::time::Instant::now() < end {
+    while std::time::Instant::now() < end {
         let Some(f) = peek.recv(Duration::from_millis(100)) else {
             continue;
         };
@@ -154,20 +172,30 @@ fn crafted_connection(lab: &Lab) {
         if let Ok(Packet {
             transport:
                 Transport::Tcp {
-                    dpt: 43000,
-                    seq,
+                    dpt,
+                    seq: Some(isn),
                     flags,
                     ..
                 },
             ..
         }) = wire::from_ethernet(&f.data)
         {
-            if flags & F::SYN != 0 {
-                isn = seq;
+            if dpt == port && flags & F::SYN != 0 {
+                return isn.wrapping_add(1);
             }
         }
     }
-    let s = isn.expect("the server's SYN-ACK").wrapping_add(1);
+    panic!("no SYN-ACK to port {port}");
+}
+
+/// A connection the test writes segment by segment from the trusted
+/// client's address (port 43000; the client's own firewall drops what
+/// comes back, so its kernel does not reset it): handshake, data, then
+/// segments outside the window, an ACK of data never sent, an RST outside
+/// the window, an RST in it, and an ACK after the close.
+fn crafted_connection(lab: &Lab) {
+    let head = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43000 DPT=22";
+    let s = handshake(lab, 43000, 40, 5000);
     let far = s.wrapping_add(1_000_000);
     for (id, len, seq, ack, flags) in [
         (41, 40, 5001u32, s, "ACK"),
@@ -625,6 +653,10 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
                 "net.netfilter.nf_conntrack_udp_timeout",
                 &UDP_TIMEOUT.to_string(),
             ),
+            (
+                "net.netfilter.nf_conntrack_tcp_timeout_established",
+                &TCP_IDLE.to_string(),
+            ),
         ])
         .expect("conntrack sysctls");
     let any = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
@@ -655,11 +687,9 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let port = talk(&lab.client, &ssh, to(22));
     // A half-open connection from port 43002 (its SYN-ACKs dropped by the
     // client's firewall): the SYN again (the server sends its SYN-ACK
-    // again), an ACK of nothing sent (INVALID), then an RST.
-    let (code, _, err) = lab
-        .client
-        .iptables(&["-A", "INPUT", "-p", "tcp", "--dport", "43002", "-j", "DROP"]);
-    assert_eq!(code, 0, "client firewall: {err}");
+    // again), an ACK of something else (the listener resets it), then an
+    // RST.
+    client_drops(&lab, 43002);
     for (id, seq, ack, flags) in [
         (82, 900u32, 0u32, "SYN"),
         (83, 900, 0, "SYN"),
@@ -675,17 +705,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     // not reset it): the connection is reopened. Then an RST ends the
     // server's half-open connection before it retransmits its SYN-ACK (a
     // timer the engine does not model).
-    let (code, _, err) = lab.client.iptables(&[
-        "-A",
-        "INPUT",
-        "-p",
-        "tcp",
-        "--dport",
-        &port.to_string(),
-        "-j",
-        "DROP",
-    ]);
-    assert_eq!(code, 0, "client firewall: {err}");
+    client_drops(&lab, port);
     send(&lab, CLIENT, &format!("{c} LEN=40 ID=80 PROTO=TCP SPT={port} DPT=22 SEQ=7 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
     send(
         &lab,
@@ -742,6 +762,16 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         send(&lab, CLIENT, &odd(id, dpt, flags));
     }
     crafted_connection(&lab);
+    // A connection left idle past nf_conntrack_tcp_timeout_established:
+    // its next segment (under loose=0 by then) has no connection: INVALID.
+    let idle = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43004 DPT=22 SEQ=7001";
+    let idle_ack = handshake(&lab, 43004, 86, 7000);
+    send(
+        &lab,
+        CLIENT,
+        &format!("{idle} LEN=40 ID=87 ACK={idle_ack} WINDOW=502 RES=0x00 ACK URGP=0"),
+    );
+    let idle_since = std::time::Instant::now();
     let (injected, _query) = server_opens(&lab);
     // An answer to the server's UDP query while its flow lives
     // (ESTABLISHED, to the socket), and one after nf_conntrack_udp_timeout
@@ -863,6 +893,13 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let expired = Duration::from_millis(u64::from(UDP_TIMEOUT) * 1000 + 300);
     std::thread::sleep(expired.saturating_sub(query_sent.elapsed()));
     send(&lab, CLIENT, &answer(91));
+    let idle_for = Duration::from_millis(u64::from(TCP_IDLE) * 1000 + 300);
+    std::thread::sleep(idle_for.saturating_sub(idle_since.elapsed()));
+    send(
+        &lab,
+        CLIENT,
+        &format!("{idle} LEN=45 ID=88 ACK={idle_ack} WINDOW=502 RES=0x00 ACK PSH URGP=0"),
+    );
     let seen = captured(&taps, &injected);
     drop(web);
     let mut tally = Tally::default();
