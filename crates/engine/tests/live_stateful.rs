@@ -21,6 +21,13 @@
 //! SYN-ACK's initial sequence number is random, so the capture's sequence
 //! numbers of that connection are shifted to the engine's), and any other
 //! sent frame (a socket's data, ACKs, FIN) is processed as a sent packet.
+//! Packets the server sends from a raw socket are fed as the test wrote
+//! them (OUTPUT may drop them before the wire); fragments are joined first,
+//! as conntrack's defragmentation does; changes the test makes to the
+//! server mid-run (tcp_loose, ip_forward, an address) are made to the
+//! engine's host at the same point of the capture. The server's conntrack
+//! timeouts for UDP and established TCP are short (1 s, 2 s) and the same
+//! in the engine, so that expiry is compared too.
 
 mod common;
 
