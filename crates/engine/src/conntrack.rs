@@ -207,8 +207,9 @@ pub struct Sysctl {
     /// `nf_conntrack_tcp_loose` (default 1): pick up connections from a
     /// mid-stream ACK.
     pub tcp_loose: bool,
-    /// `nf_conntrack_checksum` (default 1). Log lines carry no checksum,
-    /// so every packet's checksum is taken as good.
+    /// `nf_conntrack_checksum` (default 1): an arriving packet whose
+    /// transport checksum is wrong ([`Packet::bad_checksum`], known from
+    /// raw bytes only; a log line's is taken as good) is INVALID.
     pub checksum: bool,
     /// `nf_conntrack_tcp_be_liberal` (default 0): every window check
     /// passes.
@@ -216,6 +217,90 @@ pub struct Sysctl {
     /// `nf_conntrack_tcp_ignore_invalid_rst` (default 0): an RST below the
     /// peer's ACK is not INVALID.
     pub tcp_ignore_invalid_rst: bool,
+    /// `nf_conntrack_udp_timeout`, seconds (default 30): a UDP flow
+    /// without a reply (or not yet a stream).
+    pub udp_timeout: u32,
+    /// `nf_conntrack_udp_timeout_stream`, seconds (default 120).
+    pub udp_timeout_stream: u32,
+    /// `nf_conntrack_icmp_timeout`, seconds (default 30).
+    pub icmp_timeout: u32,
+    /// `nf_conntrack_tcp_timeout_*`, seconds, by state.
+    pub tcp_timeouts: TcpTimeouts,
+}
+
+/// `nf_conntrack_tcp_timeout_<state>` in seconds (defaults: [`timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpTimeouts {
+    /// `syn_sent` (also SYN_SENT2 and NONE).
+    pub syn_sent: u32,
+    /// `syn_recv`.
+    pub syn_recv: u32,
+    /// `established`.
+    pub established: u32,
+    /// `fin_wait`.
+    pub fin_wait: u32,
+    /// `close_wait`.
+    pub close_wait: u32,
+    /// `last_ack`.
+    pub last_ack: u32,
+    /// `time_wait`.
+    pub time_wait: u32,
+    /// `close`.
+    pub close: u32,
+    /// `unacknowledged` (a connection picked up or not yet answered).
+    pub unacknowledged: u32,
+}
+
+impl Default for TcpTimeouts {
+    fn default() -> Self {
+        use timeout::*;
+        let s = |t: f64| t as u32;
+        TcpTimeouts {
+            syn_sent: s(TCP_SYN_SENT),
+            syn_recv: s(TCP_SYN_RECV),
+            established: s(TCP_ESTABLISHED),
+            fin_wait: s(TCP_FIN_WAIT),
+            close_wait: s(TCP_CLOSE_WAIT),
+            last_ack: s(TCP_LAST_ACK),
+            time_wait: s(TCP_TIME_WAIT),
+            close: s(TCP_CLOSE),
+            unacknowledged: s(TCP_UNACK),
+        }
+    }
+}
+
+impl TcpTimeouts {
+    /// Sets the one `name` (the sysctl's suffix); false when unknown.
+    pub fn set(&mut self, name: &str, secs: u32) -> bool {
+        let slot = match name {
+            "syn_sent" => &mut self.syn_sent,
+            "syn_recv" => &mut self.syn_recv,
+            "established" => &mut self.established,
+            "fin_wait" => &mut self.fin_wait,
+            "close_wait" => &mut self.close_wait,
+            "last_ack" => &mut self.last_ack,
+            "time_wait" => &mut self.time_wait,
+            "close" => &mut self.close,
+            "unacknowledged" => &mut self.unacknowledged,
+            _ => return false,
+        };
+        *slot = secs;
+        true
+    }
+
+    /// The timeout of a state, seconds.
+    fn of(&self, s: TcpState) -> f64 {
+        f64::from(match s {
+            TcpState::SynSent | TcpState::SynSent2 | TcpState::None => self.syn_sent,
+            TcpState::SynRecv => self.syn_recv,
+            TcpState::Established => self.established,
+            TcpState::FinWait => self.fin_wait,
+            TcpState::CloseWait => self.close_wait,
+            TcpState::LastAck => self.last_ack,
+            TcpState::TimeWait => self.time_wait,
+            TcpState::Close => self.close,
+        })
+    }
 }
 
 impl Default for Sysctl {
@@ -225,6 +310,10 @@ impl Default for Sysctl {
             checksum: true,
             tcp_be_liberal: false,
             tcp_ignore_invalid_rst: false,
+            udp_timeout: timeout::UDP_UNREPLIED as u32,
+            udp_timeout_stream: timeout::UDP_REPLIED as u32,
+            icmp_timeout: timeout::ICMP as u32,
+            tcp_timeouts: TcpTimeouts::default(),
         }
     }
 }
@@ -259,20 +348,6 @@ pub mod timeout {
     pub const ICMP: f64 = 30.0;
     /// Other protocols.
     pub const GENERIC: f64 = 600.0;
-}
-
-fn tcp_timeout(s: TcpState) -> f64 {
-    use timeout::*;
-    match s {
-        TcpState::SynSent | TcpState::SynSent2 | TcpState::None => TCP_SYN_SENT,
-        TcpState::SynRecv => TCP_SYN_RECV,
-        TcpState::Established => TCP_ESTABLISHED,
-        TcpState::FinWait => TCP_FIN_WAIT,
-        TcpState::CloseWait => TCP_CLOSE_WAIT,
-        TcpState::LastAck => TCP_LAST_ACK,
-        TcpState::TimeWait => TCP_TIME_WAIT,
-        TcpState::Close => TCP_CLOSE,
-    }
 }
 
 /// `get_conntrack_index`: the row of the TCP state table.
@@ -600,6 +675,13 @@ impl Table {
             now,
         };
         let now = self.now;
+        // tcp_error, udp_error, icmp_error: with nf_conntrack_checksum, a
+        // wrong checksum on arrival (PREROUTING; not through lo, whose
+        // packets need no check) is INVALID.
+        let arriving = !pkt.iface_in.is_empty() || pkt.iface_out.is_empty();
+        if self.sysctl.checksum && pkt.bad_checksum && arriving && pkt.iface_in != "lo" {
+            return invalid(now);
+        }
         // ICMP errors: RELATED to the connection of the quoted packet
         // (icmp_error_message), INVALID when there is none.
         if let Transport::Icmp { typ, inner, .. } = &pkt.transport {
@@ -610,7 +692,13 @@ impl Table {
                 // icmp_error_message looks up the inverse of the quoted
                 // tuple: the error travels back the way the quoted packet
                 // came (after any NAT that packet met).
-                let Some((id, reply)) = invert(&tuple_of(q)).and_then(|t| self.find(&t)) else {
+                // nf_conntrack_inet_error then wants the error's
+                // destination to be that direction's (the found tuple is
+                // the looked-up one): else INVALID.
+                let Some((id, reply)) = invert(&tuple_of(q))
+                    .filter(|t| t.dst == pkt.dst)
+                    .and_then(|t| self.find(&t))
+                else {
                     return invalid(now);
                 };
                 return Tracked {
@@ -647,13 +735,15 @@ impl Table {
                         if let Some(sg) = &seg {
                             w.check(false, false, 0, sg);
                         }
-                        (Proto::Tcp(TcpState::SynSent, w), timeout::TCP_SYN_SENT)
+                        let to = self.sysctl.tcp_timeouts.syn_sent;
+                        (Proto::Tcp(TcpState::SynSent, w), f64::from(to))
                     }
                     Next::To(TcpState::Established) if self.sysctl.tcp_loose => {
                         // Picked up: ESTABLISHED without SEEN_REPLY is kept
                         // at the UNACK timeout (nf_conntrack_tcp_packet).
                         let w = Window::picked_up(seg.as_ref());
-                        (Proto::Tcp(TcpState::Established, w), timeout::TCP_UNACK)
+                        let to = self.sysctl.tcp_timeouts.unacknowledged;
+                        (Proto::Tcp(TcpState::Established, w), f64::from(to))
                     }
                     _ => {
                         return Tracked {
@@ -668,7 +758,7 @@ impl Table {
                 Proto::Udp {
                     stream_after: now + 2.0,
                 },
-                timeout::UDP_UNREPLIED,
+                f64::from(self.sysctl.udp_timeout),
             ),
             Transport::Icmp { typ, .. } => {
                 if icmp_reply_type(*typ).is_none() {
@@ -678,7 +768,7 @@ impl Table {
                         now,
                     };
                 }
-                (Proto::Icmp, timeout::ICMP)
+                (Proto::Icmp, f64::from(self.sysctl.icmp_timeout))
             }
             Transport::Other(_) => (Proto::Generic, timeout::GENERIC),
         };
@@ -857,14 +947,16 @@ impl Table {
                         now,
                     };
                 }
-                let mut to = if idx == TcpIndex::Rst {
-                    timeout::TCP_CLOSE
+                let tt = self.sysctl.tcp_timeouts;
+                let mut to = tt.of(if idx == TcpIndex::Rst {
+                    TcpState::Close
                 } else {
-                    tcp_timeout(new)
-                };
-                if !seen_reply && new == TcpState::Established && to > timeout::TCP_UNACK {
+                    new
+                });
+                let unack = f64::from(tt.unacknowledged);
+                if !seen_reply && new == TcpState::Established && to > unack {
                     // ESTABLISHED without SEEN_REPLY (a pickup).
-                    to = timeout::TCP_UNACK;
+                    to = unack;
                 }
                 if seen_reply
                     && matches!(old, TcpState::SynRecv | TcpState::Established)
@@ -893,9 +985,9 @@ impl Table {
                 // SEEN_REPLY afterwards.
                 if c.status & status::SEEN_REPLY != 0 && now > stream_after {
                     c.status |= status::ASSURED;
-                    c.expires = now + timeout::UDP_REPLIED;
+                    c.expires = now + f64::from(self.sysctl.udp_timeout_stream);
                 } else {
-                    c.expires = now + timeout::UDP_UNREPLIED;
+                    c.expires = now + f64::from(self.sysctl.udp_timeout);
                 }
                 if reply {
                     c.status |= status::SEEN_REPLY;
@@ -905,7 +997,7 @@ impl Table {
                 if reply {
                     c.status |= status::SEEN_REPLY;
                 }
-                c.expires = now + timeout::ICMP;
+                c.expires = now + f64::from(self.sysctl.icmp_timeout);
             }
             _ => {
                 if reply {
@@ -1080,6 +1172,66 @@ mod tests {
         assert!(r.view.reply_dir);
         let unknown = err.replace("SPT=5000", "SPT=5001");
         assert_eq!(t.track(&p(&unknown)).view.state, CtState::Invalid);
+        // Found by tests/live_stateful.rs: the same error to another of
+        // the host's addresses is INVALID (nf_conntrack_inet_error: the
+        // outer destination must be the connection's).
+        let elsewhere = err.replace(
+            "SRC=10.0.0.2 DST=10.0.0.1 PROTO=ICMP",
+            "SRC=10.0.0.2 DST=10.0.0.7 PROTO=ICMP",
+        );
+        assert_eq!(t.track(&p(&elsewhere)).view.state, CtState::Invalid);
+    }
+
+    /// nf_conntrack_udp_timeout and _tcp_timeout_established (checked
+    /// live by tests/live_stateful.rs with 1 s and 2 s): a flow idle
+    /// longer is gone.
+    #[test]
+    fn timeout_sysctls() {
+        let mut t = Table::new(Sysctl {
+            udp_timeout: 1,
+            tcp_loose: false,
+            tcp_timeouts: TcpTimeouts {
+                established: 2,
+                ..TcpTimeouts::default()
+            },
+            ..Sysctl::default()
+        });
+        let out = "IN= OUT=eth0 SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=40053 DPT=53";
+        let back = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=UDP SPT=53 DPT=40053";
+        let ack = format!("{C2S} SEQ=101 ACK=701 WINDOW=502 ACK");
+        let steps = [
+            ("10.0", out.to_string()),
+            ("10.5", back.to_string()),
+            ("12.0", back.to_string()),
+            ("20.0", format!("{C2S} SEQ=100 ACK=0 SYN")),
+            (
+                "20.1",
+                format!("{S2C} SEQ=700 ACK=101 WINDOW=65160 ACK SYN"),
+            ),
+            ("20.2", ack.clone()),
+            ("21.5", ack.clone()),
+            ("24.0", ack),
+        ];
+        let states: Vec<CtState> = steps
+            .iter()
+            .map(|(at, l)| track_confirm(&mut t, &format!("[{at}] {l}")))
+            .collect();
+        use CtState::*;
+        // UDP: replied within 1 s, NEW after; TCP: idle past 2 s, the
+        // next ACK has no connection (INVALID without loose).
+        assert_eq!(
+            states,
+            [
+                New,
+                Established,
+                New,
+                New,
+                Established,
+                Established,
+                Established,
+                Invalid
+            ]
+        );
     }
 
     /// A RST as the only reply kills the connection (nf_conntrack_tcp_packet).

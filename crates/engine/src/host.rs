@@ -10,16 +10,23 @@
 //!   `#` starting a comment. Errors are messages, never panics.
 //! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
 //!   `nf_conntrack_checksum=1`, `nf_conntrack_tcp_be_liberal=0`,
-//!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `icmp_ratelimit=1000` (ms),
+//!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `nf_conntrack_udp_timeout=30`,
+//!   `nf_conntrack_udp_timeout_stream=120`, `nf_conntrack_icmp_timeout=30`,
+//!   `nf_conntrack_tcp_timeout_{syn_sent,syn_recv,established,fin_wait,
+//!   close_wait,last_ack,time_wait,close,unacknowledged}` as Linux's,
+//!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
-//!   `rp_filter=0`, `ip_forward=0`. With no interface, every arriving
-//!   packet is for this host.
+//!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
+//!   `rmem_max=212992`. With no interface, every arriving packet is for
+//!   this host.
 //! * [`Host::reject`] is the packet a REJECT rule sends.
 //! * [`Host::reply`] is the packet the stack answers an accepted local
-//!   packet with: SYN-ACK from a listening TCP port, RST from a closed
-//!   one, ICMP port unreachable from a closed UDP port (rate limited per
-//!   destination as `icmpv4_xrlim_allow` does), echo reply to an echo
-//!   request. The reply leaves by the interface the packet came in on.
+//!   packet with: SYN-ACK from a listening TCP port (window and window
+//!   scale as Linux picks them), RST to an ACK there and to anything but
+//!   an RST at a closed port, nothing to a wrong checksum, ICMP port
+//!   unreachable from a closed UDP port (rate limited per destination as
+//!   `icmpv4_xrlim_allow` does), echo reply to an echo request. The reply
+//!   leaves by the interface the packet came in on.
 
 use crate::conntrack::Sysctl as CtSysctl;
 use crate::eval::tcp_has_option;
@@ -67,6 +74,11 @@ pub struct Sysctl {
     pub rp_filter: u8,
     /// `net.ipv4.ip_forward`.
     pub ip_forward: bool,
+    /// The largest receive buffer (`net.ipv4.tcp_rmem`'s third value),
+    /// which sets the SYN-ACK's window scale.
+    pub tcp_rmem_max: u32,
+    /// `net.core.rmem_max`, which also bounds the window scale from below.
+    pub rmem_max: u32,
 }
 
 impl Default for Sysctl {
@@ -79,6 +91,8 @@ impl Default for Sysctl {
             icmp_msgs_burst: 50,
             rp_filter: 0,
             ip_forward: false,
+            tcp_rmem_max: 6_291_456,
+            rmem_max: 212_992,
         }
     }
 }
@@ -163,12 +177,28 @@ impl Host {
                     "nf_conntrack_tcp_ignore_invalid_rst" => {
                         s.ct.tcp_ignore_invalid_rst = parse_num::<u32>(&key, v)? != 0
                     }
+                    "nf_conntrack_udp_timeout" => s.ct.udp_timeout = parse_num(&key, v)?,
+                    "nf_conntrack_udp_timeout_stream" => {
+                        s.ct.udp_timeout_stream = parse_num(&key, v)?
+                    }
+                    "nf_conntrack_icmp_timeout" => s.ct.icmp_timeout = parse_num(&key, v)?,
+                    t if t.starts_with("nf_conntrack_tcp_timeout_") => {
+                        let state = &t["nf_conntrack_tcp_timeout_".len()..];
+                        if !s.ct.tcp_timeouts.set(state, parse_num(&key, v)?) {
+                            return Err(format!("--sysctl {key}: not modelled"));
+                        }
+                    }
                     "icmp_ratelimit" => s.icmp_ratelimit = parse_num(&key, v)?,
                     "icmp_ratemask" => s.icmp_ratemask = parse_num(&key, v)?,
                     "icmp_msgs_per_sec" => s.icmp_msgs_per_sec = parse_num(&key, v)?,
                     "icmp_msgs_burst" => s.icmp_msgs_burst = parse_num(&key, v)?,
                     "rp_filter" => s.rp_filter = parse_num(&key, v)?,
                     "ip_forward" => s.ip_forward = parse_num::<u32>(&key, v)? != 0,
+                    "tcp_rmem" => {
+                        let max = v.split([' ', '\t', ',']).rfind(|w| !w.is_empty());
+                        s.tcp_rmem_max = parse_num(&key, max.unwrap_or(""))?
+                    }
+                    "rmem_max" => s.rmem_max = parse_num(&key, v)?,
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
             }
@@ -264,6 +294,13 @@ impl Host {
         self.route(src).is_none_or(|i| i.name == iface)
     }
 
+    /// The window scale a SYN-ACK offers (`tcp_select_initial_window`):
+    /// the largest receive buffer's log2 less 15, at most 14.
+    fn wscale(&self) -> u8 {
+        let space = self.sysctl.tcp_rmem_max.max(self.sysctl.rmem_max);
+        (space.max(1).ilog2().saturating_sub(15)).min(14) as u8
+    }
+
     fn listening(&self, proto: u8, port: u16) -> bool {
         self.listen.contains(&(proto, port))
     }
@@ -317,11 +354,24 @@ impl Host {
         if matches!(self.addr_type(pkt.dst), 3 | 5) {
             return None;
         }
+        // A wrong checksum: tcp_v4_rcv, __udp4_lib_rcv and icmp_rcv drop
+        // the packet before anything answers it.
+        if pkt.bad_checksum {
+            return None;
+        }
         match &pkt.transport {
             Transport::Tcp {
                 dpt, flags, seq, ..
             } if self.listening(6, *dpt) => {
-                if flags & (F::SYN | F::ACK | F::FIN | F::RST) != F::SYN {
+                // tcp_rcv_state_process in LISTEN: an ACK is reset, an
+                // RST or a segment without SYN (or with FIN) discarded.
+                if flags & F::RST != 0 {
+                    return None;
+                }
+                if flags & F::ACK != 0 {
+                    return tcp_reset(pkt);
+                }
+                if flags & (F::SYN | F::FIN) != F::SYN {
                     return None;
                 }
                 let mut r = tcp_answer(
@@ -330,13 +380,24 @@ impl Host {
                     seq.map(|s| s.wrapping_add(1)),
                     F::SYN | F::ACK,
                 )?;
-                let opts = synack_options(pkt);
+                // ipv4_default_advmss: the MTU less 40, at most 65495
+                // (lo's 65536-byte MTU gives 65495; an Ethernet one 1460).
+                let mtu: u32 = if pkt.iface_in == "lo" { 65536 } else { 1500 };
+                let mss = (mtu - 40).min(65495) as u16;
+                let opts = synack_options(pkt, mss, self.wscale());
                 r.len = 40 + opts.len() as u16;
+                // tcp_select_initial_window: 65535 rounded down to that
+                // MSS less the timestamp option when it is used.
+                let eff = if tcp_has_option(&opts, 8) {
+                    mss - 12
+                } else {
+                    mss
+                };
                 if let Transport::Tcp {
                     window, options, ..
                 } = &mut r.transport
                 {
-                    *window = 65160;
+                    *window = 65535 / eff * eff;
                     *options = opts;
                 }
                 Some(r)
@@ -468,13 +529,14 @@ fn tcp_answer(pkt: &Packet, seq: Option<u32>, ack: Option<u32>, flags: u16) -> O
 }
 
 /// The options of Linux's SYN-ACK (`tcp_synack_options`, written by
-/// `tcp_options_write`): MSS 1460 always; timestamps (with SACK-permitted
+/// `tcp_options_write`): MSS `mss` always; timestamps (with SACK-permitted
 /// before them, or two NOPs), else NOP NOP SACK-permitted, when the SYN
-/// offered them; NOP and window scale 7 when the SYN offered scaling.
+/// offered them; NOP and window scale `wscale` when the SYN offered
+/// scaling.
 /// A SYN whose options were not logged is judged by its length: 20 bytes
 /// of options are Linux's own (all four), 12 Windows' (no timestamps),
 /// fewer none. Timestamp values are unknown (zero here).
-fn synack_options(syn: &Packet) -> Vec<u8> {
+fn synack_options(syn: &Packet, mss: u16, wscale: u8) -> Vec<u8> {
     let Transport::Tcp { options, .. } = &syn.transport else {
         return Vec::new();
     };
@@ -485,7 +547,8 @@ fn synack_options(syn: &Packet) -> Vec<u8> {
         let has = |kind| tcp_has_option(options, kind);
         (has(8), has(4), has(3))
     };
-    let mut o = vec![2, 4, 0x05, 0xb4];
+    let mut o = vec![2, 4];
+    o.extend(mss.to_be_bytes());
     match (ts, sack) {
         (true, true) => o.extend([4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
         (true, false) => o.extend([1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0]),
@@ -493,7 +556,7 @@ fn synack_options(syn: &Packet) -> Vec<u8> {
         (false, false) => {}
     }
     if ws {
-        o.extend([1, 3, 3, 7]);
+        o.extend([1, 3, 3, wscale]);
     }
     o
 }
@@ -543,6 +606,15 @@ mod tests {
         assert!(!h.is_local("10.0.0.9".parse().unwrap()));
         assert!(h.option("--iface", "eth0=10.0.0.1/33").is_err());
         assert!(h.option("--sysctl", "net.core.x=1").is_err());
+        h.option("--sysctl", "net.netfilter.nf_conntrack_tcp_timeout_close=3")
+            .unwrap();
+        assert_eq!(h.sysctl.ct.tcp_timeouts.close, 3);
+        assert!(h
+            .option(
+                "--sysctl",
+                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans=3"
+            )
+            .is_err());
         assert!(h.option("--listen", "sctp/1").is_err());
     }
 
@@ -575,6 +647,66 @@ mod tests {
         let sent = (0..10).filter(|_| h.reply(&udp, 5.0).is_some()).count();
         assert_eq!(sent, 6);
         assert!(h.reply(&udp, 6.0).is_some());
+    }
+
+    /// Found by tests/live_stateful.rs against Linux 6.18: a listener
+    /// resets a segment with ACK (tcp_rcv_state_process in LISTEN) and
+    /// ignores a bare FIN or SYN|FIN; the SYN-ACK's window is 65535
+    /// rounded down to the MSS (1448 with timestamps, 1460 without) and
+    /// its window scale follows the largest receive buffer (tcp_rmem
+    /// 4096 131072 33554432: 10; the default 6291456: 7); through lo the
+    /// MSS is 65495 (ipv4_default_advmss).
+    #[test]
+    fn listener_answers() {
+        let mut h = host();
+        let seg = |flags: &str, opt: &str| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 PROTO=TCP SPT=40000 DPT=22 SEQ=100 ACK=2000 {flags} URGP=0 {opt}"
+            ))
+            .unwrap()
+        };
+        let rst = h.reply(&seg("ACK", ""), 0.0).unwrap();
+        assert!(
+            matches!(rst.transport, Transport::Tcp { flags, seq: Some(2000), .. } if flags == F::RST)
+        );
+        assert!(h.reply(&seg("ACK PSH FIN", ""), 0.0).is_some());
+        assert!(h.reply(&seg("FIN", ""), 0.0).is_none());
+        assert!(h.reply(&seg("SYN FIN", ""), 0.0).is_none());
+        assert!(h.reply(&seg("RST", ""), 0.0).is_none());
+        let window = |p: &Packet| match &p.transport {
+            Transport::Tcp {
+                window, options, ..
+            } => (*window, options.last().copied()),
+            _ => (0, None),
+        };
+        let mss_only = h.reply(&seg("SYN", "OPT (020405B4)"), 0.0).unwrap();
+        assert_eq!(window(&mss_only), (64240, Some(0xb4)));
+        let linux = "OPT (020405B40402080A000000010000000001030307)";
+        let full = h.reply(&seg("SYN", linux), 0.0).unwrap();
+        assert_eq!(window(&full), (65160, Some(7)));
+        h.option("--sysctl", "net.ipv4.tcp_rmem=4096\t131072\t33554432")
+            .unwrap();
+        assert_eq!(
+            window(&h.reply(&seg("SYN", linux), 0.0).unwrap()).1,
+            Some(10)
+        );
+        // Through lo (MTU 65536): MSS 65495, window 65483 with timestamps.
+        let mut lo = seg("SYN", linux);
+        lo.iface_in = "lo".into();
+        let r = h.reply(&lo, 0.0).unwrap();
+        let Transport::Tcp { options, .. } = &r.transport else {
+            panic!("not TCP");
+        };
+        assert_eq!(
+            (window(&r).0, &options[..4]),
+            (65483, &[2, 4, 0xff, 0xd7][..])
+        );
+        h.option("--sysctl", "net.core.rmem_max=2147483647")
+            .unwrap();
+        assert_eq!(
+            window(&h.reply(&seg("SYN", linux), 0.0).unwrap()).1,
+            Some(14)
+        );
     }
 
     /// icmp_global_allow: with the per-destination limit off

@@ -28,8 +28,10 @@
 //!
 //! When an arriving packet is accepted for a local address, the host's
 //! answer ([`Host::reply`]) is sent through the sent-packet hooks, and its
-//! outcome attached; a packet in the reply direction of a connection
-//! reaches the socket that opened it and gets no answer. A packet a
+//! outcome attached; a packet in the reply direction of a connection, or
+//! of one seen both ways, reaches its socket and gets no answer, except
+//! after an RST closed it and during the handshake (see
+//! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
 //! way; a TCP reset carries the rejected packet's connection as RELATED
 //! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
@@ -514,9 +516,7 @@ impl<'a> Engine<'a> {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
-        // A reply to a connection this host opened, or a packet of a
-        // connection seen both ways, reaches its socket.
-        if cx.ct.reply_dir || cx.ct.state == CtState::Established {
+        if reaches_socket(&cx.ct, &p.transport) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
@@ -624,6 +624,31 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// Whether an accepted local packet reaches a connection's own socket
+/// (which answers nothing the engine models), rather than the stack's
+/// answers ([`Host::reply`]): a reply to a connection this host opened,
+/// or a packet of a connection seen both ways. Not when an RST closed the
+/// connection (conntrack's CLOSE): the socket went with it. Nor while the
+/// handshake waits (conntrack's SYN_RECV, original direction) for a SYN
+/// or an ACK: tcp_check_req sends the SYN-ACK again for a SYN, and an ACK
+/// conntrack left there did not ack the SYN-ACK (the window check ignored
+/// it), so the listener resets it.
+fn reaches_socket(ct: &conntrack::CtView, t: &Transport) -> bool {
+    let tcp_state = match ct.conn.map(|c| c.proto) {
+        Some(conntrack::Proto::Tcp(s, _)) => Some(s),
+        _ => None,
+    };
+    let flags = match t {
+        Transport::Tcp { flags, .. } => flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST),
+        _ => 0,
+    };
+    let closed = tcp_state == Some(conntrack::TcpState::Close);
+    let handshake = tcp_state == Some(conntrack::TcpState::SynRecv)
+        && !ct.reply_dir
+        && matches!(flags, tcp_flags::SYN | tcp_flags::ACK);
+    !closed && !handshake && (ct.reply_dir || ct.state == CtState::Established)
+}
+
 /// Sets the source (or destination) address of a packet, and its port
 /// when it has ports.
 fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
@@ -721,22 +746,14 @@ mod tests {
         let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 22 -j DNAT --to-destination 10.0.0.1:8022\nCOMMIT\n");
         let h = host(&[("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/8022")]);
         let mut e = Engine::new(&rs, h).unwrap();
-        let syn = Packet::parse_line(
-            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 SYN",
-        )
-        .unwrap();
-        let o = e.process(&syn);
+        let o = e.process(&tcp_in(22, "SYN"));
         assert_eq!(o.verdict, Verdict::Accept);
         assert_eq!(o.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
         // The SYN-ACK from 8022 leaves with the original port restored.
         let r = o.reply.unwrap();
         assert_eq!(r.nat, ["SNAT 10.0.0.1:8022 -> 10.0.0.1:22"]);
         assert_eq!(r.ct, CtState::Established);
-        let ack = Packet::parse_line(
-            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 PROTO=TCP SPT=40000 DPT=22 ACK",
-        )
-        .unwrap();
-        let o2 = e.process(&ack);
+        let o2 = e.process(&tcp_in(22, "ACK"));
         assert_eq!(o2.nat, ["DNAT 10.0.0.1:22 -> 10.0.0.1:8022"]);
         // nat PREROUTING counted the first packet only.
         let nat = e
@@ -745,6 +762,70 @@ mod tests {
             .find(|t| t.table().name() == "nat")
             .unwrap();
         assert_eq!(nat.counters[0][0], (1, 40));
+    }
+
+    /// Found by tests/live_stateful.rs against Linux 6.18: an RST in the
+    /// window closes the connection and its socket; the next ACK of the
+    /// same flow reaches the listener, which resets it (seq = its ack).
+    #[test]
+    fn ack_after_reset_is_reset_by_the_listener() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let seg = |seq: u32, ack: u32, flags: &str| {
+            tcp_in(22, &format!("SEQ={seq} ACK={ack} WINDOW=502 {flags}"))
+        };
+        let o = e.process(&seg(100, 0, "SYN"));
+        let Some(Transport::Tcp { seq: Some(isn), .. }) = o.reply.map(|r| r.out.transport) else {
+            panic!("no SYN-ACK");
+        };
+        let s = isn.wrapping_add(1);
+        assert!(e.process(&seg(101, s, "ACK")).reply.is_none());
+        assert!(e.process(&seg(101, s, "ACK RST")).reply.is_none());
+        let o = e.process(&seg(101, s, "ACK"));
+        let r = o.reply.expect("the listener's reset");
+        assert!(matches!(
+            r.out.transport,
+            Transport::Tcp { seq: Some(q), flags, .. } if q == s && flags == tcp_flags::RST
+        ));
+    }
+
+    /// Found by tests/live_stateful.rs: with nf_conntrack_checksum=1 an
+    /// arriving SYN with a wrong checksum is INVALID and unanswered; with
+    /// 0 it is NEW and answered.
+    #[test]
+    fn bad_checksum_is_invalid() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut syn = tcp_in(22, "SEQ=1 ACK=0 SYN");
+        syn.bad_checksum = true;
+        let o = Engine::new(&rs, host(&SSH)).unwrap().process(&syn);
+        assert_eq!(o.ct, CtState::Invalid);
+        assert!(o.reply.is_none());
+        let mut h = host(&SSH);
+        h.option("--sysctl", "net.netfilter.nf_conntrack_checksum=0")
+            .unwrap();
+        let o = Engine::new(&rs, h).unwrap().process(&syn);
+        assert_eq!(o.ct, CtState::New);
+    }
+
+    /// Found by tests/live_stateful.rs: a SYN sent again while the
+    /// handshake waits gets the SYN-ACK again, an ACK that does not ack
+    /// it an RST (tcp_check_req).
+    #[test]
+    fn syn_again_gets_the_synack_again() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let syn = tcp_in(22, "SEQ=900 ACK=0 SYN");
+        let first = e.process(&syn).reply.expect("SYN-ACK");
+        let again = e.process(&syn);
+        assert_eq!(again.ct, CtState::Established);
+        assert_eq!(again.reply.expect("SYN-ACK again").out, first.out);
+        // An ACK of something else: the listener resets it (seq = its ack).
+        let bad = e.process(&tcp_in(22, "SEQ=901 ACK=12345 ACK"));
+        let rst = bad.reply.expect("the listener's reset");
+        assert!(matches!(
+            rst.out.transport,
+            Transport::Tcp { seq: Some(12345), flags, .. } if flags == tcp_flags::RST
+        ));
     }
 
     /// With ip_forward=0 a packet for another host never reaches FORWARD.
@@ -866,6 +947,18 @@ mod tests {
             h.option(k, v).unwrap();
         }
         h
+    }
+
+    /// A host on 10.0.0.1/24 (eth0) listening on TCP port 22.
+    const SSH: [(&str, &str); 2] = [("iface", "eth0=10.0.0.1/24"), ("listen", "tcp/22")];
+
+    /// A TCP segment from 10.0.0.9:40000 to 10.0.0.1:`dpt` arriving on
+    /// eth0, with `rest` (SEQ, ACK, flags).
+    fn tcp_in(dpt: u16, rest: &str) -> Packet {
+        Packet::parse_line(&format!(
+            "IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 LEN=40 PROTO=TCP SPT=40000 DPT={dpt} {rest}"
+        ))
+        .unwrap()
     }
 
     /// A UDP packet from 10.0.0.9 to 10.0.0.1 arriving on eth0.

@@ -185,6 +185,9 @@ pub struct Packet {
     pub uid_gid: Option<(u32, u32)>,
     /// The packet mark.
     pub mark: u32,
+    /// Whether its TCP, UDP or ICMP checksum is wrong: known only from
+    /// raw bytes ([`crate::wire`]); a log line never shows it.
+    pub bad_checksum: bool,
 }
 
 impl Default for Packet {
@@ -210,6 +213,7 @@ impl Default for Packet {
             transport: Transport::Other(0),
             uid_gid: None,
             mark: 0,
+            bad_checksum: false,
         }
     }
 }

@@ -297,6 +297,26 @@ fn ipv4_at(input: &[u8], base: usize, whole: bool) -> Result<Packet, WireError> 
     let cut = whole && b.len() < tot;
     let l4 = b.get(ihl..end.max(ihl)).unwrap_or(&[]);
     let at = base + ihl;
+    // A whole, unfragmented packet's transport checksum, when its header
+    // is complete (a short one is another error): what conntrack
+    // (nf_conntrack_checksum) and the stack check on arrival. UDP's zero
+    // means none. A TCP or UDP checksum holding only the pseudo header's
+    // sum was left to offload (CHECKSUM_PARTIAL: a packet a local socket
+    // sent, over veth or as its sender captured it); the kernel does not
+    // check it, so it counts as right.
+    if whole && !cut && frag & 0x3FFF == 0 {
+        let (s, d) = (addr(12), addr(16));
+        let wrong = |at: usize| {
+            let sum = pseudo(s, d, proto, l4.len());
+            fold(sum, l4) != 0 && be16(l4, at) != Some(!fold(sum, &[]))
+        };
+        pkt.bad_checksum = match proto {
+            6 if l4.len() >= 20 => wrong(16),
+            17 if l4.len() >= 8 => be16(l4, 6).is_some_and(|c| c != 0) && wrong(6),
+            1 if l4.len() >= 8 => fold(0, l4) != 0,
+            _ => false,
+        };
+    }
     pkt.transport = if pkt.frag != 0 {
         Transport::Other(proto)
     } else {
@@ -621,6 +641,42 @@ mod tests {
             panic!("no quoted packet: {q:?}")
         };
         assert_eq!(i.len, 40);
+    }
+
+    /// Found by tests/live_stateful.rs: conntrack (nf_conntrack_checksum)
+    /// makes a wrong transport checksum INVALID, so reading raw bytes
+    /// tells it; a checksum left to offload (the pseudo header's sum, as
+    /// veth carries a local socket's segments) and UDP's zero are right.
+    #[test]
+    fn bad_checksum_is_read() {
+        let corrupt = Corrupt {
+            ip: false,
+            transport: true,
+        };
+        for l in [
+            "SRC=10.0.0.1 DST=10.0.0.2 LEN=41 PROTO=TCP SPT=1 DPT=2 SEQ=5 ACK=0 WINDOW=9 RES=0x00 ACK URGP=0",
+            "SRC=10.0.0.1 DST=10.0.0.2 LEN=30 PROTO=UDP SPT=1 DPT=2 LEN=10",
+            "SRC=10.0.0.1 DST=10.0.0.2 LEN=28 PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1",
+        ] {
+            let p = line(l);
+            assert!(!from_ipv4(&to_ipv4(&p).unwrap()).unwrap().bad_checksum, "{l}");
+            let bad = to_ipv4_with(&p, corrupt).unwrap();
+            assert!(from_ipv4(&bad).unwrap().bad_checksum, "{l}");
+        }
+        let p = line("SRC=10.0.0.1 DST=10.0.0.2 LEN=40 PROTO=TCP SPT=1 DPT=2 SEQ=5 ACK=0 WINDOW=9 RES=0x00 ACK URGP=0");
+        let mut b = to_ipv4(&p).unwrap();
+        let partial = !fold(
+            pseudo([10, 0, 0, 1].into(), [10, 0, 0, 2].into(), 6, 20),
+            &[],
+        );
+        b[36..38].copy_from_slice(&partial.to_be_bytes());
+        assert!(!from_ipv4(&b).unwrap().bad_checksum);
+        let mut u = to_ipv4(&line(
+            "SRC=10.0.0.1 DST=10.0.0.2 LEN=28 PROTO=UDP SPT=1 DPT=2 LEN=8",
+        ))
+        .unwrap();
+        u[26..28].copy_from_slice(&[0, 0]);
+        assert!(!from_ipv4(&u).unwrap().bad_checksum);
     }
 
     #[test]

@@ -17,11 +17,14 @@
 //! random ones. The engine's hook traversal across tables and conntrack
 //! come later.
 
+mod common;
+
+use common::{log_guard, model, multiset_diff, reassembled, talk};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
 use ironwall_engine::wire::{self, Corrupt};
-use ironwall_lab::kmsg::{unique_prefix, Kmsg, LogAllNetns};
+use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
@@ -29,8 +32,7 @@ use ironwall_lab::topo::{
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
 
 /// The port the server listens on for the real connection.
@@ -261,36 +263,6 @@ fn reaches_input(p: &Packet, ip_bytes: &[u8]) -> bool {
     !p.mf && p.frag == 0 && wire::header_checksum_ok(ip_bytes)
 }
 
-/// The packets the kernel reassembles from the fragments received (each
-/// with its Ethernet frame): fragments of one packet share source,
-/// destination, ID and protocol.
-fn reassembled(frags: &[(Packet, Vec<u8>)]) -> Vec<Packet> {
-    let mut groups: Vec<Vec<&(Packet, Vec<u8>)>> = Vec::new();
-    for f in frags {
-        let same = |g: &Vec<&(Packet, Vec<u8>)>| {
-            let p = &g[0].0;
-            (p.src, p.dst, p.id, p.transport.proto())
-                == (f.0.src, f.0.dst, f.0.id, f.0.transport.proto())
-        };
-        match groups.iter_mut().find(|g| same(g)) {
-            Some(g) => g.push(f),
-            None => groups.push(vec![f]),
-        }
-    }
-    let mut out = Vec::new();
-    for g in groups {
-        let ips: Vec<&[u8]> = g.iter().map(|(_, frame)| &frame[14..]).collect();
-        if let Some(whole) = wire::reassemble(&ips) {
-            let mut p = wire::from_ipv4(&whole).expect("a reassembled packet parses");
-            let last = &g[g.len() - 1].0;
-            p.iface_in.clone_from(&last.iface_in);
-            p.mac.clone_from(&last.mac);
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Traces the trusted client's packets (raw PREROUTING).
 const TRACE_CLIENT: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -s 10.137.0.16/32 -j TRACE\nCOMMIT\n";
 
@@ -441,34 +413,6 @@ fn kernel_paths(lines: &[String], handles: &[(String, Vec<String>)]) -> Vec<Stri
 /// Packets and bytes.
 type Count = (u64, u64);
 
-/// Prints the `what` (LOG lines, paths) only one side has; returns how
-/// many there are.
-fn multiset_diff(what: &str, ours: &[String], kernel: &[String]) -> usize {
-    let mut only_kernel: Vec<&String> = kernel.iter().collect();
-    let mut only_ours = Vec::new();
-    for l in ours {
-        match only_kernel.iter().position(|k| *k == l) {
-            Some(i) => {
-                only_kernel.swap_remove(i);
-            }
-            None => only_ours.push(l),
-        }
-    }
-    for l in &only_ours {
-        eprintln!("{what} only ironwall has: {l:?}");
-    }
-    for l in &only_kernel {
-        eprintln!("{what} only the kernel has: {l:?}");
-    }
-    only_ours.len() + only_kernel.len()
-}
-
-fn model(rules: &str) -> Ruleset {
-    let mut rs = Ruleset::new(Family::V4);
-    restore(&mut rs, rules, &RestoreOpts::default(), &[]).expect("our model loads the ruleset");
-    rs
-}
-
 /// The real connection: the client connects to the server's listener,
 /// both sides write and read a little, then close.
 fn real_connection(lab: &Lab) {
@@ -478,24 +422,7 @@ fn real_connection(lab: &Lab) {
         .enter(|| TcpListener::bind(addr))
         .expect("enter server")
         .expect("listen");
-    let mut conn = lab
-        .client
-        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
-        .expect("enter client")
-        .expect("connect");
-    let (mut srv, _) = listener.accept().expect("accept");
-    for s in [&conn, &srv] {
-        s.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-    }
-    conn.write_all(b"hello").expect("write");
-    let mut buf = [0u8; 5];
-    srv.read_exact(&mut buf).expect("server read");
-    srv.write_all(b"world").expect("write back");
-    conn.read_exact(&mut buf).expect("client read");
-    drop(conn);
-    let mut rest = Vec::new();
-    let _ = srv.read_to_end(&mut rest);
+    talk(&lab.client, &listener, addr);
 }
 
 /// What one run compared, and the disagreements it found.
@@ -604,7 +531,12 @@ fn differential(
             let mut p = p.clone();
             p.mac = None;
             p.iface_in.clear();
-            p == s.pkt
+            // Its transport checksum is wrong exactly when it was sent so.
+            let unfragmented = !s.pkt.mf && s.pkt.frag == 0;
+            p.bad_checksum == (s.corrupt.transport && unfragmented) && {
+                p.bad_checksum = false;
+                p == s.pkt
+            }
         });
         if !ok {
             out.disagreements += 1;
@@ -613,7 +545,7 @@ fn differential(
     }
 
     // ironwall's walk of the same packets.
-    let rs = model(rules);
+    let rs = model(rules, false);
     let table = rs.table("filter").expect("filter");
     let mut walk = Compiled::new(table).expect("the engine models every match");
     let mut logs = Vec::new();
@@ -693,22 +625,6 @@ fn differential(
     }
     out.disagreements += multiset_diff("LOG line", &logs, &klogs);
     out
-}
-
-/// Enables LOG lines of the lab's namespaces; `None` (after one line
-/// saying why) when the kernel log cannot be read.
-fn log_guard(what: &str) -> Option<LogAllNetns> {
-    if let Err(e) = Kmsg::open(what) {
-        eprintln!("skip {what}: /dev/kmsg: {e}");
-        return None;
-    }
-    match LogAllNetns::enable() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("skip {what}: nf_log_all_netns: {e}");
-            None
-        }
-    }
 }
 
 #[test]

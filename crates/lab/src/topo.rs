@@ -313,14 +313,20 @@ impl Netns {
 }
 
 /// A frame seen by a [`RawLink`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// `sll_pkttype`: 0 to this host, 1 broadcast, 2 multicast, 3 to
     /// another host, 4 sent by this host.
     pub pkttype: u8,
     /// The frame bytes from the Ethernet header on.
     pub data: Vec<u8>,
+    /// When the kernel took it (`SIOCGSTAMP`, seconds since the epoch;
+    /// 0 when unknown).
+    pub time: f64,
 }
+
+/// `SIOCGSTAMP` (asm-generic/sockios.h): the last frame's time.
+const SIOCGSTAMP: libc::c_ulong = 0x8906;
 
 /// `PACKET_HOST`: a frame addressed to this host.
 pub const PACKET_HOST: u8 = 0;
@@ -368,6 +374,10 @@ impl RawLink {
                     (&buf as *const libc::c_int).cast(),
                     std::mem::size_of::<libc::c_int>() as libc::socklen_t,
                 ))?;
+                // The first SIOCGSTAMP turns timestamps on (it fails: no
+                // frame yet); each frame read later has its time.
+                let mut tv: libc::timeval = std::mem::zeroed();
+                libc::ioctl(fd.as_raw_fd(), SIOCGSTAMP, &mut tv);
                 let mut sll: libc::sockaddr_ll = std::mem::zeroed();
                 sll.sll_family = libc::AF_PACKET as u16;
                 sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
@@ -427,9 +437,16 @@ impl RawLink {
                 return None;
             }
             buf.truncate(n as usize);
+            let mut tv: libc::timeval = std::mem::zeroed();
+            let time = if libc::ioctl(self.fd.as_raw_fd(), SIOCGSTAMP, &mut tv) == 0 {
+                tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6
+            } else {
+                0.0
+            };
             Some(Frame {
                 pkttype: sll.sll_pkttype,
                 data: buf,
+                time,
             })
         }
     }
@@ -446,6 +463,42 @@ impl RawLink {
         }
         out
     }
+}
+
+/// Sends one IPv4 packet (header included, as `bytes` hold it) from a
+/// raw socket of `ns`: it leaves through that namespace's own stack (its
+/// OUTPUT hooks, conntrack and routing), as a process's packet would.
+pub fn send_ipv4(ns: &Netns, bytes: &[u8]) -> io::Result<()> {
+    let dst = match bytes.get(16..20) {
+        Some(d) => [d[0], d[1], d[2], d[3]],
+        None => return Err(io::Error::other("not an IPv4 packet")),
+    };
+    ns.enter(|| {
+        // SAFETY: plain socket calls on a descriptor this function owns;
+        // the buffer is valid for its length.
+        unsafe {
+            let fd = OwnedFd::from_raw_fd(check(libc::socket(
+                libc::AF_INET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_RAW,
+            ))?);
+            let mut sin: libc::sockaddr_in = std::mem::zeroed();
+            sin.sin_family = libc::AF_INET as u16;
+            sin.sin_addr.s_addr = u32::from_ne_bytes(dst);
+            let n = libc::sendto(
+                fd.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                0,
+                (&sin as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+    })?
 }
 
 /// `xtables-monitor --trace` running in a namespace, its lines collected

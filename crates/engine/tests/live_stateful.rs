@@ -1,0 +1,936 @@
+//! The stateful half of issue 3's differential test: the guide's ruleset
+//! (`../shared/golden/ruleset.save`: conntrack matches, a nat DNAT rule,
+//! DROP policies) in the lab's server, loaded by the real
+//! iptables-restore, and the same packets through ONE
+//! `netfilter::Engine` (conntrack, NAT, the host's own answers). Every
+//! counter of every table, every LOG line and every answer the host sends
+//! must agree with the kernel's.
+//!
+//! The lab needs no adaptation of the ruleset: the trusted client is
+//! 10.137.0.16 (FRIENDLY's one source) and the stranger 10.99.0.5 (outside
+//! 10.137.0.0/24, so its SYN to 22 is DNATed to 172.17.0.4:8022, which
+//! the server, forwarding off, drops at routing). Only the log prefixes
+//! get the test's unique prefix in front, so that tests running side by
+//! side do not read each other's lines.
+//!
+//! What the server saw is read back from its interfaces with the kernel's
+//! timestamps and fed in that order. An arriving packet is processed by
+//! the engine, which answers it as the host would (SYN-ACK, RST, echo
+//! reply, port unreachable); a frame the server sent that is such an
+//! answer must be one the engine predicted (compared field by field; a
+//! SYN-ACK's initial sequence number is random, so the capture's sequence
+//! numbers of that connection are shifted to the engine's), and any other
+//! sent frame (a socket's data, ACKs, FIN) is processed as a sent packet.
+//! Packets the server sends from a raw socket are fed as the test wrote
+//! them (OUTPUT may drop them before the wire); fragments are joined first,
+//! as conntrack's defragmentation does; changes the test makes to the
+//! server mid-run (tcp_loose, ip_forward, an address) are made to the
+//! engine's host at the same point of the capture. The server's conntrack
+//! timeouts for UDP and established TCP are short (1 s, 2 s) and the same
+//! in the engine, so that expiry is compared too.
+
+mod common;
+
+use common::{log_guard, model, multiset_diff, reassembled, talk};
+use ironwall_engine::host::{Host, Iface};
+use ironwall_engine::netfilter::{Engine, Outcome};
+use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
+use ironwall_engine::walk::Verdict;
+use ironwall_engine::wire::{self, Corrupt};
+use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::topo::{
+    Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
+    SERVER_S, STRANGER,
+};
+use ironwall_model::ruleset::Ruleset;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Every field a log line can show.
+const ALL: LogFlags = LogFlags {
+    tcp_seq: true,
+    tcp_opt: true,
+    ip_opt: true,
+    uid: false,
+};
+
+/// `nf_conntrack_udp_timeout` in the server (and the engine's host), so
+/// that a UDP flow expires within the test.
+const UDP_TIMEOUT: u32 = 1;
+
+/// `nf_conntrack_tcp_timeout_established` in the server (and the
+/// engine's host), so that an idle connection expires within the test.
+const TCP_IDLE: u32 = 2;
+
+/// The port the server sends its UDP query from.
+const UDP_QUERY: u16 = 40053;
+
+/// The server's UDP socket (a port that answers nothing).
+const UDP_OPEN: u16 = 5353;
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The guide's ruleset with `prefix` in front of every log prefix.
+fn guide_rules(shared: &std::path::Path, prefix: &str) -> String {
+    let file = shared.join("golden/ruleset.save");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let rules = text.replace("--log-prefix \"", &format!("--log-prefix \"{prefix}"));
+    assert!(
+        prefix.len() + "tcp.out.dropped ".len() <= 29,
+        "log prefix too long"
+    );
+    rules
+}
+
+/// The engine's host: the lab server's interfaces and addresses, its
+/// sockets, the sysctls the lab sets, and the receive buffer sizes the
+/// server's namespace inherited from the machine (they set the SYN-ACK's
+/// window scale).
+fn lab_host(lab: &Lab) -> Host {
+    let mut h = Host::default();
+    let mut ifaces = vec![
+        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
+        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
+    ];
+    ifaces.extend(
+        SERVER_EXTRA
+            .iter()
+            .map(|a| format!("{}={a}/24", SERVER_C.iface)),
+    );
+    for i in &ifaces {
+        h.option("--iface", i).expect("iface");
+    }
+    h.option("--listen", &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"))
+        .expect("listen");
+    h.option("--sysctl", "net.ipv4.icmp_ratelimit=0")
+        .expect("sysctl");
+    for (k, v) in [
+        ("udp_timeout", UDP_TIMEOUT),
+        ("tcp_timeout_established", TCP_IDLE),
+    ] {
+        h.option("--sysctl", &format!("net.netfilter.nf_conntrack_{k}={v}"))
+            .expect("sysctl");
+    }
+    for key in ["net.ipv4.tcp_rmem", "net.core.rmem_max"] {
+        let (code, v, err) = ironwall_lab::triple(lab.server.run("sysctl", &["-n", key], None));
+        assert_eq!(code, 0, "sysctl {key}: {err}");
+        h.option("--sysctl", &format!("{key}={}", v.trim()))
+            .expect("sysctl");
+    }
+    h
+}
+
+/// A crafted frame: who sends it and the packet.
+fn send(lab: &Lab, from: End, line: &str) {
+    send_with(lab, from, line, Corrupt::default());
+}
+
+/// [`send`] with the checksums `corrupt` names written wrong.
+fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
+    let pkt = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    let (ns, to) = lab.peer(from);
+    let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
+    RawLink::open(ns, from.iface)
+        .expect("sender")
+        .send(&frame)
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(2));
+}
+
+/// The trusted client's own firewall drops TCP to its `port` (the
+/// server's answers to segments the test writes for that port, which the
+/// client's kernel would otherwise reset).
+fn client_drops(lab: &Lab, port: u16) {
+    let (code, _, err) = lab.client.iptables(&[
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        &port.to_string(),
+        "-j",
+        "DROP",
+    ]);
+    assert_eq!(code, 0, "client firewall: {err}");
+}
+
+/// Opens a connection from the trusted client's `port` to 22 segment by
+/// segment: the client's firewall drops what comes back to `port` (so its
+/// kernel does not reset it), the SYN (IP ID `id`, sequence `seq`) goes
+/// out, and the server's SYN-ACK is read off its interface. Returns the
+/// server's ISN + 1, what the client acks.
+fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
+    client_drops(lab, port);
+    let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
+    send(lab, CLIENT, &format!("SRC=10.137.0.16 DST=10.137.0.1 TTL=64 LEN=48 ID={id} PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
+    let end = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < end {
+        let Some(f) = peek.recv(Duration::from_millis(100)) else {
+            continue;
+        };
+        if f.pkttype != PACKET_OUTGOING {
+            continue;
+        }
+        if let Ok(Packet {
+            transport:
+                Transport::Tcp {
+                    dpt,
+                    seq: Some(isn),
+                    flags,
+                    ..
+                },
+            ..
+        }) = wire::from_ethernet(&f.data)
+        {
+            if dpt == port && flags & F::SYN != 0 {
+                return isn.wrapping_add(1);
+            }
+        }
+    }
+    panic!("no SYN-ACK to port {port}");
+}
+
+/// A connection the test writes segment by segment from the trusted
+/// client's address (port 43000; the client's own firewall drops what
+/// comes back, so its kernel does not reset it): handshake, data, then
+/// segments outside the window, an ACK of data never sent, an RST outside
+/// the window, an RST in it, and an ACK after the close.
+fn crafted_connection(lab: &Lab) {
+    let head = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43000 DPT=22";
+    let s = handshake(lab, 43000, 40, 5000);
+    let far = s.wrapping_add(1_000_000);
+    for (id, len, seq, ack, flags) in [
+        (41, 40, 5001u32, s, "ACK"),
+        (42, 50, 5001, s, "ACK PSH"),
+        (43, 50, 5011u32.wrapping_add(2_000_000_000), s, "ACK PSH"),
+        (44, 40, 5011, far, "ACK"),
+        (45, 40, 5011u32.wrapping_add(1_000_000_000), s, "ACK RST"),
+        (46, 40, 5011, s, "ACK RST"),
+        (47, 40, 5011, s, "ACK"),
+    ] {
+        send(
+            lab,
+            CLIENT,
+            &format!(
+                "{head} LEN={len} ID={id} SEQ={seq} ACK={ack} WINDOW=502 RES=0x00 {flags} URGP=0"
+            ),
+        );
+    }
+}
+
+/// The server's own connections: UDP to the client's port 53 (allowed
+/// out; the client's port unreachable comes back RELATED), TCP to the
+/// client's port 80 (allowed; its reset comes back) and 443 (a whole
+/// connection, replies ESTABLISHED), then packets written whole from a
+/// raw socket (see [`inject`]). Returns those and the UDP socket, kept
+/// open (the engine takes a flow's own socket to live as long as the
+/// flow).
+fn server_opens(lab: &Lab) -> (Vec<Packet>, UdpSocket) {
+    let client = |port| SocketAddr::new(IpAddr::V4(CLIENT.addr), port);
+    let udp = lab
+        .server
+        .enter(|| {
+            let u = UdpSocket::bind(("0.0.0.0", UDP_QUERY)).expect("udp");
+            u.send_to(b"query", client(53)).expect("udp send");
+            let _ = TcpStream::connect_timeout(&client(80), Duration::from_secs(1));
+            u
+        })
+        .expect("enter server");
+    // A whole connection the server opens to the client's port 443.
+    let https = lab
+        .client
+        .enter(|| TcpListener::bind(client(443)))
+        .expect("enter client")
+        .expect("listen on the client");
+    talk(&lab.server, &https, client(443));
+    let c = "SRC=10.137.0.1 DST=10.137.0.16 TTL=64";
+    let s = "SRC=10.99.0.1 DST=10.99.0.5 TTL=64";
+    let v = [
+        // An echo request (STDOUT), its reply ESTABLISHED.
+        format!("{c} LEN=28 ID=50 PROTO=ICMP TYPE=8 CODE=0 ID=77 SEQ=1"),
+        // UDP and TCP that STDOUT does not allow: LOG, then DROP.
+        format!("{c} LEN=28 ID=51 PROTO=UDP SPT=4000 DPT=9999 LEN=8"),
+        format!("{c} LEN=40 ID=52 PROTO=TCP SPT=4001 DPT=25 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"),
+        // TCP to 443 (allowed); the stranger's kernel resets it.
+        format!("{s} LEN=40 ID=53 PROTO=TCP SPT=4002 DPT=443 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"),
+        // A bare ACK of no connection: picked up (loose) as NEW, dropped.
+        format!("{c} LEN=40 ID=54 PROTO=TCP SPT=4003 DPT=80 SEQ=1 ACK=1 WINDOW=512 RES=0x00 ACK URGP=0"),
+    ];
+    (v.iter().map(|l| inject(lab, l)).collect(), udp)
+}
+
+/// Sends `line` from a raw socket of the server: it goes through the
+/// server's OUTPUT hooks like a process's packet, and a packet they drop
+/// never reaches the wire, so the test feeds the engine this copy (with
+/// the time it was sent) instead of a captured one.
+fn inject(lab: &Lab, line: &str) -> Packet {
+    let mut p = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    p.time = Some(now());
+    p.iface_out = if p.dst == IpAddr::V4(CLIENT.addr) {
+        SERVER_C.iface
+    } else {
+        SERVER_S.iface
+    }
+    .to_string();
+    // EPERM: dropped by OUTPUT.
+    if let Err(e) = ironwall_lab::topo::send_ipv4(&lab.server, &wire::to_ipv4(&p).expect("encode"))
+    {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied,
+            "raw send: {e}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(2));
+    p
+}
+
+/// A bulk connection from the trusted client to `addr` (`listener`):
+/// `n` bytes each way at once, so that windows fill and scale.
+fn bulk(lab: &Lab, listener: &TcpListener, addr: SocketAddr, n: usize) {
+    let conn = lab
+        .client
+        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("enter client")
+        .expect("connect");
+    let (srv, _) = listener.accept().expect("accept");
+    for s in [&conn, &srv] {
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.set_write_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+    }
+    std::thread::scope(|sc| {
+        for (mut from, mut to) in [(&conn, &srv), (&srv, &conn)] {
+            sc.spawn(move || {
+                from.write_all(&vec![7u8; n]).expect("bulk write");
+                from.shutdown(std::net::Shutdown::Write).expect("shutdown");
+            });
+            sc.spawn(move || {
+                let mut got = Vec::new();
+                to.read_to_end(&mut got).expect("bulk read");
+                assert_eq!(got.len(), n);
+            });
+        }
+    });
+    drop((conn, srv));
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+/// A frame the server saw, as the engine's packet, and whether it sent it.
+struct Seen {
+    pkt: Packet,
+    sent: bool,
+}
+
+/// Every IPv4 frame both taps saw and every injected packet (in place of
+/// its captured copy, if any), in time order.
+fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
+    let mut v: Vec<Seen> = injected
+        .iter()
+        .map(|p| Seen {
+            pkt: p.clone(),
+            sent: true,
+        })
+        .collect();
+    let mut frags = Vec::new();
+    for (end, tap) in taps {
+        for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
+            if f.data.get(12..14) != Some(&[8, 0]) {
+                continue;
+            }
+            let mut p = wire::from_ethernet(&f.data).expect("a frame the server saw parses");
+            p.time = Some(f.time);
+            let sent = match f.pkttype {
+                // On lo each packet shows twice: the engine takes the
+                // sent copy through its way back in.
+                PACKET_HOST if end.iface == "lo" => continue,
+                // Fragments: conntrack's defragmentation (nf_defrag_ipv4)
+                // joins them before the first hook; the engine takes
+                // whole packets, so the test joins them as it does.
+                PACKET_HOST if p.mf || p.frag != 0 => {
+                    p.iface_in = end.iface.to_string();
+                    frags.push((p, f.data));
+                    continue;
+                }
+                PACKET_HOST => {
+                    p.iface_in = end.iface.to_string();
+                    false
+                }
+                PACKET_OUTGOING
+                    if injected
+                        .iter()
+                        .any(|i| (i.src, i.dst, i.id) == (p.src, p.dst, p.id)) =>
+                {
+                    continue;
+                }
+                PACKET_OUTGOING => {
+                    p.mac = None;
+                    p.iface_out = end.iface.to_string();
+                    true
+                }
+                _ => continue,
+            };
+            v.push(Seen { pkt: p, sent });
+        }
+    }
+    v.extend(
+        reassembled(&frags)
+            .into_iter()
+            .map(|pkt| Seen { pkt, sent: false }),
+    );
+    v.sort_by(|a, b| {
+        a.pkt
+            .time
+            .partial_cmp(&b.pkt.time)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    v
+}
+
+/// What identifies a packet's flow and kind: addresses, ports, TCP flags
+/// or ICMP type.
+fn kind(p: &Packet) -> String {
+    let t = match &p.transport {
+        Transport::Tcp {
+            spt, dpt, flags, ..
+        } => format!("TCP {spt}>{dpt} flags {flags:#x}"),
+        Transport::Udp { spt, dpt, .. } => format!("UDP {spt}>{dpt}"),
+        Transport::Icmp { typ, code, .. } => format!("ICMP {typ}/{code}"),
+        Transport::Other(n) => format!("PROTO {n}"),
+    };
+    format!("{} > {} {t}", p.src, p.dst)
+}
+
+/// A packet as compared between the engine's answer and the kernel's: its
+/// log line without the IP ID, the SYN-ACK's sequence number and the
+/// timestamp option's values (all chosen at random by the kernel).
+fn answer_text(p: &Packet) -> String {
+    let mut p = p.clone();
+    p.id = 0;
+    p.time = None;
+    p.iface_in.clear();
+    p.iface_out.clear();
+    p.mac = None;
+    if let Transport::Tcp {
+        seq,
+        options,
+        flags,
+        ..
+    } = &mut p.transport
+    {
+        if *flags & F::SYN != 0 {
+            *seq = Some(0);
+        }
+        let mut i = 0;
+        while i < options.len() {
+            match options[i] {
+                0 | 1 => i += 1,
+                k => {
+                    let len = usize::from(options.get(i + 1).copied().unwrap_or(2)).max(2);
+                    if k == 8 {
+                        for b in options.iter_mut().skip(i + 2).take(len - 2) {
+                            *b = 0;
+                        }
+                    }
+                    i += len;
+                }
+            }
+        }
+    }
+    p.log_line(ALL)
+}
+
+/// A connection's shift of the server's sequence space: (server address,
+/// server port, peer address, peer port, kernel ISN minus engine ISN).
+type Shift = (IpAddr, u16, IpAddr, u16, u32);
+
+/// Moves the server's sequence numbers of a shifted connection into the
+/// engine's space (the server's SEQ, the peer's ACK).
+fn shifted(p: &mut Packet, shifts: &[Shift]) {
+    let Transport::Tcp {
+        spt,
+        dpt,
+        seq,
+        ack,
+        flags,
+        ..
+    } = &mut p.transport
+    else {
+        return;
+    };
+    for (sa, sp, pa, pp, d) in shifts {
+        if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) {
+            *seq = seq.map(|s| s.wrapping_sub(*d));
+        } else if (p.src, *spt, p.dst, *dpt) == (*pa, *pp, *sa, *sp) && *flags & F::ACK != 0 {
+            *ack = ack.map(|a| a.wrapping_sub(*d));
+        }
+    }
+}
+
+/// Whether a sent packet is one the stack sends on its own (an answer),
+/// not a socket's segment.
+fn is_answer(p: &Packet) -> bool {
+    match &p.transport {
+        Transport::Tcp { flags, .. } => {
+            *flags & F::RST != 0 || *flags & (F::SYN | F::ACK) == F::SYN | F::ACK
+        }
+        Transport::Icmp { typ, .. } => matches!(typ, 0 | 3 | 11),
+        _ => false,
+    }
+}
+
+/// The answers an outcome sent that left (their own answers too).
+fn answers_of(o: &Outcome, into: &mut Vec<Packet>) {
+    if let Some(r) = &o.reply {
+        if r.verdict == Verdict::Accept {
+            into.push(r.out.clone());
+        }
+        answers_of(r, into);
+    }
+}
+
+/// Every LOG line of an outcome and its answers.
+fn logs_of(o: &Outcome, into: &mut Vec<String>) {
+    into.extend(o.logs.iter().cloned());
+    if let Some(r) = &o.reply {
+        logs_of(r, into);
+    }
+}
+
+/// What the run compared.
+#[derive(Default, Debug)]
+struct Tally {
+    packets_in: usize,
+    packets_out: usize,
+    answers: usize,
+    counters: usize,
+    logs: usize,
+    disagreements: usize,
+}
+
+/// A change the test made to the server while it ran.
+enum Change {
+    /// `nf_conntrack_tcp_loose` set to 0.
+    Strict,
+    /// An address added to an interface.
+    Addr(Iface),
+    /// `net.ipv4.ip_forward` set.
+    Forward(bool),
+}
+
+/// Feeds the capture through one engine, making each change to its host
+/// from the change's time on; returns the LOG lines.
+fn replay(
+    e: &mut Engine,
+    seen: Vec<Seen>,
+    mut changes: Vec<(f64, Change)>,
+    tally: &mut Tally,
+) -> Vec<String> {
+    let mut logs = Vec::new();
+    let mut pending: Vec<Packet> = Vec::new();
+    let mut shifts: Vec<Shift> = Vec::new();
+    changes.reverse();
+    for Seen { mut pkt, sent } in seen {
+        while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
+            match change {
+                Change::Strict => e.ct.sysctl.tcp_loose = false,
+                Change::Addr(i) => e.host.ifaces.push(i),
+                Change::Forward(on) => e.host.sysctl.ip_forward = on,
+            }
+        }
+        shifted(&mut pkt, &shifts);
+        if sent {
+            tally.packets_out += 1;
+            if let Some(i) = pending.iter().position(|a| kind(a) == kind(&pkt)) {
+                let a = pending.remove(i);
+                tally.answers += 1;
+                if let (
+                    Transport::Tcp {
+                        seq: Some(k),
+                        flags,
+                        spt,
+                        dpt,
+                        ..
+                    },
+                    Transport::Tcp { seq: Some(m), .. },
+                ) = (&pkt.transport, &a.transport)
+                {
+                    if flags & F::SYN != 0 {
+                        let d = k.wrapping_sub(*m);
+                        shifts.push((pkt.src, *spt, pkt.dst, *dpt, d));
+                        shifted(&mut pkt, &shifts[shifts.len() - 1..]);
+                    }
+                }
+                if answer_text(&a) != answer_text(&pkt) {
+                    tally.disagreements += 1;
+                    eprintln!(
+                        "answer differs:\n ironwall {}\n kernel   {}",
+                        answer_text(&a),
+                        answer_text(&pkt)
+                    );
+                }
+                continue;
+            }
+            if is_answer(&pkt) {
+                tally.disagreements += 1;
+                eprintln!(
+                    "the kernel answered, ironwall did not: {}",
+                    pkt.log_line(ALL)
+                );
+            }
+        } else {
+            tally.packets_in += 1;
+        }
+        let o = e.process(&pkt);
+        answers_of(&o, &mut pending);
+        logs_of(&o, &mut logs);
+    }
+    for a in pending {
+        tally.disagreements += 1;
+        eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
+    }
+    logs
+}
+
+/// Compares every rule's and policy's counters of every table of `ours`
+/// with the kernel's save.
+fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
+    for t in &ours.tables {
+        let kt = kernel.table(t.name()).expect("the table in the kernel");
+        for c in &t.chains {
+            let kc = kt.chain(&c.name).expect("the chain in the kernel");
+            let mut pairs = Vec::new();
+            if c.is_builtin() {
+                pairs.push((
+                    format!("{} {} policy", t.name(), c.name),
+                    (c.counters.packets, c.counters.bytes),
+                    (kc.counters.packets, kc.counters.bytes),
+                ));
+            }
+            for (i, r) in c.rules.iter().enumerate() {
+                let k = kc
+                    .rules
+                    .get(i)
+                    .map_or((u64::MAX, 0), |k| (k.counters.packets, k.counters.bytes));
+                pairs.push((
+                    format!("{}: -A {}{}", t.name(), c.name, r.save_text(false)),
+                    (r.counters.packets, r.counters.bytes),
+                    k,
+                ));
+            }
+            for (what, o, k) in pairs {
+                tally.counters += 1;
+                if o != k {
+                    tally.disagreements += 1;
+                    eprintln!("counters differ: {what}: ironwall {o:?}, kernel {k:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn guide_ruleset_stateful_agrees_with_the_kernel() {
+    let what = "guide_ruleset_stateful_agrees_with_the_kernel";
+    if !ironwall_lab::kernel_tests(what) {
+        return;
+    }
+    let Some(shared) = ironwall_lab::shared(what) else {
+        return;
+    };
+    let Some(_logs) = log_guard(what) else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let rules = guide_rules(&shared, &prefix);
+    let lab = Lab::new("stf", &Controls::default());
+    let (code, _, err) = lab.server.restore(&[], &rules);
+    assert_eq!(code, 0, "iptables-restore: {err}");
+    lab.apply(&Controls::default()).expect("sysctl");
+    lab.server
+        .sysctl(&[
+            ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+            (
+                "net.netfilter.nf_conntrack_udp_timeout",
+                &UDP_TIMEOUT.to_string(),
+            ),
+            (
+                "net.netfilter.nf_conntrack_tcp_timeout_established",
+                &TCP_IDLE.to_string(),
+            ),
+        ])
+        .expect("conntrack sysctls");
+    let any = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
+    let (ssh, web, _udp) = lab
+        .server
+        .enter(|| {
+            (
+                TcpListener::bind(any(22)).expect("listen 22"),
+                TcpListener::bind(any(8443)).expect("listen 8443"),
+                UdpSocket::bind(any(UDP_OPEN)).expect("udp"),
+            )
+        })
+        .expect("enter server");
+    let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
+    let lo = End {
+        iface: "lo",
+        addr: std::net::Ipv4Addr::LOCALHOST,
+        mac: [0; 6],
+    };
+    let taps =
+        [SERVER_C, SERVER_S, lo].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
+
+    let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
+    let s = "SRC=10.99.0.5 DST=10.99.0.1 TTL=64";
+    // The trusted client's connection to 22; the server's to its own
+    // 10.137.0.1:8443, through lo (OUTPUT allows `-o lo`, INPUT the port).
+    let to = |port| SocketAddr::new(IpAddr::V4(SERVER_C.addr), port);
+    let port = talk(&lab.client, &ssh, to(22));
+    // A half-open connection from port 43002 (its SYN-ACKs dropped by the
+    // client's firewall): the SYN again (the server sends its SYN-ACK
+    // again), an ACK of something else (the listener resets it), then an
+    // RST.
+    client_drops(&lab, 43002);
+    for (id, seq, ack, flags) in [
+        (82, 900u32, 0u32, "SYN"),
+        (83, 900, 0, "SYN"),
+        (84, 901, 12345, "ACK"),
+        (85, 901, 0, "RST"),
+    ] {
+        send(&lab, CLIENT, &format!("{c} LEN=40 ID={id} PROTO=TCP SPT=43002 DPT=22 SEQ={seq} ACK={ack} WINDOW=512 RES=0x00 {flags} URGP=0"));
+    }
+    talk(&lab.server, &web, to(8443));
+    bulk(&lab, &web, to(8443), 300_000);
+    // A new SYN on the first connection's tuple, in conntrack's TIME_WAIT
+    // (the client's firewall drops the SYN-ACK so that its kernel does
+    // not reset it): the connection is reopened. Then an RST ends the
+    // server's half-open connection before it retransmits its SYN-ACK (a
+    // timer the engine does not model).
+    client_drops(&lab, port);
+    send(&lab, CLIENT, &format!("{c} LEN=40 ID=80 PROTO=TCP SPT={port} DPT=22 SEQ=7 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
+    send(
+        &lab,
+        CLIENT,
+        &format!(
+            "{c} LEN=40 ID=81 PROTO=TCP SPT={port} DPT=22 SEQ=8 ACK=0 WINDOW=0 RES=0x00 RST URGP=0"
+        ),
+    );
+    // Echo from the trusted client (FRIENDLY), its reply (OUTPUT
+    // ESTABLISHED).
+    send(
+        &lab,
+        CLIENT,
+        &format!("{c} LEN=84 ID=1 PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1"),
+    );
+    // A stranger's SYN to 22 (DNAT, then no route), to 8443 (accepted;
+    // the stranger's kernel resets the SYN-ACK), to a closed port, to
+    // netbios (MALICIOUS).
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=2 PROTO=TCP SPT=41000 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=3 PROTO=TCP SPT=41001 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    send(&lab, STRANGER, &format!("{s} LEN=40 ID=4 PROTO=TCP SPT=41002 DPT=23 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0"));
+    send(&lab, STRANGER, &format!("{s} LEN=40 ID=8 PROTO=TCP SPT=41004 DPT=138 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0"));
+    // Another source of the trusted subnet (not DNATed): foreign, LOG
+    // and DROP.
+    send(&lab, CLIENT, "SRC=10.137.0.20 DST=10.137.0.1 TTL=64 LEN=40 ID=5 PROTO=TCP SPT=41003 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0");
+    // UDP to a closed port and to the open one (both dropped by policy).
+    send(
+        &lab,
+        CLIENT,
+        &format!("{c} LEN=30 ID=6 PROTO=UDP SPT=5000 DPT=9999 LEN=10"),
+    );
+    send(
+        &lab,
+        STRANGER,
+        &format!("{s} LEN=30 ID=7 PROTO=UDP SPT=5000 DPT={UDP_OPEN} LEN=10"),
+    );
+    // Segments of no connection, nf_conntrack_tcp_loose=1: a bare ACK is
+    // picked up (NEW), a FIN is not, bad flag combinations are INVALID.
+    let odd = |id: u16, dpt: u16, flags: &str| {
+        format!("{c} LEN=40 ID={id} PROTO=TCP SPT={} DPT={dpt} SEQ=1000 ACK=2000 WINDOW=512 RES=0x00 {flags} URGP=0", 42000 + id)
+    };
+    for (id, dpt, flags) in [
+        (10, 22, "ACK"),
+        (11, 23, "ACK"),
+        (12, 22, "ACK PSH FIN"),
+        (13, 22, "FIN"),
+        (14, 22, "SYN FIN"),
+        (15, 22, "SYN RST"),
+        (16, 22, ""),
+        (17, 22, "URG PSH FIN"),
+        (18, 22, "RST"),
+        (19, 8443, "ACK"),
+    ] {
+        send(&lab, CLIENT, &odd(id, dpt, flags));
+    }
+    crafted_connection(&lab);
+    // A connection left idle past nf_conntrack_tcp_timeout_established:
+    // its next segment (under loose=0 by then) has no connection: INVALID.
+    let idle = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43004 DPT=22 SEQ=7001";
+    let idle_ack = handshake(&lab, 43004, 86, 7000);
+    send(
+        &lab,
+        CLIENT,
+        &format!("{idle} LEN=40 ID=87 ACK={idle_ack} WINDOW=502 RES=0x00 ACK URGP=0"),
+    );
+    let idle_since = std::time::Instant::now();
+    let (injected, _query) = server_opens(&lab);
+    // An answer to the server's UDP query while its flow lives
+    // (ESTABLISHED, to the socket), and one after nf_conntrack_udp_timeout
+    // (NEW: logged and dropped).
+    let query_sent = std::time::Instant::now();
+    let answer = |id: u16| format!("{c} LEN=28 ID={id} PROTO=UDP SPT=53 DPT={UDP_QUERY} LEN=8");
+    send(&lab, CLIENT, &answer(90));
+    std::thread::sleep(Duration::from_millis(50));
+    let mut changes = vec![(now(), Change::Strict)];
+    lab.server
+        .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "0")])
+        .expect("tcp_loose");
+    std::thread::sleep(Duration::from_millis(20));
+    for (id, dpt, flags) in [(20, 22, "ACK"), (21, 23, "ACK"), (22, 8443, "ACK PSH")] {
+        send(&lab, CLIENT, &odd(id, dpt, flags));
+    }
+    // Forwarding on, 172.17.0.4 routed to the client's side: the
+    // stranger's SYN to 22 is DNATed and forwarded, and FORWARD's policy
+    // drops it. (The engine's host routes 172.17.0.4 by its default, its
+    // first interface, srv-c, as this route does.)
+    let forward = |on: bool| {
+        let v = if on { "1" } else { "0" };
+        lab.server
+            .sysctl(&[("net.ipv4.ip_forward", v)])
+            .expect("ip_forward");
+    };
+    changes.push((now(), Change::Forward(true)));
+    forward(true);
+    let (code, _, err) = ironwall_lab::triple(lab.server.run(
+        "ip",
+        &[
+            "route",
+            "add",
+            "172.17.0.4/32",
+            "via",
+            &CLIENT.addr.to_string(),
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "ip route add: {err}");
+    std::thread::sleep(Duration::from_millis(20));
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=59 PROTO=TCP SPT=41009 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    std::thread::sleep(Duration::from_millis(20));
+    changes.push((now(), Change::Forward(false)));
+    forward(false);
+    // The guide's DNAT target made local: 172.17.0.4 on srv-s. The
+    // stranger's SYN to 22 now reaches INPUT translated (logged with
+    // DST=172.17.0.4 DPT=8022, dropped); one straight to 172.17.0.4:8443
+    // is accepted and answered from there.
+    let dnat = Iface {
+        name: SERVER_S.iface.to_string(),
+        addr: std::net::Ipv4Addr::new(172, 17, 0, 4),
+        prefix: 32,
+    };
+    changes.push((now(), Change::Addr(dnat.clone())));
+    let (code, _, err) = ironwall_lab::triple(lab.server.run(
+        "ip",
+        &[
+            "addr",
+            "add",
+            &format!("{}/32", dnat.addr),
+            "dev",
+            &dnat.name,
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "ip addr add: {err}");
+    std::thread::sleep(Duration::from_millis(20));
+    send(&lab, STRANGER, &format!("{s} LEN=44 ID=60 PROTO=TCP SPT=41010 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
+    send(&lab, STRANGER, "SRC=10.99.0.5 DST=172.17.0.4 TTL=64 LEN=44 ID=61 PROTO=TCP SPT=41011 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)");
+    send(
+        &lab,
+        STRANGER,
+        &format!("{s} LEN=28 ID=62 PROTO=ICMP TYPE=8 CODE=0 ID=9 SEQ=1"),
+    );
+    // ICMP of no connection: an unasked echo reply, an error quoting a
+    // flow never seen (both INVALID), an error quoting the stranger's
+    // reset connection to 8443 (RELATED), the same error to another of
+    // the server's addresses (INVALID: the outer destination is not the
+    // connection's).
+    for line in [
+        format!("{s} LEN=28 ID=63 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=2"),
+        format!("{s} LEN=56 ID=64 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.99.0.1 DST=10.99.0.5 LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=5000 DPT=53 LEN=8 ]"),
+        format!("{s} LEN=68 ID=65 PROTO=ICMP TYPE=3 CODE=1 [SRC=10.99.0.1 DST=10.99.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=TCP SPT=8443 DPT=41001 SEQ=0 ACK=101 WINDOW=0 RES=0x00 ACK SYN URGP=0 ]"),
+        "SRC=10.99.0.5 DST=10.137.0.1 TTL=64 LEN=68 ID=74 PROTO=ICMP TYPE=3 CODE=1 [SRC=10.99.0.1 DST=10.99.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=TCP SPT=8443 DPT=41001 SEQ=0 ACK=101 WINDOW=0 RES=0x00 ACK SYN URGP=0 ]".to_string(),
+    ] {
+        send(&lab, STRANGER, &line);
+    }
+    // The stranger's SYN to 8443 again on the reset tuple (reopens), a
+    // retransmitted SYN, and a FIN of no connection under loose=0.
+    for (id, flags) in [(66, "SYN"), (67, "SYN"), (68, "FIN ACK")] {
+        send(&lab, STRANGER, &format!("{s} LEN=40 ID={id} PROTO=TCP SPT=41001 DPT=8443 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 {flags} URGP=0"));
+    }
+    send(&lab, CLIENT, &odd(69, 22, "FIN ACK"));
+    // Two fragments of one UDP datagram to a closed port: conntrack's
+    // defragmentation joins them before the first hook.
+    send(
+        &lab,
+        CLIENT,
+        &format!("{c} LEN=36 ID=75 MF PROTO=UDP SPT=5000 DPT=9998 LEN=28"),
+    );
+    send(&lab, CLIENT, &format!("{c} LEN=32 ID=75 FRAG:2 PROTO=UDP"));
+    // Wrong transport checksums from the trusted client (conntrack's
+    // checksum check: INVALID; the stack would not answer either), and
+    // the same SYN with a right one.
+    let bad = Corrupt {
+        ip: false,
+        transport: true,
+    };
+    for line in [
+        format!("{c} LEN=40 ID=70 PROTO=TCP SPT=43001 DPT=22 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"),
+        format!("{c} LEN=30 ID=71 PROTO=UDP SPT=5000 DPT=9999 LEN=10"),
+        format!("{c} LEN=84 ID=72 PROTO=ICMP TYPE=8 CODE=0 ID=8 SEQ=1"),
+    ] {
+        send_with(&lab, CLIENT, &line, bad);
+    }
+    send(&lab, CLIENT, &format!("{c} LEN=40 ID=73 PROTO=TCP SPT=43001 DPT=22 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
+
+    let expired = Duration::from_millis(u64::from(UDP_TIMEOUT) * 1000 + 300);
+    std::thread::sleep(expired.saturating_sub(query_sent.elapsed()));
+    send(&lab, CLIENT, &answer(91));
+    let idle_for = Duration::from_millis(u64::from(TCP_IDLE) * 1000 + 300);
+    std::thread::sleep(idle_for.saturating_sub(idle_since.elapsed()));
+    send(
+        &lab,
+        CLIENT,
+        &format!("{idle} LEN=45 ID=88 ACK={idle_ack} WINDOW=502 RES=0x00 ACK PSH URGP=0"),
+    );
+    let seen = captured(&taps, &injected);
+    drop(web);
+    let mut tally = Tally::default();
+    let ruleset = model(&rules, false);
+    let mut engine = Engine::new(&ruleset, lab_host(&lab)).expect("the engine models the guide");
+    let logs = replay(&mut engine, seen, changes, &mut tally);
+    let mut ours = model(&rules, false);
+    engine.add_counters_to(&mut ours);
+    let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
+    assert_eq!(code, 0, "iptables-save: {err}");
+    if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
+        eprintln!("{save}");
+    }
+    compare_counters(&ours, &model(&save, true), &mut tally);
+    let klogs = kmsg.lines(
+        logs.len(),
+        Duration::from_millis(200),
+        Duration::from_secs(3),
+    );
+    tally.logs = klogs.len();
+    tally.disagreements += multiset_diff("LOG line", &logs, &klogs);
+    eprintln!(
+        "{what}: {} packets in, {} out ({} of them the host's answers, compared), {} rule and policy counters (filter and nat), {} LOG lines compared; {} disagreements",
+        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.disagreements
+    );
+    assert_eq!(tally.disagreements, 0);
+}
