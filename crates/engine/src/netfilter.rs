@@ -39,7 +39,7 @@ use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
 use crate::packet::{tcp_flags, Packet, Transport};
-use crate::walk::{Compiled, Step, Trace, Verdict};
+use crate::walk::{Compiled, Record, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
 use std::cell::RefCell;
@@ -131,6 +131,9 @@ pub struct Engine<'a> {
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
+    /// While [`Engine::process_quiet`] runs: where LOG lines go (no
+    /// steps, NAT texts or packet copies are kept).
+    quiet: Option<String>,
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -170,6 +173,7 @@ impl<'a> Engine<'a> {
             host,
             last: None,
             recent: Rc::default(),
+            quiet: None,
         })
     }
 
@@ -235,29 +239,44 @@ impl<'a> Engine<'a> {
         if !t.has_builtin(chain) {
             return None;
         }
+        // The host's view of the addresses, for addrtype and rpfilter.
+        let (addr_types, reverse) = if t.uses_host() {
+            (
+                (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+                (
+                    self.host.addr_type(pkt.src),
+                    self.host
+                        .route(pkt.src)
+                        .is_none_or(|i| i.name == pkt.iface_in),
+                ),
+            )
+        } else {
+            (cx.addr_types, cx.reverse)
+        };
         let cx = &Ctx {
-            addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
-            reverse: (
-                self.host.addr_type(pkt.src),
-                self.host
-                    .route(pkt.src)
-                    .is_none_or(|i| i.name == pkt.iface_in),
-            ),
+            addr_types,
+            reverse,
             recent: Some(self.recent.clone()),
             ..cx.clone()
         };
-        let trace = t.walk(chain, pkt, cx);
+        let rec = match &mut self.quiet {
+            Some(buf) => Record::Quiet(buf),
+            None => Record::Detail,
+        };
+        let quiet = matches!(rec, Record::Quiet(_));
+        let mut trace = t.walk_with(chain, pkt, cx, rec);
         if let Some(m) = trace.mark {
             pkt.mark = m;
         }
-        let mut trace = trace;
-        out.walks.push(Walk {
-            table,
-            chain,
-            verdict: trace.verdict,
-            steps: std::mem::take(&mut trace.steps),
-        });
-        out.logs.append(&mut trace.logs);
+        if !quiet {
+            out.walks.push(Walk {
+                table,
+                chain,
+                verdict: trace.verdict,
+                steps: std::mem::take(&mut trace.steps),
+            });
+            out.logs.append(&mut trace.logs);
+        }
         out.rejected = trace.reject.as_ref().map(|r| r.with);
         Some(trace)
     }
@@ -302,8 +321,15 @@ impl<'a> Engine<'a> {
             cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
         }
         if let Some(c) = self.ct.get(h).copied() {
-            if let Some(text) = nat_apply(pkt, &c, cx.ct.reply_dir, src_manip) {
-                out.nat.push(text);
+            if let Some((old, new)) = nat_apply(pkt, &c, cx.ct.reply_dir, src_manip) {
+                if self.quiet.is_none() {
+                    let kind = if src_manip { "SNAT" } else { "DNAT" };
+                    out.nat.push(format!(
+                        "{kind} {} -> {}",
+                        endpoint(old.0, old.1, &pkt.transport),
+                        endpoint(new.0, new.1, &pkt.transport)
+                    ));
+                }
             }
         }
         Verdict::Accept
@@ -365,6 +391,18 @@ impl<'a> Engine<'a> {
         self.process_as(pkt, None, Sock::User(uid, gid))
     }
 
+    /// [`Engine::process`] for replay: the same verdicts, counters,
+    /// connections and LOG lines, without the trace. The LOG lines this
+    /// packet and the host's answers write are appended to `logs`, each
+    /// ending in a newline, in the order [`Outcome::logs`] and its
+    /// replies give them.
+    pub fn process_quiet(&mut self, pkt: &Packet, logs: &mut String) -> Verdict {
+        self.quiet = Some(std::mem::take(logs));
+        let verdict = self.process(pkt).verdict;
+        *logs = self.quiet.take().unwrap_or_default();
+        verdict
+    }
+
     /// [`Engine::process`], for a packet whose connection is already
     /// attached (`nf_ct_attach`: an RST a REJECT sends is RELATED to the
     /// rejected packet's connection).
@@ -375,7 +413,11 @@ impl<'a> Engine<'a> {
         sock: Sock,
     ) -> Outcome {
         let mut out = Outcome {
-            packet: pkt.clone(),
+            packet: if self.quiet.is_some() {
+                Packet::default()
+            } else {
+                pkt.clone()
+            },
             out: Packet::default(),
             verdict: Verdict::Accept,
             ct: CtState::Invalid,
@@ -642,13 +684,14 @@ fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
 }
 
 /// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
-/// manip type and direction; returns a description when it changed.
+/// manip type and direction; returns the end (address, port) before and
+/// after when it changed.
 fn nat_apply(
     p: &mut Packet,
     c: &conntrack::Conn,
     reply_dir: bool,
     src_manip: bool,
-) -> Option<String> {
+) -> Option<((IpAddr, u16), (IpAddr, u16))> {
     let mut bit = if src_manip {
         status::SRC_NAT
     } else {
@@ -687,12 +730,7 @@ fn nat_apply(
     if let Transport::Icmp { inner: Some(q), .. } = &mut p.transport {
         set_end(q, !src_manip, to_addr, to_port);
     }
-    let kind = if src_manip { "SNAT" } else { "DNAT" };
-    Some(format!(
-        "{kind} {} -> {}",
-        endpoint(old_addr, old_port, &p.transport),
-        endpoint(to_addr, to_port, &p.transport)
-    ))
+    Some(((old_addr, old_port), (to_addr, to_port)))
 }
 
 #[cfg(test)]

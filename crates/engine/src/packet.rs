@@ -566,17 +566,28 @@ impl Packet {
     /// to the end, with the trailing space.
     pub fn log_line(&self, flags: LogFlags) -> String {
         let mut m = String::new();
-        let _ = write!(m, "IN={} OUT={} ", self.iface_in, self.iface_out);
+        self.write_log_line(&mut m, flags);
+        m
+    }
+
+    /// [`Packet::log_line`], appended to `m` (no allocation of its own).
+    pub fn write_log_line(&self, m: &mut String, flags: LogFlags) {
+        m.push_str("IN=");
+        m.push_str(&self.iface_in);
+        m.push_str(" OUT=");
+        m.push_str(&self.iface_out);
+        m.push(' ');
         if let Some(mac) = &self.mac {
             if !self.iface_in.is_empty() {
                 m.push_str("MAC=");
-                let hex: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
-                m.push_str(&hex.join(":"));
+                for (i, b) in mac.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ":" };
+                    let _ = write!(m, "{sep}{b:02x}");
+                }
                 m.push(' ');
             }
         }
-        self.dump_ipv4(&mut m, flags, false, usize::from(self.len));
-        m
+        self.dump_ipv4(m, flags, false, usize::from(self.len));
     }
 
     /// Writes the IP part. `avail` is how many bytes of the packet the

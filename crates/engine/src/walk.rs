@@ -61,6 +61,17 @@ pub struct Trace {
     pub mark: Option<u32>,
 }
 
+/// How much a walk records besides its verdict, counters and results.
+#[derive(Debug)]
+pub enum Record<'s> {
+    /// Every step ([`Trace::steps`]) and each LOG line as its own string
+    /// ([`Trace::logs`]): for traces.
+    Detail,
+    /// No steps; each LOG line is appended to the buffer, ending in a
+    /// newline: for replay.
+    Quiet(&'s mut String),
+}
+
 /// One step of a walk, for traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -104,6 +115,9 @@ pub struct Compiled<'a> {
     pub counters: Vec<Vec<(u64, u64)>>,
     /// Policy counters per chain.
     pub policy: Vec<(u64, u64)>,
+    /// Whether a rule reads the host's view of addresses (addrtype,
+    /// rpfilter: [`Ctx::addr_types`], [`Ctx::reverse`]).
+    uses_host: bool,
 }
 
 impl<'a> Compiled<'a> {
@@ -156,7 +170,18 @@ impl<'a> Compiled<'a> {
                 .collect(),
             policy: vec![(0, 0); table.chains.len()],
             evals,
+            uses_host: table.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                r.matches
+                    .iter()
+                    .any(|m| matches!(m.def.name, "addrtype" | "rpfilter"))
+            }),
         })
+    }
+
+    /// Whether a rule reads the host's view of addresses (addrtype,
+    /// rpfilter).
+    pub fn uses_host(&self) -> bool {
+        self.uses_host
     }
 
     /// The index of a built-in chain the kernel holds.
@@ -177,6 +202,13 @@ impl<'a> Compiled<'a> {
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
     pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace {
+        self.walk_with(chain, pkt, cx, Record::Detail)
+    }
+
+    /// [`Compiled::walk`], recording as much as `rec` asks: the verdict,
+    /// counters, NAT/REJECT/notrack/mark results and LOG lines are the
+    /// same either way.
+    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, mut rec: Record<'_>) -> Trace {
         let mut trace = Trace {
             verdict: Verdict::Accept,
             steps: Vec::new(),
@@ -187,11 +219,9 @@ impl<'a> Compiled<'a> {
             mark: None,
         };
         // A MARK rule changes the mark the later matches see.
-        let mut cur = std::borrow::Cow::Borrowed(pkt);
+        let mut cur = Cow::Borrowed(pkt);
         let mut cx = Cow::Borrowed(cx);
-        let (verdict, steps) = self.walk_inner(chain, &mut cur, &mut cx, &mut trace);
-        trace.verdict = verdict;
-        trace.steps = steps;
+        trace.verdict = self.walk_inner(chain, &mut cur, &mut cx, &mut trace, &mut rec);
         trace
     }
 
@@ -203,32 +233,48 @@ impl<'a> Compiled<'a> {
     fn walk_inner(
         &mut self,
         chain: &str,
-        cur: &mut std::borrow::Cow<'_, Packet>,
+        cur: &mut Cow<'_, Packet>,
         cx: &mut Cow<'_, Ctx>,
         out: &mut Trace,
-    ) -> (Verdict, Vec<Step>) {
-        let mut steps = Vec::new();
+        rec: &mut Record<'_>,
+    ) -> Verdict {
         let Some(start) = self.builtin(chain) else {
-            return (Verdict::Accept, steps);
+            return Verdict::Accept;
+        };
+        let table = self.table;
+        let detail = matches!(rec, Record::Detail);
+        // A step, recorded only for a detailed walk.
+        let note = |steps: &mut Vec<Step>,
+                    name: &Rc<str>,
+                    rule: usize,
+                    action: &dyn Fn() -> Cow<'static, str>| {
+            if detail {
+                steps.push(Step {
+                    chain: name.clone(),
+                    rule,
+                    action: action(),
+                });
+            }
         };
         let bytes = u64::from(cur.len);
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
         for _ in 0..1_000_000 {
-            let c = &self.table.chains[ci];
+            let c = &table.chains[ci];
             if ri >= c.rules.len() {
                 if let Some((pc, pr)) = stack.pop() {
-                    steps.push(Step {
-                        chain: self.names[ci].clone(),
-                        rule: 0,
-                        action: Cow::Borrowed("return"),
+                    note(&mut out.steps, &self.names[ci], 0, &|| {
+                        Cow::Borrowed("return")
                     });
                     ci = pc;
                     ri = pr;
                     continue;
                 }
-                return (self.policy_verdict(start, bytes, &mut steps), steps);
+                note(&mut out.steps, &self.names[start], 0, &|| {
+                    Cow::Borrowed("policy")
+                });
+                return self.policy_verdict(start, bytes);
             }
             let rule: &Rule = &c.rules[ri];
             let pkt: &Packet = cur;
@@ -238,12 +284,10 @@ impl<'a> Compiled<'a> {
                     break;
                 }
                 if e.hotdrop(pkt) {
-                    steps.push(Step {
-                        chain: self.names[ci].clone(),
-                        rule: ri + 1,
-                        action: "hotdrop".into(),
+                    note(&mut out.steps, &self.names[ci], ri + 1, &|| {
+                        Cow::Borrowed("hotdrop")
                     });
-                    return (Verdict::Drop, steps);
+                    return Verdict::Drop;
                 }
                 hit = e.eval(pkt, cx);
             }
@@ -253,28 +297,29 @@ impl<'a> Compiled<'a> {
             }
             self.counters[ci][ri].0 += 1;
             self.counters[ci][ri].1 += bytes;
-            let mut step = Step {
-                chain: self.names[ci].clone(),
-                rule: ri + 1,
-                action: Cow::Borrowed("match"),
-            };
+            let name = &self.names[ci];
             match &rule.target {
                 Target::None => {
-                    steps.push(step);
+                    note(&mut out.steps, name, ri + 1, &|| Cow::Borrowed("match"));
                     ri += 1;
                 }
                 Target::Ext(l) => {
                     let any = l.ext.as_any();
-                    step.action = Cow::Borrowed(l.def.name);
-                    steps.push(step);
+                    note(&mut out.steps, name, ri + 1, &|| Cow::Borrowed(l.def.name));
                     if let Some(log) = any.downcast_ref::<Log>() {
-                        out.logs.push(log_text(log, cur));
+                        match rec {
+                            Record::Detail => out.logs.push(log_text(log, cur)),
+                            Record::Quiet(buf) => {
+                                write_log(buf, log, cur);
+                                buf.push('\n');
+                            }
+                        }
                     } else if let Some(n) = any.downcast_ref::<Nat>() {
                         out.nat = Some(n.clone());
-                        return (Verdict::Accept, steps);
+                        return Verdict::Accept;
                     } else if let Some(r) = any.downcast_ref::<Reject>() {
                         out.reject = Some(r.clone());
-                        return (Verdict::Drop, steps);
+                        return Verdict::Drop;
                     } else if let Some(ct) = any.downcast_ref::<Ct>() {
                         if ct.flags & NOTRACK_FLAG != 0 {
                             // The packet is untracked from here on.
@@ -290,28 +335,34 @@ impl<'a> Compiled<'a> {
                     ri += 1;
                 }
                 Target::Verdict("RETURN") => {
-                    step.action = Cow::Borrowed("return");
-                    steps.push(step);
+                    note(&mut out.steps, name, ri + 1, &|| Cow::Borrowed("return"));
                     match stack.pop() {
                         Some((pc, pr)) => {
                             ci = pc;
                             ri = pr;
                         }
-                        None => return (self.policy_verdict(start, bytes, &mut steps), steps),
+                        None => {
+                            note(&mut out.steps, &self.names[start], 0, &|| {
+                                Cow::Borrowed("policy")
+                            });
+                            return self.policy_verdict(start, bytes);
+                        }
                     }
                 }
                 Target::Verdict(v) => {
-                    step.action = Cow::Borrowed(v);
-                    steps.push(step);
-                    return (verdict(v), steps);
+                    note(&mut out.steps, name, ri + 1, &|| Cow::Borrowed(v));
+                    return verdict(v);
                 }
-                Target::Jump(name) | Target::Goto(name) => {
+                Target::Jump(target) | Target::Goto(target) => {
                     let is_goto = matches!(rule.target, Target::Goto(_));
-                    step.action =
-                        Cow::Owned(format!("{} {name}", if is_goto { "goto" } else { "jump" }));
-                    steps.push(step);
+                    note(&mut out.steps, name, ri + 1, &|| {
+                        Cow::Owned(format!(
+                            "{} {target}",
+                            if is_goto { "goto" } else { "jump" }
+                        ))
+                    });
                     let Some(next) = self.targets[ci][ri] else {
-                        return (Verdict::Drop, steps);
+                        return Verdict::Drop;
                     };
                     if !is_goto {
                         stack.push((ci, ri + 1));
@@ -321,35 +372,38 @@ impl<'a> Compiled<'a> {
                 }
             }
         }
-        (Verdict::Drop, steps)
+        Verdict::Drop
     }
 }
 
 impl Compiled<'_> {
     /// The end of the walk without a verdict: the built-in chain's policy,
     /// counted.
-    fn policy_verdict(&mut self, start: usize, bytes: u64, steps: &mut Vec<Step>) -> Verdict {
+    fn policy_verdict(&mut self, start: usize, bytes: u64) -> Verdict {
         let c = &self.table.chains[start];
         self.policy[start].0 += 1;
         self.policy[start].1 += bytes;
-        steps.push(Step {
-            chain: self.names[start].clone(),
-            rule: 0,
-            action: Cow::Borrowed("policy"),
-        });
         verdict(c.policy.unwrap_or("ACCEPT"))
     }
 }
 
 /// The line the kernel's LOG target writes for `pkt`.
 pub fn log_text(log: &Log, pkt: &Packet) -> String {
+    let mut m = String::new();
+    write_log(&mut m, log, pkt);
+    m
+}
+
+/// [`log_text`], appended to `m`.
+pub fn write_log(m: &mut String, log: &Log, pkt: &Packet) {
     let flags = LogFlags {
         tcp_seq: log.flags & 0x01 != 0,
         tcp_opt: log.flags & 0x02 != 0,
         ip_opt: log.flags & 0x04 != 0,
         uid: log.flags & 0x08 != 0,
     };
-    format!("{}{}", log.prefix, pkt.log_line(flags))
+    m.push_str(&log.prefix);
+    pkt.write_log_line(m, flags);
 }
 
 fn verdict(name: &str) -> Verdict {
