@@ -946,18 +946,45 @@ mod tests {
         );
     }
 
+    /// The LOG lines of an outcome and its replies, in order, each ending
+    /// in a newline (as [`Engine::process_quiet`] writes them).
+    fn all_logs(o: &Outcome, into: &mut String) {
+        for l in &o.logs {
+            into.push_str(l);
+            into.push('\n');
+        }
+        if let Some(r) = &o.reply {
+            all_logs(r, into);
+        }
+    }
+
+    /// Per table: every rule's counters, every policy's.
+    type Counters = Vec<(Vec<Vec<(u64, u64)>>, Vec<(u64, u64)>)>;
+
+    /// Every rule's and policy's counters of every table.
+    fn counters(e: &Engine) -> Counters {
+        e.tables()
+            .iter()
+            .map(|t| (t.counters.clone(), t.policy.clone()))
+            .collect()
+    }
+
     proptest::proptest! {
         /// Any sequence of packets, whatever their fields, goes through
-        /// every hook without a panic.
+        /// every hook without a panic; the quiet replay gives the same
+        /// verdicts, LOG lines, counters and connections as the detailed
+        /// one.
         #[test]
-        fn never_panics(pkts in proptest::collection::vec(
+        fn never_panics_and_quiet_agrees(pkts in proptest::collection::vec(
             (0u8..4, 0u16..4, 0u16..4, proptest::option::of(proptest::num::u32::ANY),
              proptest::option::of(proptest::num::u32::ANY), 0u16..512, 0u8..20, 0u16..2000, 0u32..100),
             1..40,
         )) {
-            let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2 -j DNAT --to-destination 10.0.0.1:3\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p udp -j REJECT\n-A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n-A INPUT -m limit --limit 2/sec -j LOG\nCOMMIT\n");
+            let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 3 -j CT --notrack\n-A PREROUTING -j LOG --log-prefix \"raw \"\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j MARK --set-mark 7\n-A OUTPUT -m addrtype --dst-type LOCAL -j LOG --log-prefix \"local \"\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2 -j DNAT --to-destination 10.0.0.1:3\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:IN - [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -j IN\n-A INPUT -p udp -j REJECT\n-A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n-A INPUT -m limit --limit 2/sec -j LOG --log-tcp-sequence\n-A IN -m mark --mark 7 -j RETURN\n-A IN -p tcp -m tcp --tcp-flags SYN,ACK SYN -j LOG --log-prefix \"syn \"\n-A OUTPUT -j LOG --log-uid\nCOMMIT\n");
             let h = host(&[("iface", "eth0=10.0.0.1/24"), ("iface", "eth1=192.168.1.1/24"), ("listen", "tcp/3"), ("sysctl", "net.ipv4.ip_forward=1")]);
-            let mut e = Engine::new(&rs, h).unwrap();
+            let mut e = Engine::new(&rs, h.clone()).unwrap();
+            let mut quiet = Engine::new(&rs, h).unwrap();
+            let (mut logs, mut quiet_logs) = (String::new(), String::new());
             for (dir, spt, dpt, seq, ack, flags, typ, len, t) in pkts {
                 let (i, o, src, dst) = match dir {
                     0 => ("eth0", "", "10.0.0.9", "10.0.0.1"),
@@ -980,8 +1007,13 @@ mod tests {
                     2 => Transport::Icmp { typ, code: 3, id: Some(spt), seq: Some(dpt), inner: Some(Box::new(p.clone())), mtu: None, gateway: None, parameter: None },
                     _ => Transport::Other(typ),
                 };
-                let _ = e.process(&p);
+                let o = e.process(&p);
+                all_logs(&o, &mut logs);
+                proptest::prop_assert_eq!(quiet.process_quiet(&p, &mut quiet_logs), o.verdict);
             }
+            proptest::prop_assert_eq!(logs, quiet_logs);
+            proptest::prop_assert_eq!(counters(&e), counters(&quiet));
+            proptest::prop_assert_eq!(e.ct.conns().count(), quiet.ct.conns().count());
         }
     }
 
