@@ -51,8 +51,10 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
 
+    /// The state turned so that its best-mixed (high) bits land where
+    /// the table takes its bucket index (low bits), as rustc-hash 2 does.
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 

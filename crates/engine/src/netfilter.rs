@@ -320,8 +320,8 @@ impl<'a> Engine<'a> {
             }
             cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
         }
-        if let Some(c) = self.ct.get(h).copied() {
-            if let Some((old, new)) = nat_apply(pkt, &c, cx.ct.reply_dir, src_manip) {
+        if let Some(c) = self.ct.get(h) {
+            if let Some((old, new)) = nat_apply(pkt, c, cx.ct.reply_dir, src_manip) {
                 if self.quiet.is_none() {
                     let kind = if src_manip { "SNAT" } else { "DNAT" };
                     out.nat.push(format!(

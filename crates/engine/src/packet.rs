@@ -597,11 +597,23 @@ impl Packet {
     /// bytes]`, as `nf_log_syslog` does.
     fn dump_ipv4(&self, m: &mut String, flags: LogFlags, inner: bool, avail: usize) {
         let l4 = avail.saturating_sub(20 + self.ip_options.len());
-        let _ = write!(
-            m,
-            "SRC={} DST={} LEN={} TOS=0x{:02X} PREC=0x{:02X} TTL={} ID={} ",
-            self.src, self.dst, self.len, self.tos, self.prec, self.ttl, self.id
-        );
+        // The common fields, written without the formatting machinery
+        // (replay writes many LOG lines).
+        m.push_str("SRC=");
+        push_addr(m, self.src);
+        m.push_str(" DST=");
+        push_addr(m, self.dst);
+        m.push_str(" LEN=");
+        push_num(m, self.len.into());
+        m.push_str(" TOS=0x");
+        push_hex2(m, self.tos, true);
+        m.push_str(" PREC=0x");
+        push_hex2(m, self.prec, true);
+        m.push_str(" TTL=");
+        push_num(m, self.ttl.into());
+        m.push_str(" ID=");
+        push_num(m, self.id.into());
+        m.push(' ');
         if self.ce {
             m.push_str("CE ");
         }
@@ -633,18 +645,28 @@ impl Packet {
                 urgp,
                 options,
             } if l4 >= 20 => {
-                let _ = write!(m, "PROTO=TCP SPT={spt} DPT={dpt} ");
+                m.push_str("PROTO=TCP SPT=");
+                push_num(m, (*spt).into());
+                m.push_str(" DPT=");
+                push_num(m, (*dpt).into());
+                m.push(' ');
                 if flags.tcp_seq {
                     let _ = write!(m, "SEQ={} ACK={} ", seq.unwrap_or(0), ack.unwrap_or(0));
                 }
-                let _ = write!(m, "WINDOW={window} RES=0x{res:02x} ");
+                m.push_str("WINDOW=");
+                push_num(m, (*window).into());
+                m.push_str(" RES=0x");
+                push_hex2(m, *res, false);
+                m.push(' ');
                 for (name, bit) in tcp_flags::LOG_ORDER {
                     if f & bit != 0 {
                         m.push_str(name);
                         m.push(' ');
                     }
                 }
-                let _ = write!(m, "URGP={urgp} ");
+                m.push_str("URGP=");
+                push_num(m, (*urgp).into());
+                m.push(' ');
                 if flags.tcp_opt && !options.is_empty() {
                     m.push_str("OPT (");
                     for b in options {
@@ -777,9 +799,71 @@ struct IcmpFields {
     parameter: Option<u8>,
 }
 
+/// Appends `v` in decimal.
+fn push_num(m: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        m.push(char::from(*d));
+    }
+}
+
+/// Appends `b` as two hex digits.
+fn push_hex2(m: &mut String, b: u8, upper: bool) {
+    let set: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    m.push(char::from(set[usize::from(b >> 4)]));
+    m.push(char::from(set[usize::from(b & 15)]));
+}
+
+/// Appends an address as `Display` writes it.
+fn push_addr(m: &mut String, a: IpAddr) {
+    match a {
+        IpAddr::V4(v) => {
+            for (i, o) in v.octets().iter().enumerate() {
+                if i > 0 {
+                    m.push('.');
+                }
+                push_num(m, (*o).into());
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(m, "{a}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The LOG writers without the formatting machinery write what
+        /// `format!` writes.
+        #[test]
+        fn plain_writers_agree_with_format(v in proptest::num::u64::ANY, b in proptest::num::u8::ANY, a in proptest::num::u32::ANY) {
+            let mut m = String::new();
+            push_num(&mut m, v);
+            m.push(' ');
+            push_hex2(&mut m, b, true);
+            push_hex2(&mut m, b, false);
+            m.push(' ');
+            push_addr(&mut m, IpAddr::V4(a.into()));
+            let ip = Ipv4Addr::from(a);
+            proptest::prop_assert_eq!(m, format!("{v} {b:02X}{b:02x} {ip}"));
+        }
+    }
 
     #[test]
     fn guide_line_round_trips() {
