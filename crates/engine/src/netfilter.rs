@@ -134,6 +134,8 @@ pub struct Engine<'a> {
     /// While [`Engine::process_quiet`] runs: where LOG lines go (no
     /// steps, NAT texts or packet copies are kept).
     quiet: Option<String>,
+    /// The room of the packet a quiet replay copied last.
+    scratch: Packet,
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -174,6 +176,7 @@ impl<'a> Engine<'a> {
             last: None,
             recent: Rc::default(),
             quiet: None,
+            scratch: Packet::default(),
         })
     }
 
@@ -428,7 +431,9 @@ impl<'a> Engine<'a> {
             rejected: None,
             reply: None,
         };
-        let mut p = pkt.clone();
+        // A quiet replay copies into the room of the previous packet.
+        let mut p = std::mem::take(&mut self.scratch);
+        p.clone_from(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
             self.last = None;
@@ -453,7 +458,11 @@ impl<'a> Engine<'a> {
             self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
-        out.out = p;
+        if self.quiet.is_some() {
+            self.scratch = p;
+        } else {
+            out.out = p;
+        }
         out
     }
 

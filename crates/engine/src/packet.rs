@@ -143,7 +143,7 @@ impl Transport {
 /// 0.0.0.0, `LEN` the size implied by the headers, `TOS`/`PREC` 0, `TTL`
 /// 64, `ID` 0, no fragment flags, `PROTO` 0 (a bare IP packet), TCP window
 /// 0, `RES` 0, no flags, `URGP` 0, no time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Packet {
     /// Seconds, from a kernel timestamp or a syslog time, if present.
     pub time: Option<f64>,
@@ -185,6 +185,61 @@ pub struct Packet {
     pub uid_gid: Option<(u32, u32)>,
     /// The packet mark.
     pub mark: u32,
+}
+
+impl Clone for Packet {
+    fn clone(&self) -> Self {
+        let mut p = Packet::default();
+        p.clone_from(self);
+        p
+    }
+
+    /// Field by field, keeping the room the strings and byte vectors
+    /// already have (replay copies a packet per packet).
+    fn clone_from(&mut self, source: &Self) {
+        let Packet {
+            time,
+            prefix,
+            iface_in,
+            iface_out,
+            mac,
+            src,
+            dst,
+            len,
+            tos,
+            prec,
+            ttl,
+            id,
+            ce,
+            df,
+            mf,
+            frag,
+            ip_options,
+            transport,
+            uid_gid,
+            mark,
+        } = source;
+        self.time = *time;
+        self.prefix.clone_from(prefix);
+        self.iface_in.clone_from(iface_in);
+        self.iface_out.clone_from(iface_out);
+        self.mac.clone_from(mac);
+        self.src = *src;
+        self.dst = *dst;
+        self.len = *len;
+        self.tos = *tos;
+        self.prec = *prec;
+        self.ttl = *ttl;
+        self.id = *id;
+        self.ce = *ce;
+        self.df = *df;
+        self.mf = *mf;
+        self.frag = *frag;
+        self.ip_options.clone_from(ip_options);
+        self.transport.clone_from(transport);
+        self.uid_gid = *uid_gid;
+        self.mark = *mark;
+    }
 }
 
 impl Default for Packet {
