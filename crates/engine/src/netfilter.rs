@@ -228,6 +228,15 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A packet's context at time `now`, with the engine's `recent`
+    /// lists.
+    fn at(&self, now: f64) -> Ctx {
+        Ctx {
+            recent: Some(self.recent.clone()),
+            ..Ctx::at(now)
+        }
+    }
+
     /// Walks `table`'s built-in `chain` when present; `None` when the
     /// table or chain does not exist.
     fn hook(
@@ -243,24 +252,21 @@ impl<'a> Engine<'a> {
             return None;
         }
         // The host's view of the addresses, for addrtype and rpfilter.
-        let (addr_types, reverse) = if t.uses_host() {
-            (
-                (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
-                (
+        let with_host;
+        let cx = if t.uses_host() {
+            with_host = Ctx {
+                addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+                reverse: (
                     self.host.addr_type(pkt.src),
                     self.host
                         .route(pkt.src)
                         .is_none_or(|i| i.name == pkt.iface_in),
                 ),
-            )
+                ..cx.clone()
+            };
+            &with_host
         } else {
-            (cx.addr_types, cx.reverse)
-        };
-        let cx = &Ctx {
-            addr_types,
-            reverse,
-            recent: Some(self.recent.clone()),
-            ..cx.clone()
+            cx
         };
         let rec = match &mut self.quiet {
             Some(buf) => Record::Quiet(buf),
@@ -482,7 +488,7 @@ impl<'a> Engine<'a> {
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let raw = self.hook("raw", "PREROUTING", p, &Ctx::at(now), out);
+        let raw = self.hook("raw", "PREROUTING", p, &self.at(now), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -497,7 +503,7 @@ impl<'a> Engine<'a> {
         self.last = Some((h, view.clone(), now));
         let mut cx = Ctx {
             ct: view,
-            ..Ctx::at(now)
+            ..self.at(now)
         };
         if self.stop("mangle", "PREROUTING", p, &cx, out) {
             return Verdict::Drop;
@@ -595,7 +601,7 @@ impl<'a> Engine<'a> {
         let now = self.ct.advance(p);
         let base = Ctx {
             sock,
-            ..Ctx::at(now)
+            ..self.at(now)
         };
         let raw = self.hook("raw", "OUTPUT", p, &base, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
