@@ -190,15 +190,6 @@ fn trace(o: Opts) -> Result<String> {
     Ok(out)
 }
 
-fn collect_logs(o: &Outcome, logs: &mut String) {
-    for l in &o.logs {
-        let _ = writeln!(logs, "{}", l.trim_end());
-    }
-    if let Some(r) = &o.reply {
-        collect_logs(r, logs);
-    }
-}
-
 /// pcap frames as packets: one from a host address leaves by the first
 /// interface (`eth0` without one), any other arrives on it.
 fn pcap_packets(records: Vec<PcapRecord>, host: &Host) -> Vec<Packet> {
@@ -242,10 +233,15 @@ fn simulate(o: Opts) -> Result<String> {
     let (mut logs, mut verdicts) = (String::new(), String::new());
     let engine_rs = rs.clone();
     let mut e = Engine::new(&engine_rs, o.host).map_err(|x| anyhow!("{x}"))?;
+    // The replay keeps no trace: LOG lines and verdicts only.
+    let mut written = String::new();
     for p in &pkts {
-        let oc = e.process(p);
-        collect_logs(&oc, &mut logs);
-        let _ = writeln!(verdicts, "{}", verdict_name(oc.verdict));
+        let verdict = e.process_quiet(p, &mut written);
+        for l in written.lines() {
+            let _ = writeln!(logs, "{}", l.trim_end());
+        }
+        written.clear();
+        let _ = writeln!(verdicts, "{}", verdict_name(verdict));
     }
     e.add_counters_to(&mut rs);
     if let Some(f) = &o.log {

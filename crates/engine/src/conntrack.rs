@@ -19,9 +19,9 @@
 //!   `SEQ=`/`ACK=` counts as in window. Checksums are taken as valid.
 //! * Never panics, whatever the packet.
 
+use crate::fasthash::FxHashMap;
 use crate::packet::{tcp_flags as F, Packet, Transport};
 use crate::tcp_window::{before, InWindow, Last, Segment, Window};
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// A connection tuple (`struct nf_conntrack_tuple`): addresses, protocol
@@ -527,8 +527,8 @@ enum RstCheck {
 pub struct Table {
     /// Settings.
     pub sysctl: Sysctl,
-    conns: HashMap<u64, Conn>,
-    by_tuple: HashMap<Tuple, (u64, bool)>,
+    conns: FxHashMap<u64, Conn>,
+    by_tuple: FxHashMap<Tuple, (u64, bool)>,
     next_id: u64,
     now: f64,
     /// A new connection waiting for [`Table::confirm`].

@@ -4,6 +4,7 @@
 //! silent pass.
 
 use crate::conntrack::{status, CtState, CtView, Tuple};
+use crate::fasthash::FxHashMap;
 use crate::packet::{Packet, Transport};
 use ironwall_model::ext::addrtype::Addrtype;
 use ironwall_model::ext::comment::Comment;
@@ -22,7 +23,6 @@ use ironwall_model::ext::sctp::Sctp;
 use ironwall_model::ext::tcp::TcpUdp;
 use ironwall_model::ext::Loaded;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -62,7 +62,7 @@ pub enum Sock {
 /// The address lists of `-m recent` by name (`recent_table`): per masked
 /// address its last [`RECENT_STAMPS`] times and TTL.
 #[derive(Debug, Default, PartialEq)]
-pub struct RecentLists(HashMap<String, HashMap<IpAddr, RecentEntry>>);
+pub struct RecentLists(FxHashMap<String, FxHashMap<IpAddr, RecentEntry>>);
 
 /// `ip_pkt_list_tot`: the times kept per address (module default 20).
 pub const RECENT_STAMPS: usize = 20;
@@ -491,7 +491,7 @@ impl Eval for Recent {
         };
         let mut lists = lists.borrow_mut();
         if !lists.0.contains_key(&self.name) {
-            lists.0.insert(self.name.clone(), HashMap::new());
+            lists.0.insert(self.name.clone(), FxHashMap::default());
         }
         let Some(table) = lists.0.get_mut(&self.name) else {
             return self.invert;

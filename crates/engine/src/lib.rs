@@ -12,6 +12,7 @@
 
 pub mod conntrack;
 pub mod eval;
+mod fasthash;
 pub mod host;
 pub mod netfilter;
 pub mod packet;

@@ -41,7 +41,7 @@ use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
 use crate::packet::{tcp_flags, Packet, Transport};
-use crate::walk::{Compiled, Step, Trace, Verdict};
+use crate::walk::{Compiled, Record, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
 use std::cell::RefCell;
@@ -133,6 +133,11 @@ pub struct Engine<'a> {
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
+    /// While [`Engine::process_quiet`] runs: where LOG lines go (no
+    /// steps, NAT texts or packet copies are kept).
+    quiet: Option<String>,
+    /// The room of the packet a quiet replay copied last.
+    scratch: Packet,
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -172,6 +177,8 @@ impl<'a> Engine<'a> {
             host,
             last: None,
             recent: Rc::default(),
+            quiet: None,
+            scratch: Packet::default(),
         })
     }
 
@@ -223,6 +230,15 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A packet's context at time `now`, with the engine's `recent`
+    /// lists.
+    fn at(&self, now: f64) -> Ctx {
+        Ctx {
+            recent: Some(self.recent.clone()),
+            ..Ctx::at(now)
+        }
+    }
+
     /// Walks `table`'s built-in `chain` when present; `None` when the
     /// table or chain does not exist.
     fn hook(
@@ -237,29 +253,41 @@ impl<'a> Engine<'a> {
         if !t.has_builtin(chain) {
             return None;
         }
-        let cx = &Ctx {
-            addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
-            reverse: (
-                self.host.addr_type(pkt.src),
-                self.host
-                    .route(pkt.src)
-                    .is_none_or(|i| i.name == pkt.iface_in),
-            ),
-            recent: Some(self.recent.clone()),
-            ..cx.clone()
+        // The host's view of the addresses, for addrtype and rpfilter.
+        let with_host;
+        let cx = if t.uses_host() {
+            with_host = Ctx {
+                addr_types: (self.host.addr_type(pkt.src), self.host.addr_type(pkt.dst)),
+                reverse: (
+                    self.host.addr_type(pkt.src),
+                    self.host
+                        .route(pkt.src)
+                        .is_none_or(|i| i.name == pkt.iface_in),
+                ),
+                ..cx.clone()
+            };
+            &with_host
+        } else {
+            cx
         };
-        let trace = t.walk(chain, pkt, cx);
+        let rec = match &mut self.quiet {
+            Some(buf) => Record::Quiet(buf),
+            None => Record::Detail,
+        };
+        let quiet = matches!(rec, Record::Quiet(_));
+        let mut trace = t.walk_with(chain, pkt, cx, rec);
         if let Some(m) = trace.mark {
             pkt.mark = m;
         }
-        let mut trace = trace;
-        out.walks.push(Walk {
-            table,
-            chain,
-            verdict: trace.verdict,
-            steps: std::mem::take(&mut trace.steps),
-        });
-        out.logs.append(&mut trace.logs);
+        if !quiet {
+            out.walks.push(Walk {
+                table,
+                chain,
+                verdict: trace.verdict,
+                steps: std::mem::take(&mut trace.steps),
+            });
+            out.logs.append(&mut trace.logs);
+        }
         out.rejected = trace.reject.as_ref().map(|r| r.with);
         Some(trace)
     }
@@ -303,9 +331,16 @@ impl<'a> Engine<'a> {
             }
             cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
         }
-        if let Some(c) = self.ct.get(h).copied() {
-            if let Some(text) = nat_apply(pkt, &c, cx.ct.reply_dir, src_manip) {
-                out.nat.push(text);
+        if let Some(c) = self.ct.get(h) {
+            if let Some((old, new)) = nat_apply(pkt, c, cx.ct.reply_dir, src_manip) {
+                if self.quiet.is_none() {
+                    let kind = if src_manip { "SNAT" } else { "DNAT" };
+                    out.nat.push(format!(
+                        "{kind} {} -> {}",
+                        endpoint(old.0, old.1, &pkt.transport),
+                        endpoint(new.0, new.1, &pkt.transport)
+                    ));
+                }
             }
         }
         Verdict::Accept
@@ -367,6 +402,18 @@ impl<'a> Engine<'a> {
         self.process_as(pkt, None, Sock::User(uid, gid))
     }
 
+    /// [`Engine::process`] for replay: the same verdicts, counters,
+    /// connections and LOG lines, without the trace. The LOG lines this
+    /// packet and the host's answers write are appended to `logs`, each
+    /// ending in a newline, in the order [`Outcome::logs`] and its
+    /// replies give them.
+    pub fn process_quiet(&mut self, pkt: &Packet, logs: &mut String) -> Verdict {
+        self.quiet = Some(std::mem::take(logs));
+        let verdict = self.process(pkt).verdict;
+        *logs = self.quiet.take().unwrap_or_default();
+        verdict
+    }
+
     /// [`Engine::process`], for a packet whose connection is already
     /// attached (`nf_ct_attach`: an RST a REJECT sends is RELATED to the
     /// rejected packet's connection).
@@ -377,7 +424,11 @@ impl<'a> Engine<'a> {
         sock: Sock,
     ) -> Outcome {
         let mut out = Outcome {
-            packet: pkt.clone(),
+            packet: if self.quiet.is_some() {
+                Packet::default()
+            } else {
+                pkt.clone()
+            },
             out: Packet::default(),
             verdict: Verdict::Accept,
             ct: CtState::Invalid,
@@ -388,7 +439,9 @@ impl<'a> Engine<'a> {
             rejected: None,
             reply: None,
         };
-        let mut p = pkt.clone();
+        // A quiet replay copies into the room of the previous packet.
+        let mut p = std::mem::take(&mut self.scratch);
+        p.clone_from(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
             self.last = None;
@@ -413,7 +466,11 @@ impl<'a> Engine<'a> {
             self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
-        out.out = p;
+        if self.quiet.is_some() {
+            self.scratch = p;
+        } else {
+            out.out = p;
+        }
         out
     }
 
@@ -433,7 +490,7 @@ impl<'a> Engine<'a> {
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let raw = self.hook("raw", "PREROUTING", p, &Ctx::at(now), out);
+        let raw = self.hook("raw", "PREROUTING", p, &self.at(now), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -448,7 +505,7 @@ impl<'a> Engine<'a> {
         self.last = Some((h, view.clone(), now));
         let mut cx = Ctx {
             ct: view,
-            ..Ctx::at(now)
+            ..self.at(now)
         };
         if self.stop("mangle", "PREROUTING", p, &cx, out) {
             return Verdict::Drop;
@@ -544,7 +601,7 @@ impl<'a> Engine<'a> {
         let now = self.ct.advance(p);
         let base = Ctx {
             sock,
-            ..Ctx::at(now)
+            ..self.at(now)
         };
         let raw = self.hook("raw", "OUTPUT", p, &base, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
@@ -667,13 +724,14 @@ fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
 }
 
 /// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
-/// manip type and direction; returns a description when it changed.
+/// manip type and direction; returns the end (address, port) before and
+/// after when it changed.
 fn nat_apply(
     p: &mut Packet,
     c: &conntrack::Conn,
     reply_dir: bool,
     src_manip: bool,
-) -> Option<String> {
+) -> Option<((IpAddr, u16), (IpAddr, u16))> {
     let mut bit = if src_manip {
         status::SRC_NAT
     } else {
@@ -712,12 +770,7 @@ fn nat_apply(
     if let Transport::Icmp { inner: Some(q), .. } = &mut p.transport {
         set_end(q, !src_manip, to_addr, to_port);
     }
-    let kind = if src_manip { "SNAT" } else { "DNAT" };
-    Some(format!(
-        "{kind} {} -> {}",
-        endpoint(old_addr, old_port, &p.transport),
-        endpoint(to_addr, to_port, &p.transport)
-    ))
+    Some(((old_addr, old_port), (to_addr, to_port)))
 }
 
 #[cfg(test)]
@@ -1001,18 +1054,45 @@ mod tests {
         );
     }
 
+    /// The LOG lines of an outcome and its replies, in order, each ending
+    /// in a newline (as [`Engine::process_quiet`] writes them).
+    fn all_logs(o: &Outcome, into: &mut String) {
+        for l in &o.logs {
+            into.push_str(l);
+            into.push('\n');
+        }
+        if let Some(r) = &o.reply {
+            all_logs(r, into);
+        }
+    }
+
+    /// Per table: every rule's counters, every policy's.
+    type Counters = Vec<(Vec<Vec<(u64, u64)>>, Vec<(u64, u64)>)>;
+
+    /// Every rule's and policy's counters of every table.
+    fn counters(e: &Engine) -> Counters {
+        e.tables()
+            .iter()
+            .map(|t| (t.counters.clone(), t.policy.clone()))
+            .collect()
+    }
+
     proptest::proptest! {
         /// Any sequence of packets, whatever their fields, goes through
-        /// every hook without a panic.
+        /// every hook without a panic; the quiet replay gives the same
+        /// verdicts, LOG lines, counters and connections as the detailed
+        /// one.
         #[test]
-        fn never_panics(pkts in proptest::collection::vec(
+        fn never_panics_and_quiet_agrees(pkts in proptest::collection::vec(
             (0u8..4, 0u16..4, 0u16..4, proptest::option::of(proptest::num::u32::ANY),
              proptest::option::of(proptest::num::u32::ANY), 0u16..512, 0u8..20, 0u16..2000, 0u32..100),
             1..40,
         )) {
-            let rs = rs("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2 -j DNAT --to-destination 10.0.0.1:3\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p udp -j REJECT\n-A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n-A INPUT -m limit --limit 2/sec -j LOG\nCOMMIT\n");
+            let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 3 -j CT --notrack\n-A PREROUTING -j LOG --log-prefix \"raw \"\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j MARK --set-mark 7\n-A OUTPUT -m addrtype --dst-type LOCAL -j LOG --log-prefix \"local \"\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2 -j DNAT --to-destination 10.0.0.1:3\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:IN - [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -j IN\n-A INPUT -p udp -j REJECT\n-A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n-A INPUT -m limit --limit 2/sec -j LOG --log-tcp-sequence\n-A IN -m mark --mark 7 -j RETURN\n-A IN -p tcp -m tcp --tcp-flags SYN,ACK SYN -j LOG --log-prefix \"syn \"\n-A OUTPUT -j LOG --log-uid\nCOMMIT\n");
             let h = host(&[("iface", "eth0=10.0.0.1/24"), ("iface", "eth1=192.168.1.1/24"), ("listen", "tcp/3"), ("sysctl", "net.ipv4.ip_forward=1")]);
-            let mut e = Engine::new(&rs, h).unwrap();
+            let mut e = Engine::new(&rs, h.clone()).unwrap();
+            let mut quiet = Engine::new(&rs, h).unwrap();
+            let (mut logs, mut quiet_logs) = (String::new(), String::new());
             for (dir, spt, dpt, seq, ack, flags, typ, len, t) in pkts {
                 let (i, o, src, dst) = match dir {
                     0 => ("eth0", "", "10.0.0.9", "10.0.0.1"),
@@ -1035,8 +1115,13 @@ mod tests {
                     2 => Transport::Icmp { typ, code: 3, id: Some(spt), seq: Some(dpt), inner: Some(Box::new(p.clone())), mtu: None, gateway: None, parameter: None },
                     _ => Transport::Other(typ),
                 };
-                let _ = e.process(&p);
+                let o = e.process(&p);
+                all_logs(&o, &mut logs);
+                proptest::prop_assert_eq!(quiet.process_quiet(&p, &mut quiet_logs), o.verdict);
             }
+            proptest::prop_assert_eq!(logs, quiet_logs);
+            proptest::prop_assert_eq!(counters(&e), counters(&quiet));
+            proptest::prop_assert_eq!(e.ct.conns().count(), quiet.ct.conns().count());
         }
     }
 

@@ -143,7 +143,7 @@ impl Transport {
 /// 0.0.0.0, `LEN` the size implied by the headers, `TOS`/`PREC` 0, `TTL`
 /// 64, `ID` 0, no fragment flags, `PROTO` 0 (a bare IP packet), TCP window
 /// 0, `RES` 0, no flags, `URGP` 0, no time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Packet {
     /// Seconds, from a kernel timestamp or a syslog time, if present.
     pub time: Option<f64>,
@@ -188,6 +188,61 @@ pub struct Packet {
     /// Whether its TCP, UDP or ICMP checksum is wrong: known only from
     /// raw bytes ([`crate::wire`]); a log line never shows it.
     pub bad_checksum: bool,
+}
+
+impl Clone for Packet {
+    fn clone(&self) -> Self {
+        let mut p = Packet::default();
+        p.clone_from(self);
+        p
+    }
+
+    /// Field by field, keeping the room the strings and byte vectors
+    /// already have (replay copies a packet per packet).
+    fn clone_from(&mut self, source: &Self) {
+        let Packet {
+            time,
+            prefix,
+            iface_in,
+            iface_out,
+            mac,
+            src,
+            dst,
+            len,
+            tos,
+            prec,
+            ttl,
+            id,
+            ce,
+            df,
+            mf,
+            frag,
+            ip_options,
+            transport,
+            uid_gid,
+            mark,
+        } = source;
+        self.time = *time;
+        self.prefix.clone_from(prefix);
+        self.iface_in.clone_from(iface_in);
+        self.iface_out.clone_from(iface_out);
+        self.mac.clone_from(mac);
+        self.src = *src;
+        self.dst = *dst;
+        self.len = *len;
+        self.tos = *tos;
+        self.prec = *prec;
+        self.ttl = *ttl;
+        self.id = *id;
+        self.ce = *ce;
+        self.df = *df;
+        self.mf = *mf;
+        self.frag = *frag;
+        self.ip_options.clone_from(ip_options);
+        self.transport.clone_from(transport);
+        self.uid_gid = *uid_gid;
+        self.mark = *mark;
+    }
 }
 
 impl Default for Packet {
@@ -570,17 +625,28 @@ impl Packet {
     /// to the end, with the trailing space.
     pub fn log_line(&self, flags: LogFlags) -> String {
         let mut m = String::new();
-        let _ = write!(m, "IN={} OUT={} ", self.iface_in, self.iface_out);
+        self.write_log_line(&mut m, flags);
+        m
+    }
+
+    /// [`Packet::log_line`], appended to `m` (no allocation of its own).
+    pub fn write_log_line(&self, m: &mut String, flags: LogFlags) {
+        m.push_str("IN=");
+        m.push_str(&self.iface_in);
+        m.push_str(" OUT=");
+        m.push_str(&self.iface_out);
+        m.push(' ');
         if let Some(mac) = &self.mac {
             if !self.iface_in.is_empty() {
                 m.push_str("MAC=");
-                let hex: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
-                m.push_str(&hex.join(":"));
+                for (i, b) in mac.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ":" };
+                    let _ = write!(m, "{sep}{b:02x}");
+                }
                 m.push(' ');
             }
         }
-        self.dump_ipv4(&mut m, flags, false, usize::from(self.len));
-        m
+        self.dump_ipv4(m, flags, false, usize::from(self.len));
     }
 
     /// Writes the IP part. `avail` is how many bytes of the packet the
@@ -590,11 +656,23 @@ impl Packet {
     /// bytes]`, as `nf_log_syslog` does.
     fn dump_ipv4(&self, m: &mut String, flags: LogFlags, inner: bool, avail: usize) {
         let l4 = avail.saturating_sub(20 + self.ip_options.len());
-        let _ = write!(
-            m,
-            "SRC={} DST={} LEN={} TOS=0x{:02X} PREC=0x{:02X} TTL={} ID={} ",
-            self.src, self.dst, self.len, self.tos, self.prec, self.ttl, self.id
-        );
+        // The common fields, written without the formatting machinery
+        // (replay writes many LOG lines).
+        m.push_str("SRC=");
+        push_addr(m, self.src);
+        m.push_str(" DST=");
+        push_addr(m, self.dst);
+        m.push_str(" LEN=");
+        push_num(m, self.len.into());
+        m.push_str(" TOS=0x");
+        push_hex2(m, self.tos, true);
+        m.push_str(" PREC=0x");
+        push_hex2(m, self.prec, true);
+        m.push_str(" TTL=");
+        push_num(m, self.ttl.into());
+        m.push_str(" ID=");
+        push_num(m, self.id.into());
+        m.push(' ');
         if self.ce {
             m.push_str("CE ");
         }
@@ -626,18 +704,28 @@ impl Packet {
                 urgp,
                 options,
             } if l4 >= 20 => {
-                let _ = write!(m, "PROTO=TCP SPT={spt} DPT={dpt} ");
+                m.push_str("PROTO=TCP SPT=");
+                push_num(m, (*spt).into());
+                m.push_str(" DPT=");
+                push_num(m, (*dpt).into());
+                m.push(' ');
                 if flags.tcp_seq {
                     let _ = write!(m, "SEQ={} ACK={} ", seq.unwrap_or(0), ack.unwrap_or(0));
                 }
-                let _ = write!(m, "WINDOW={window} RES=0x{res:02x} ");
+                m.push_str("WINDOW=");
+                push_num(m, (*window).into());
+                m.push_str(" RES=0x");
+                push_hex2(m, *res, false);
+                m.push(' ');
                 for (name, bit) in tcp_flags::LOG_ORDER {
                     if f & bit != 0 {
                         m.push_str(name);
                         m.push(' ');
                     }
                 }
-                let _ = write!(m, "URGP={urgp} ");
+                m.push_str("URGP=");
+                push_num(m, (*urgp).into());
+                m.push(' ');
                 if flags.tcp_opt && !options.is_empty() {
                     m.push_str("OPT (");
                     for b in options {
@@ -770,9 +858,71 @@ struct IcmpFields {
     parameter: Option<u8>,
 }
 
+/// Appends `v` in decimal.
+fn push_num(m: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        m.push(char::from(*d));
+    }
+}
+
+/// Appends `b` as two hex digits.
+fn push_hex2(m: &mut String, b: u8, upper: bool) {
+    let set: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    m.push(char::from(set[usize::from(b >> 4)]));
+    m.push(char::from(set[usize::from(b & 15)]));
+}
+
+/// Appends an address as `Display` writes it.
+fn push_addr(m: &mut String, a: IpAddr) {
+    match a {
+        IpAddr::V4(v) => {
+            for (i, o) in v.octets().iter().enumerate() {
+                if i > 0 {
+                    m.push('.');
+                }
+                push_num(m, (*o).into());
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(m, "{a}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The LOG writers without the formatting machinery write what
+        /// `format!` writes.
+        #[test]
+        fn plain_writers_agree_with_format(v in proptest::num::u64::ANY, b in proptest::num::u8::ANY, a in proptest::num::u32::ANY) {
+            let mut m = String::new();
+            push_num(&mut m, v);
+            m.push(' ');
+            push_hex2(&mut m, b, true);
+            push_hex2(&mut m, b, false);
+            m.push(' ');
+            push_addr(&mut m, IpAddr::V4(a.into()));
+            let ip = Ipv4Addr::from(a);
+            proptest::prop_assert_eq!(m, format!("{v} {b:02X}{b:02x} {ip}"));
+        }
+    }
 
     #[test]
     fn guide_line_round_trips() {

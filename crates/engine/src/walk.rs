@@ -20,6 +20,8 @@
 use crate::conntrack::{CtState, CtView};
 use crate::eval::{compile, Ctx, Eval, Unsupported};
 use crate::packet::{LogFlags, Packet};
+use ironwall_model::addr::Iface;
+use ironwall_model::ext::comment::Comment;
 use ironwall_model::ext::ct::{Ct, NOTRACK_FLAG};
 use ironwall_model::ext::log::Log;
 use ironwall_model::ext::mark_tg::MarkTarget;
@@ -28,6 +30,7 @@ use ironwall_model::ext::reject::Reject;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::rc::Rc;
 
 /// A standard verdict.
@@ -61,6 +64,17 @@ pub struct Trace {
     pub mark: Option<u32>,
 }
 
+/// How much a walk records besides its verdict, counters and results.
+#[derive(Debug)]
+pub enum Record<'s> {
+    /// Every step ([`Trace::steps`]) and each LOG line as its own string
+    /// ([`Trace::logs`]): for traces.
+    Detail,
+    /// No steps; each LOG line is appended to the buffer, ending in a
+    /// newline: for replay.
+    Quiet(&'s mut String),
+}
+
 /// One step of a walk, for traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -74,19 +88,146 @@ pub struct Step {
     pub action: Cow<'static, str>,
 }
 
-/// Whether the fixed part of a rule holds for a packet.
-pub fn ip_matches(ip: &IpSpec, pkt: &Packet) -> bool {
-    let iface = |i: &ironwall_model::addr::Iface, dev: &str| {
-        !i.is_set() || (i.matches_name(dev) != i.invert)
-    };
-    let proto = pkt.transport.proto();
-    let frag = pkt.frag != 0;
-    (ip.src.contains(pkt.src) != ip.src_inv)
-        && (ip.dst.contains(pkt.dst) != ip.dst_inv)
-        && iface(&ip.iniface, &pkt.iface_in)
-        && iface(&ip.outiface, &pkt.iface_out)
-        && (ip.proto == 0 || ((ip.proto == proto) != ip.proto_inv))
-        && (!ip.frag || (frag != ip.frag_inv))
+/// An address as a number (IPv4 in the low 32 bits).
+fn addr_bits(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    }
+}
+
+/// An interface test of a rule (`-i`/`-o`): the name (without a final
+/// `+`), whether it is a prefix (`eth+`), whether inverted.
+#[derive(Debug)]
+struct IfaceCheck<'a> {
+    name: &'a str,
+    prefix: bool,
+    invert: bool,
+}
+
+impl<'a> IfaceCheck<'a> {
+    fn new(i: &'a Iface) -> Option<Self> {
+        if !i.is_set() {
+            return None;
+        }
+        let (name, prefix) = match i.name.strip_suffix('+') {
+            Some(p) => (p, true),
+            None => (i.name.as_str(), false),
+        };
+        Some(IfaceCheck {
+            name,
+            prefix,
+            invert: i.invert,
+        })
+    }
+
+    fn holds(&self, dev: &str) -> bool {
+        let hit = if self.prefix {
+            dev.starts_with(self.name)
+        } else {
+            dev == self.name
+        };
+        hit != self.invert
+    }
+}
+
+/// The fixed part of a rule (`ip_packet_match`), with the addresses as
+/// numbers.
+#[derive(Debug)]
+struct IpCheck<'a> {
+    /// Address, mask and inversion, per side.
+    src: (u128, u128, bool),
+    dst: (u128, u128, bool),
+    iniface: Option<IfaceCheck<'a>>,
+    outiface: Option<IfaceCheck<'a>>,
+    /// Protocol and inversion, when given.
+    proto: Option<(u8, bool)>,
+    /// `-f`: its inversion, when given.
+    frag: Option<bool>,
+}
+
+/// What the fixed part of a rule reads of a packet, computed once a walk.
+struct IpFacts<'p> {
+    src: u128,
+    dst: u128,
+    iface_in: &'p str,
+    iface_out: &'p str,
+    proto: u8,
+    frag: bool,
+}
+
+impl<'p> IpFacts<'p> {
+    fn of(pkt: &'p Packet) -> Self {
+        IpFacts {
+            src: addr_bits(pkt.src),
+            dst: addr_bits(pkt.dst),
+            iface_in: &pkt.iface_in,
+            iface_out: &pkt.iface_out,
+            proto: pkt.transport.proto(),
+            frag: pkt.frag != 0,
+        }
+    }
+}
+
+impl<'a> IpCheck<'a> {
+    fn new(ip: &'a IpSpec) -> Self {
+        IpCheck {
+            src: (addr_bits(ip.src.addr), addr_bits(ip.src.mask), ip.src_inv),
+            dst: (addr_bits(ip.dst.addr), addr_bits(ip.dst.mask), ip.dst_inv),
+            iniface: IfaceCheck::new(&ip.iniface),
+            outiface: IfaceCheck::new(&ip.outiface),
+            proto: (ip.proto != 0).then_some((ip.proto, ip.proto_inv)),
+            frag: ip.frag.then_some(ip.frag_inv),
+        }
+    }
+
+    fn holds(&self, p: &IpFacts) -> bool {
+        let addr = |(a, m, inv): (u128, u128, bool), x: u128| ((x & m) == a) != inv;
+        addr(self.src, p.src)
+            && addr(self.dst, p.dst)
+            && self.iniface.as_ref().is_none_or(|i| i.holds(p.iface_in))
+            && self.outiface.as_ref().is_none_or(|i| i.holds(p.iface_out))
+            && self
+                .proto
+                .is_none_or(|(proto, inv)| (proto == p.proto) != inv)
+            && self.frag.is_none_or(|inv| p.frag != inv)
+    }
+}
+
+/// What a matching rule does, decided when compiling.
+#[derive(Debug)]
+enum Action<'a> {
+    /// No target: counted, the walk goes on.
+    None,
+    /// LOG: its line, and on.
+    Log(&'a Log),
+    /// A NAT target: ends the walk (ACCEPT) with the binding.
+    Nat(&'a Nat),
+    /// REJECT: ends the walk (DROP).
+    Reject(&'a Reject),
+    /// `CT --notrack`: untracked from here on.
+    Notrack,
+    /// MARK: changes the packet's mark.
+    Mark(&'a MarkTarget),
+    /// Any other extension target: on.
+    Other,
+    /// RETURN.
+    Return,
+    /// ACCEPT, DROP or QUEUE.
+    Verdict(&'static str),
+    /// A jump or goto to the chain with this index (`None`: a chain
+    /// that does not exist; the walk drops).
+    Jump(Option<usize>, bool),
+}
+
+/// One rule, compiled.
+#[derive(Debug)]
+struct Compiled1<'a> {
+    rule: &'a Rule,
+    ip: IpCheck<'a>,
+    /// The matches, without those that always hold (comment).
+    evals: Vec<Box<dyn Eval>>,
+    action: Action<'a>,
 }
 
 /// A table compiled for walking, with its counters.
@@ -97,42 +238,73 @@ pub struct Compiled<'a> {
     names: Vec<Rc<str>>,
     /// The built-in chains the kernel holds (not absent), by name.
     builtins: Vec<(&'a str, usize)>,
-    /// Per rule, the chain a jump or goto leads to.
-    targets: Vec<Vec<Option<usize>>>,
-    evals: Vec<Vec<Vec<Box<dyn Eval>>>>,
+    /// `[chain][rule]`.
+    rules: Vec<Vec<Compiled1<'a>>>,
     /// Rule counters: `[chain][rule] = (packets, bytes)`.
     pub counters: Vec<Vec<(u64, u64)>>,
     /// Policy counters per chain.
     pub policy: Vec<(u64, u64)>,
+    /// Whether a rule reads the host's view of addresses (addrtype,
+    /// rpfilter: [`Ctx::addr_types`], [`Ctx::reverse`]).
+    uses_host: bool,
+    /// The return points of a walk (kept to reuse their room).
+    stack: Vec<(usize, usize)>,
+}
+
+/// The action of `target`; `index` finds a chain by name.
+fn action<'a>(target: &'a Target, index: impl Fn(&str) -> Option<usize>) -> Action<'a> {
+    match target {
+        Target::None => Action::None,
+        Target::Verdict("RETURN") => Action::Return,
+        Target::Verdict(v) => Action::Verdict(v),
+        Target::Jump(name) => Action::Jump(index(name), false),
+        Target::Goto(name) => Action::Jump(index(name), true),
+        Target::Ext(l) => {
+            let any = l.ext.as_any();
+            if let Some(log) = any.downcast_ref::<Log>() {
+                Action::Log(log)
+            } else if let Some(n) = any.downcast_ref::<Nat>() {
+                Action::Nat(n)
+            } else if let Some(r) = any.downcast_ref::<Reject>() {
+                Action::Reject(r)
+            } else if any
+                .downcast_ref::<Ct>()
+                .is_some_and(|ct| ct.flags & NOTRACK_FLAG != 0)
+            {
+                Action::Notrack
+            } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
+                Action::Mark(m)
+            } else {
+                Action::Other
+            }
+        }
+    }
 }
 
 impl<'a> Compiled<'a> {
     /// Compiles every rule's matches.
     pub fn new(table: &'a Table) -> Result<Self, Unsupported> {
-        let mut evals = Vec::new();
-        for c in &table.chains {
-            let mut rules = Vec::new();
-            for r in &c.rules {
-                rules.push(
-                    r.matches
-                        .iter()
-                        .map(compile)
-                        .collect::<Result<Vec<_>, _>>()?,
-                );
-            }
-            evals.push(rules);
-        }
         let index = |name: &str| table.chains.iter().position(|c| c.name == name);
-        let targets = table
-            .chains
-            .iter()
-            .map(|c| {
-                c.rules
-                    .iter()
-                    .map(|r| r.target.chain().and_then(index))
-                    .collect()
-            })
-            .collect();
+        let mut rules = Vec::new();
+        for c in &table.chains {
+            let mut compiled = Vec::new();
+            for r in &c.rules {
+                let mut evals = Vec::new();
+                for m in &r.matches {
+                    let e = compile(m)?;
+                    if !m.ext.as_any().is::<Comment>() {
+                        evals.push(e);
+                    }
+                }
+                compiled.push(Compiled1 {
+                    rule: r,
+                    ip: IpCheck::new(&r.ip),
+                    evals,
+                    action: action(&r.target, index),
+                });
+            }
+            rules.push(compiled);
+        }
         let builtins = table
             .chains
             .iter()
@@ -143,7 +315,7 @@ impl<'a> Compiled<'a> {
         Ok(Compiled {
             table,
             builtins,
-            targets,
+            rules,
             names: table
                 .chains
                 .iter()
@@ -155,8 +327,19 @@ impl<'a> Compiled<'a> {
                 .map(|c| vec![(0, 0); c.rules.len()])
                 .collect(),
             policy: vec![(0, 0); table.chains.len()],
-            evals,
+            uses_host: table.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                r.matches
+                    .iter()
+                    .any(|m| matches!(m.def.name, "addrtype" | "rpfilter"))
+            }),
+            stack: Vec::new(),
         })
+    }
+
+    /// Whether a rule reads the host's view of addresses (addrtype,
+    /// rpfilter).
+    pub fn uses_host(&self) -> bool {
+        self.uses_host
     }
 
     /// The index of a built-in chain the kernel holds.
@@ -177,6 +360,13 @@ impl<'a> Compiled<'a> {
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
     pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace {
+        self.walk_with(chain, pkt, cx, Record::Detail)
+    }
+
+    /// [`Compiled::walk`], recording as much as `rec` asks: the verdict,
+    /// counters, NAT/REJECT/notrack/mark results and LOG lines are the
+    /// same either way.
+    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, mut rec: Record<'_>) -> Trace {
         let mut trace = Trace {
             verdict: Verdict::Accept,
             steps: Vec::new(),
@@ -186,12 +376,12 @@ impl<'a> Compiled<'a> {
             notrack: false,
             mark: None,
         };
-        // A MARK rule changes the mark the later matches see.
-        let mut cur = std::borrow::Cow::Borrowed(pkt);
-        let mut cx = Cow::Borrowed(cx);
-        let (verdict, steps) = self.walk_inner(chain, &mut cur, &mut cx, &mut trace);
-        trace.verdict = verdict;
-        trace.steps = steps;
+        if let Some(start) = self.builtin(chain) {
+            let mut stack = std::mem::take(&mut self.stack);
+            stack.clear();
+            trace.verdict = self.walk_inner(start, pkt, cx, &mut trace, &mut rec, &mut stack);
+            self.stack = stack;
+        }
         trace
     }
 
@@ -202,154 +392,182 @@ impl<'a> Compiled<'a> {
 
     fn walk_inner(
         &mut self,
-        chain: &str,
-        cur: &mut std::borrow::Cow<'_, Packet>,
-        cx: &mut Cow<'_, Ctx>,
+        start: usize,
+        pkt: &Packet,
+        cx: &Ctx,
         out: &mut Trace,
-    ) -> (Verdict, Vec<Step>) {
-        let mut steps = Vec::new();
-        let Some(start) = self.builtin(chain) else {
-            return (Verdict::Accept, steps);
+        rec: &mut Record<'_>,
+        stack: &mut Vec<(usize, usize)>,
+    ) -> Verdict {
+        // A MARK rule changes the mark the later matches see (and only
+        // the mark: the fixed part reads the packet as it came).
+        let mut cur = Cow::Borrowed(pkt);
+        let mut cx = Cow::Borrowed(cx);
+        let facts = IpFacts::of(pkt);
+        let detail = matches!(rec, Record::Detail);
+        // A step, recorded only for a detailed walk.
+        let note = |steps: &mut Vec<Step>,
+                    name: &Rc<str>,
+                    rule: usize,
+                    action: &dyn Fn() -> Cow<'static, str>| {
+            if detail {
+                steps.push(Step {
+                    chain: name.clone(),
+                    rule,
+                    action: action(),
+                });
+            }
         };
-        let bytes = u64::from(cur.len);
-        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let bytes = u64::from(pkt.len);
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
         for _ in 0..1_000_000 {
-            let c = &self.table.chains[ci];
-            if ri >= c.rules.len() {
+            let Some(r) = self.rules[ci].get(ri) else {
                 if let Some((pc, pr)) = stack.pop() {
-                    steps.push(Step {
-                        chain: self.names[ci].clone(),
-                        rule: 0,
-                        action: Cow::Borrowed("return"),
+                    note(&mut out.steps, &self.names[ci], 0, &|| {
+                        Cow::Borrowed("return")
                     });
                     ci = pc;
                     ri = pr;
                     continue;
                 }
-                return (self.policy_verdict(start, bytes, &mut steps), steps);
+                note(&mut out.steps, &self.names[start], 0, &|| {
+                    Cow::Borrowed("policy")
+                });
+                return self.policy_verdict(start, bytes);
+            };
+            if !r.ip.holds(&facts) {
+                ri += 1;
+                continue;
             }
-            let rule: &Rule = &c.rules[ri];
-            let pkt: &Packet = cur;
-            let mut hit = ip_matches(&rule.ip, pkt);
-            for e in &self.evals[ci][ri] {
-                if !hit {
+            let mut hit = true;
+            for e in &r.evals {
+                if e.hotdrop(&cur) {
+                    note(&mut out.steps, &self.names[ci], ri + 1, &|| {
+                        Cow::Borrowed("hotdrop")
+                    });
+                    return Verdict::Drop;
+                }
+                if !e.eval(&cur, &cx) {
+                    hit = false;
                     break;
                 }
-                if e.hotdrop(pkt) {
-                    steps.push(Step {
-                        chain: self.names[ci].clone(),
-                        rule: ri + 1,
-                        action: "hotdrop".into(),
-                    });
-                    return (Verdict::Drop, steps);
-                }
-                hit = e.eval(pkt, cx);
             }
             if !hit {
                 ri += 1;
                 continue;
             }
-            self.counters[ci][ri].0 += 1;
-            self.counters[ci][ri].1 += bytes;
-            let mut step = Step {
-                chain: self.names[ci].clone(),
-                rule: ri + 1,
-                action: Cow::Borrowed("match"),
-            };
-            match &rule.target {
-                Target::None => {
-                    steps.push(step);
-                    ri += 1;
-                }
-                Target::Ext(l) => {
-                    let any = l.ext.as_any();
-                    step.action = Cow::Borrowed(l.def.name);
-                    steps.push(step);
-                    if let Some(log) = any.downcast_ref::<Log>() {
-                        out.logs.push(log_text(log, cur));
-                    } else if let Some(n) = any.downcast_ref::<Nat>() {
-                        out.nat = Some(n.clone());
-                        return (Verdict::Accept, steps);
-                    } else if let Some(r) = any.downcast_ref::<Reject>() {
-                        out.reject = Some(r.clone());
-                        return (Verdict::Drop, steps);
-                    } else if let Some(ct) = any.downcast_ref::<Ct>() {
-                        if ct.flags & NOTRACK_FLAG != 0 {
-                            // The packet is untracked from here on.
-                            out.notrack = true;
-                            cx.to_mut().ct = CtView::none(CtState::Untracked);
-                        }
-                    } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
-                        // xt_MARK (mark_tg): (mark & ~mask) ^ value.
-                        let p = cur.to_mut();
-                        p.mark = (p.mark & !m.mask) ^ m.mark;
-                        out.mark = Some(p.mark);
-                    }
-                    ri += 1;
-                }
-                Target::Verdict("RETURN") => {
-                    step.action = Cow::Borrowed("return");
-                    steps.push(step);
+            let counter = &mut self.counters[ci][ri];
+            counter.0 += 1;
+            counter.1 += bytes;
+            let name = &self.names[ci];
+            let rule = ri + 1;
+            match &r.action {
+                Action::Return => {
+                    note(&mut out.steps, name, rule, &|| Cow::Borrowed("return"));
                     match stack.pop() {
                         Some((pc, pr)) => {
                             ci = pc;
                             ri = pr;
                         }
-                        None => return (self.policy_verdict(start, bytes, &mut steps), steps),
+                        None => {
+                            note(&mut out.steps, &self.names[start], 0, &|| {
+                                Cow::Borrowed("policy")
+                            });
+                            return self.policy_verdict(start, bytes);
+                        }
                     }
+                    continue;
                 }
-                Target::Verdict(v) => {
-                    step.action = Cow::Borrowed(v);
-                    steps.push(step);
-                    return (verdict(v), steps);
+                Action::Verdict(v) => {
+                    note(&mut out.steps, name, rule, &|| Cow::Borrowed(v));
+                    return verdict(v);
                 }
-                Target::Jump(name) | Target::Goto(name) => {
-                    let is_goto = matches!(rule.target, Target::Goto(_));
-                    step.action =
-                        Cow::Owned(format!("{} {name}", if is_goto { "goto" } else { "jump" }));
-                    steps.push(step);
-                    let Some(next) = self.targets[ci][ri] else {
-                        return (Verdict::Drop, steps);
+                Action::Jump(next, goto) => {
+                    note(&mut out.steps, name, rule, &|| {
+                        let kind = if *goto { "goto" } else { "jump" };
+                        Cow::Owned(format!("{kind} {}", r.rule.target.chain().unwrap_or("")))
+                    });
+                    let Some(next) = *next else {
+                        return Verdict::Drop;
                     };
-                    if !is_goto {
+                    if !goto {
                         stack.push((ci, ri + 1));
                     }
                     ci = next;
                     ri = 0;
+                    continue;
+                }
+                Action::None => note(&mut out.steps, name, rule, &|| Cow::Borrowed("match")),
+                _ => {
+                    if let Target::Ext(l) = &r.rule.target {
+                        note(&mut out.steps, name, rule, &|| Cow::Borrowed(l.def.name));
+                    }
                 }
             }
+            match &r.action {
+                Action::Log(log) => match rec {
+                    Record::Detail => out.logs.push(log_text(log, &cur)),
+                    Record::Quiet(buf) => {
+                        write_log(buf, log, &cur);
+                        buf.push('\n');
+                    }
+                },
+                Action::Nat(n) => {
+                    out.nat = Some((*n).clone());
+                    return Verdict::Accept;
+                }
+                Action::Reject(rj) => {
+                    out.reject = Some((*rj).clone());
+                    return Verdict::Drop;
+                }
+                Action::Notrack => {
+                    // The packet is untracked from here on.
+                    out.notrack = true;
+                    cx.to_mut().ct = CtView::none(CtState::Untracked);
+                }
+                Action::Mark(m) => {
+                    // xt_MARK (mark_tg): (mark & ~mask) ^ value.
+                    let p = cur.to_mut();
+                    p.mark = (p.mark & !m.mask) ^ m.mark;
+                    out.mark = Some(p.mark);
+                }
+                _ => {}
+            }
+            ri += 1;
         }
-        (Verdict::Drop, steps)
+        Verdict::Drop
     }
 }
 
 impl Compiled<'_> {
     /// The end of the walk without a verdict: the built-in chain's policy,
     /// counted.
-    fn policy_verdict(&mut self, start: usize, bytes: u64, steps: &mut Vec<Step>) -> Verdict {
+    fn policy_verdict(&mut self, start: usize, bytes: u64) -> Verdict {
         let c = &self.table.chains[start];
         self.policy[start].0 += 1;
         self.policy[start].1 += bytes;
-        steps.push(Step {
-            chain: self.names[start].clone(),
-            rule: 0,
-            action: Cow::Borrowed("policy"),
-        });
         verdict(c.policy.unwrap_or("ACCEPT"))
     }
 }
 
 /// The line the kernel's LOG target writes for `pkt`.
 pub fn log_text(log: &Log, pkt: &Packet) -> String {
+    let mut m = String::new();
+    write_log(&mut m, log, pkt);
+    m
+}
+
+/// [`log_text`], appended to `m`.
+pub fn write_log(m: &mut String, log: &Log, pkt: &Packet) {
     let flags = LogFlags {
         tcp_seq: log.flags & 0x01 != 0,
         tcp_opt: log.flags & 0x02 != 0,
         ip_opt: log.flags & 0x04 != 0,
         uid: log.flags & 0x08 != 0,
     };
-    format!("{}{}", log.prefix, pkt.log_line(flags))
+    m.push_str(&log.prefix);
+    pkt.write_log_line(m, flags);
 }
 
 fn verdict(name: &str) -> Verdict {

@@ -221,3 +221,67 @@ fn guide_loopback_query() {
         ["udp.in.dropped IN=lo OUT= MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 SRC=127.0.0.1 DST=127.0.0.53 LEN=61 TOS=0x00 PREC=0x00 TTL=64 ID=5 DF PROTO=UDP SPT=41000 DPT=53 LEN=41 "]
     );
 }
+
+/// The LOG lines of an outcome and its answers, one a line.
+fn all_logs(o: &Outcome, into: &mut String) {
+    for l in &o.logs {
+        into.push_str(l);
+        into.push('\n');
+    }
+    if let Some(r) = &o.reply {
+        all_logs(r, into);
+    }
+}
+
+/// A busy host's mixed stream through the guide's ruleset: the quiet
+/// replay (`process_quiet`) gives the same verdicts, LOG lines, rule and
+/// policy counters and connections as the detailed one (`process`).
+#[test]
+fn guide_quiet_replay_agrees() {
+    let Some(rs) = guide() else {
+        return;
+    };
+    let host = || {
+        let mut h = Host::default();
+        h.option("--iface", "eth0=10.137.0.2/24").unwrap();
+        h.option("--listen", "tcp/22,tcp/8443").unwrap();
+        h
+    };
+    let (mut detailed, mut quiet) = (
+        Engine::new(&rs, host()).unwrap(),
+        Engine::new(&rs, host()).unwrap(),
+    );
+    let mut pkts = Vec::new();
+    for i in 0..400u32 {
+        let t = f64::from(i) * 0.01;
+        let c = 20 + i % 5;
+        let line = match i % 10 {
+            0 => format!("IN=eth0 OUT= {MAC} SRC=10.137.0.{c} DST=10.137.0.2 LEN=60 TTL=64 PROTO=TCP SPT={} DPT=8443 WINDOW=64240 SYN", 40000 + i),
+            1 => format!("IN= OUT=eth0 SRC=10.137.0.2 DST=10.137.0.1 LEN=61 TTL=64 PROTO=UDP SPT={} DPT=53 LEN=41", 1024 + i),
+            2 => format!("IN=eth0 OUT= {MAC} SRC=203.0.113.{c} DST=10.137.0.2 LEN=44 TTL=50 PROTO=TCP SPT=61000 DPT={} WINDOW=1024 SYN", 1 + i % 200),
+            3 => format!("IN=eth0 OUT= {MAC} SRC=198.51.100.{c} DST=10.137.0.2 LEN=60 TTL=50 PROTO=TCP SPT={} DPT=22 WINDOW=64240 SYN", 30000 + i),
+            4 => format!("IN=eth0 OUT= {MAC} SRC=10.137.0.9 DST=10.137.0.2 LEN=40 TTL=64 PROTO=UDP SPT=5353 DPT={} LEN=20", 100 + i),
+            5 => format!("IN=eth0 OUT= {MAC} SRC=10.137.0.16 DST=10.137.0.2 LEN=84 TTL=64 PROTO=ICMP TYPE=8 CODE=0 ID={i} SEQ=1"),
+            6 => format!("IN=eth0 OUT= {MAC} SRC=10.137.0.16 DST=10.137.0.2 LEN=60 TTL=64 PROTO=TCP SPT={} DPT=22 WINDOW=64240 SYN", 50000 + i / 10),
+            7 => format!("IN=eth0 OUT= {MAC} SRC=10.137.0.16 DST=10.137.0.2 LEN=52 TTL=64 PROTO=TCP SPT={} DPT=22 WINDOW=502 ACK", 50000 + i / 10),
+            8 => format!("IN= OUT=eth0 SRC=10.137.0.2 DST=10.137.0.{c} LEN=1500 TTL=64 PROTO=TCP SPT=8443 DPT={} WINDOW=502 ACK PSH", 40000 + i - 8),
+            _ => format!("IN=eth0 OUT= {MAC} SRC=10.137.0.{c} DST=10.137.0.2 LEN=52 TTL=64 PROTO=TCP SPT={} DPT=8443 WINDOW=502 ACK FIN", 40000 + i - 9),
+        };
+        pkts.push(Packet::parse_line(&format!("[ {t:.6}] {line}")).unwrap());
+    }
+    let (mut logs, mut quiet_logs) = (String::new(), String::new());
+    for p in &pkts {
+        let o = detailed.process(p);
+        all_logs(&o, &mut logs);
+        assert_eq!(quiet.process_quiet(p, &mut quiet_logs), o.verdict);
+    }
+    assert!(logs.lines().count() > 100);
+    assert_eq!(logs, quiet_logs);
+    let saved = |e: &Engine| {
+        let mut copy = rs.clone();
+        e.add_counters_to(&mut copy);
+        ironwall_model::save::save(&copy, None, true, "", "")
+    };
+    assert_eq!(saved(&detailed), saved(&quiet));
+    assert_eq!(detailed.ct.conns().count(), quiet.ct.conns().count());
+}
