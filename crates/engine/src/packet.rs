@@ -221,6 +221,7 @@ impl Clone for Packet {
             transport,
             uid_gid,
             mark,
+            bad_checksum,
         } = source;
         self.time = *time;
         self.prefix.clone_from(prefix);
@@ -242,6 +243,7 @@ impl Clone for Packet {
         self.transport.clone_from(transport);
         self.uid_gid = *uid_gid;
         self.mark = *mark;
+        self.bad_checksum = *bad_checksum;
     }
 }
 
