@@ -120,6 +120,20 @@ pub struct Outcome {
     pub reply: Option<Box<Outcome>>,
 }
 
+impl Outcome {
+    /// The LOG lines of this outcome and its replies, in order, each
+    /// ending in a newline (as [`Engine::process_quiet`] writes them).
+    pub fn all_logs(&self, into: &mut String) {
+        for l in &self.logs {
+            into.push_str(l);
+            into.push('\n');
+        }
+        if let Some(r) = &self.reply {
+            r.all_logs(into);
+        }
+    }
+}
+
 /// The engine: compiled tables, one conntrack table, the host.
 #[derive(Debug)]
 pub struct Engine<'a> {
@@ -1054,18 +1068,6 @@ mod tests {
         );
     }
 
-    /// The LOG lines of an outcome and its replies, in order, each ending
-    /// in a newline (as [`Engine::process_quiet`] writes them).
-    fn all_logs(o: &Outcome, into: &mut String) {
-        for l in &o.logs {
-            into.push_str(l);
-            into.push('\n');
-        }
-        if let Some(r) = &o.reply {
-            all_logs(r, into);
-        }
-    }
-
     /// Per table: every rule's counters, every policy's.
     type Counters = Vec<(Vec<Vec<(u64, u64)>>, Vec<(u64, u64)>)>;
 
@@ -1116,7 +1118,7 @@ mod tests {
                     _ => Transport::Other(typ),
                 };
                 let o = e.process(&p);
-                all_logs(&o, &mut logs);
+                o.all_logs(&mut logs);
                 proptest::prop_assert_eq!(quiet.process_quiet(&p, &mut quiet_logs), o.verdict);
             }
             proptest::prop_assert_eq!(logs, quiet_logs);

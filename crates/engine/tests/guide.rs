@@ -222,17 +222,6 @@ fn guide_loopback_query() {
     );
 }
 
-/// The LOG lines of an outcome and its answers, one a line.
-fn all_logs(o: &Outcome, into: &mut String) {
-    for l in &o.logs {
-        into.push_str(l);
-        into.push('\n');
-    }
-    if let Some(r) = &o.reply {
-        all_logs(r, into);
-    }
-}
-
 /// A busy host's mixed stream through the guide's ruleset: the quiet
 /// replay (`process_quiet`) gives the same verdicts, LOG lines, rule and
 /// policy counters and connections as the detailed one (`process`).
@@ -272,7 +261,7 @@ fn guide_quiet_replay_agrees() {
     let (mut logs, mut quiet_logs) = (String::new(), String::new());
     for p in &pkts {
         let o = detailed.process(p);
-        all_logs(&o, &mut logs);
+        o.all_logs(&mut logs);
         assert_eq!(quiet.process_quiet(p, &mut quiet_logs), o.verdict);
     }
     assert!(logs.lines().count() > 100);
