@@ -244,11 +244,7 @@ fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
             let policy = match pol {
                 "ACCEPT" => "ACCEPT",
                 "DROP" => "DROP",
-                _ => {
-                    return Err(Error::other(
-                        "Bad policy name. Run `dmesg' for more information.",
-                    ))
-                }
+                _ => return Err(Error::einval("Bad policy name.")),
             };
             if !is_builtin_name(&p.table, name) {
                 return Err(Error::other("Bad built-in chain name."));

@@ -52,6 +52,9 @@ pub struct Error {
     pub before: String,
     /// What the command printed to stdout before failing (`-v` lines).
     pub stdout: String,
+    /// An other problem whose errno was `EINVAL`: the standalone command
+    /// adds "Run `dmesg' for more information."; iptables-restore does not.
+    pub einval: bool,
 }
 
 /// Result alias for the model.
@@ -65,6 +68,14 @@ impl Error {
             msg: msg.into(),
             before: String::new(),
             stdout: String::new(),
+            einval: false,
+        }
+    }
+    /// An other problem (exit 1) from an `EINVAL` failure.
+    pub fn einval(msg: impl Into<String>) -> Self {
+        Error {
+            einval: true,
+            ..Error::new(Kind::Other, msg)
         }
     }
     /// A parameter problem (exit 2).
@@ -98,6 +109,9 @@ impl Error {
             Kind::Version => {
                 format!("{prefix}{msg}\nPerhaps iptables or your kernel needs to be upgraded.\n")
             }
+            Kind::Other if self.einval => {
+                format!("{prog}: {msg} Run `dmesg' for more information.\n")
+            }
             Kind::Other => format!("{prog}: {msg}\n"),
         };
         format!("{}{text}", self.before)
@@ -111,9 +125,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// Shorthand: `Err(Error::param(format!(...)))`.
-#[macro_export]
-macro_rules! bail_param {
-    ($($t:tt)*) => { return Err($crate::Error::param(format!($($t)*))) };
-}

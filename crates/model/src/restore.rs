@@ -681,13 +681,7 @@ fn command_error(
         Kind::Parameter | Kind::Usage | Kind::Problem => {
             Err(exit_error(prog, e.kind, &e.msg, commit_line))
         }
-        // The standalone command adds "Run `dmesg'..." to EINVAL failures;
-        // iptables-restore prints the bare strerror text.
-        Kind::Other | Kind::Version => Err(failed(
-            prog,
-            line,
-            Some(e.msg.trim_end_matches(" Run `dmesg' for more information.")),
-        )),
+        Kind::Other | Kind::Version => Err(failed(prog, line, Some(&e.msg))),
         Kind::Kernel => Ok((line, kernel_failure(parsed, &e.msg))),
     }
 }
