@@ -3,10 +3,16 @@
 //! The kernel logs `LOG` rules of a namespace other than the host's only
 //! while the host-wide `net.netfilter.nf_log_all_netns` is 1. [`LogAllNetns`]
 //! sets it and puts the old value back when the last guard of the process
-//! drops (also on panic). Lines are told apart by a log prefix unique to
-//! the test ([`unique_prefix`]), so tests running side by side do not mix.
+//! drops (also on panic). Processes take turns: the first guard of a
+//! process holds an exclusive lock on [`LOCK`] until its last guard drops,
+//! so two test processes never both own the sysctl (one could otherwise
+//! restore it under the other, or restore the other's 1 for good). Lines
+//! are told apart by a log prefix unique to the test ([`unique_prefix`]),
+//! so tests running side by side do not mix.
 
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,8 +20,13 @@ use std::time::{Duration, Instant};
 
 const ALL_NETNS: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
 
-/// Guards with the value to restore: (live guards, old value).
-static GUARDS: Mutex<(usize, Option<String>)> = Mutex::new((0, None));
+/// The host-wide lock file whose exclusive `flock` a process holds while
+/// it owns the sysctl.
+pub const LOCK: &str = "/run/ironwall-lab-nf_log_all_netns.lock";
+
+/// The process's ownership of the sysctl: live guards, and while there are
+/// any, the value to restore and the locked file.
+static GUARDS: Mutex<(usize, Option<(String, File)>)> = Mutex::new((0, None));
 
 /// While alive, `net.netfilter.nf_log_all_netns` is 1.
 #[derive(Debug)]
@@ -23,13 +34,23 @@ pub struct LogAllNetns(());
 
 impl LogAllNetns {
     /// Sets the sysctl to 1, remembering the old value (the first guard of
-    /// the process only).
+    /// the process only, after waiting for any other process to finish).
     pub fn enable() -> io::Result<LogAllNetns> {
         let mut g = GUARDS.lock().unwrap_or_else(|e| e.into_inner());
         if g.0 == 0 {
+            let lock = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(LOCK)?;
+            // SAFETY: flock on a descriptor this function owns; the lock
+            // goes with the descriptor when the file is dropped.
+            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
             let old = std::fs::read_to_string(ALL_NETNS)?;
             std::fs::write(ALL_NETNS, "1")?;
-            g.1 = Some(old.trim().to_string());
+            g.1 = Some((old.trim().to_string(), lock));
         }
         g.0 += 1;
         Ok(LogAllNetns(()))
@@ -41,8 +62,9 @@ impl Drop for LogAllNetns {
         let mut g = GUARDS.lock().unwrap_or_else(|e| e.into_inner());
         g.0 = g.0.saturating_sub(1);
         if g.0 == 0 {
-            if let Some(old) = g.1.take() {
+            if let Some((old, lock)) = g.1.take() {
                 let _ = std::fs::write(ALL_NETNS, old);
+                drop(lock);
             }
         }
     }
