@@ -9,60 +9,83 @@ use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{read_pcap, PcapRecord};
 use ironwall_engine::Packet;
 use ironwall_model::save;
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-/// The options both subcommands share, and their positional words.
-struct Opts {
-    rules: Option<PathBuf>,
-    host: Host,
-    json: bool,
-    log: Option<PathBuf>,
-    verdicts: Option<PathBuf>,
-    rest: Vec<String>,
+/// The host options both subcommands take (`Host::option`): host files
+/// first, then the single options, which may override them.
+#[derive(clap::Args)]
+pub struct HostArgs {
+    /// The rules file (iptables-save format).
+    #[arg(long, value_name = "FILE")]
+    rules: PathBuf,
+    /// An interface of the host and its address (repeatable; the first is
+    /// the one pcap frames use).
+    #[arg(long, value_name = "NAME=ADDR/PREFIX")]
+    iface: Vec<String>,
+    /// Listening sockets, e.g. tcp/22,udp/53 (repeatable).
+    #[arg(long, value_name = "PROTO/PORT,...")]
+    listen: Vec<String>,
+    /// A kernel setting the engine models, e.g. net.ipv4.icmp_ratelimit=0
+    /// (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    sysctl: Vec<String>,
+    /// A file of host options, one `--option value` a line (repeatable).
+    #[arg(long, value_name = "FILE")]
+    host: Vec<PathBuf>,
 }
 
-fn parse(args: Vec<String>) -> Result<Opts> {
-    let mut o = Opts {
-        rules: None,
-        host: Host::default(),
-        json: false,
-        log: None,
-        verdicts: None,
-        rest: Vec::new(),
-    };
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        let mut value = |n: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| anyhow!("{n} needs a value"))
-        };
-        match name.as_str() {
-            "--rules" => o.rules = Some(value("--rules")?.into()),
-            "--log" => o.log = Some(value("--log")?.into()),
-            "--verdicts" => o.verdicts = Some(value("--verdicts")?.into()),
-            "--json" => o.json = true,
-            "--iface" | "--listen" | "--sysctl" => {
-                let v = value(&name)?;
-                o.host.option(&name, &v).map_err(|e| anyhow!(e))?;
-            }
-            "--host" => {
-                let f = value("--host")?;
-                let text = std::fs::read_to_string(&f).with_context(|| format!("reading {f}"))?;
-                o.host.parse_file(&text).map_err(|e| anyhow!("{f}: {e}"))?;
-            }
-            _ if a.starts_with("--") => return Err(anyhow!("unknown option `{a}'")),
-            _ => o.rest.push(a),
+impl HostArgs {
+    fn host(&self) -> Result<Host> {
+        let mut host = Host::default();
+        for f in &self.host {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            host.parse_file(&text)
+                .map_err(|e| anyhow!("{}: {e}", f.display()))?;
         }
+        for (name, values) in [
+            ("--iface", &self.iface),
+            ("--listen", &self.listen),
+            ("--sysctl", &self.sysctl),
+        ] {
+            for v in values {
+                host.option(name, v).map_err(|e| anyhow!(e))?;
+            }
+        }
+        Ok(host)
     }
-    Ok(o)
+}
+
+/// `ironwall trace`.
+#[derive(clap::Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// One JSON object a packet instead of the arrow listing.
+    #[arg(long)]
+    json: bool,
+    /// Packets, one LOG-syntax line each.
+    #[arg(required = true, value_name = "PACKET")]
+    packets: Vec<String>,
+}
+
+/// `ironwall simulate`.
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// Write the LOG lines here.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Write one verdict a packet here.
+    #[arg(long, value_name = "FILE")]
+    verdicts: Option<PathBuf>,
+    /// LOG-syntax lines or a pcap file (standard input without it).
+    #[arg(value_name = "INPUT")]
+    input: Option<PathBuf>,
 }
 
 fn verdict_name(v: Verdict) -> &'static str {
@@ -71,22 +94,6 @@ fn verdict_name(v: Verdict) -> &'static str {
         Verdict::Drop => "DROP",
         Verdict::Queue => "QUEUE",
     }
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 fn human(e: &Engine, o: &Outcome, indent: &str, out: &mut String) {
@@ -120,46 +127,66 @@ fn human(e: &Engine, o: &Outcome, indent: &str, out: &mut String) {
     }
 }
 
-fn json(e: &Engine, o: &Outcome) -> String {
-    let walks: Vec<String> = o
-        .walks
-        .iter()
-        .map(|w| {
-            let steps: Vec<String> = w
-                .steps
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{{\"chain\":{},\"rule\":{},\"action\":{},\"text\":{}}}",
-                        json_str(&s.chain),
-                        s.rule,
-                        json_str(&s.action),
-                        json_str(&e.rule_text(w.table, s))
-                    )
-                })
-                .collect();
-            format!(
-                "{{\"table\":{},\"chain\":{},\"verdict\":{},\"path\":{},\"steps\":[{}]}}",
-                json_str(w.table),
-                json_str(w.chain),
-                json_str(verdict_name(w.verdict)),
-                json_str(&w.arrows()),
-                steps.join(",")
-            )
-        })
-        .collect();
-    let list = |v: &[String]| v.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",");
-    format!(
-        "{{\"packet\":{},\"ct\":{},\"walks\":[{}],\"nat\":[{}],\"logs\":[{}],\"dropped_by\":{},\"verdict\":{},\"reply\":{}}}",
-        json_str(o.packet.log_line(Default::default()).trim_end()),
-        json_str(o.ct.name()),
-        walks.join(","),
-        list(&o.nat),
-        list(&o.logs),
-        o.dropped_by.map_or("null".into(), json_str),
-        json_str(verdict_name(o.verdict)),
-        o.reply.as_ref().map_or("null".into(), |r| json(e, r))
-    )
+/// `trace --json`: one object a packet, its answer nested in `reply`.
+#[derive(Serialize)]
+struct JsonOutcome {
+    packet: String,
+    ct: &'static str,
+    walks: Vec<JsonWalk>,
+    nat: Vec<String>,
+    logs: Vec<String>,
+    dropped_by: Option<&'static str>,
+    verdict: &'static str,
+    reply: Option<Box<JsonOutcome>>,
+}
+
+#[derive(Serialize)]
+struct JsonWalk {
+    table: &'static str,
+    chain: &'static str,
+    verdict: &'static str,
+    path: String,
+    steps: Vec<JsonStep>,
+}
+
+#[derive(Serialize)]
+struct JsonStep {
+    chain: String,
+    rule: usize,
+    action: String,
+    text: String,
+}
+
+fn json(e: &Engine, o: &Outcome) -> JsonOutcome {
+    JsonOutcome {
+        packet: o.packet.log_line(Default::default()).trim_end().to_string(),
+        ct: o.ct.name(),
+        walks: o
+            .walks
+            .iter()
+            .map(|w| JsonWalk {
+                table: w.table,
+                chain: w.chain,
+                verdict: verdict_name(w.verdict),
+                path: w.arrows(),
+                steps: w
+                    .steps
+                    .iter()
+                    .map(|s| JsonStep {
+                        chain: s.chain.to_string(),
+                        rule: s.rule,
+                        action: s.action.to_string(),
+                        text: e.rule_text(w.table, s),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        nat: o.nat.clone(),
+        logs: o.logs.clone(),
+        dropped_by: o.dropped_by,
+        verdict: verdict_name(o.verdict),
+        reply: o.reply.as_ref().map(|r| Box::new(json(e, r))),
+    }
 }
 
 fn packets<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Vec<Packet>> {
@@ -170,18 +197,16 @@ fn packets<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Vec<Packet>> {
         .collect()
 }
 
-fn trace(o: Opts) -> Result<String> {
-    let rules = o
-        .rules
-        .ok_or_else(|| anyhow!("trace: --rules FILE is required"))?;
-    let rs = store::load(&rules, &[])?;
-    let mut e = Engine::new(&rs, o.host).map_err(|x| anyhow!("{x}"))?;
-    let pkts = packets(o.rest.iter().map(String::as_str))?;
+/// `ironwall trace`: each packet's outcome, as arrows or JSON.
+pub fn trace(a: TraceArgs) -> Result<String> {
+    let rs = store::load(&a.host.rules, &[])?;
+    let mut e = Engine::new(&rs, a.host.host()?).map_err(|x| anyhow!("{x}"))?;
+    let pkts = packets(a.packets.iter().map(String::as_str))?;
     let mut out = String::new();
     for p in &pkts {
         let oc = e.process(p);
-        if o.json {
-            out.push_str(&json(&e, &oc));
+        if a.json {
+            out.push_str(&serde_json::to_string(&json(&e, &oc))?);
             out.push('\n');
         } else {
             human(&e, &oc, "", &mut out);
@@ -208,22 +233,21 @@ fn pcap_packets(records: Vec<PcapRecord>, host: &Host) -> Vec<Packet> {
         .collect()
 }
 
-fn simulate(o: Opts) -> Result<String> {
-    let rules = o
-        .rules
-        .ok_or_else(|| anyhow!("simulate: --rules FILE is required"))?;
-    let mut rs = store::load(&rules, &[])?;
-    let input = match o.rest.as_slice() {
-        [] => {
+/// `ironwall simulate`: the ruleset, `iptables-save -c` style, with the
+/// replay's counters added.
+pub fn simulate(a: SimulateArgs) -> Result<String> {
+    let mut rs = store::load(&a.host.rules, &[])?;
+    let host = a.host.host()?;
+    let input = match &a.input {
+        None => {
             let mut s = Vec::new();
             std::io::stdin().read_to_end(&mut s)?;
             s
         }
-        [f] => std::fs::read(f).with_context(|| format!("reading {f}"))?,
-        _ => return Err(anyhow!("simulate: one INPUT at most")),
+        Some(f) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
     };
     let pkts = match read_pcap(&input) {
-        Ok(records) => pcap_packets(records, &o.host),
+        Ok(records) => pcap_packets(records, &host),
         Err(_) => packets(
             std::str::from_utf8(&input)
                 .map_err(|_| anyhow!("simulate: INPUT is neither text nor pcap"))?
@@ -232,7 +256,7 @@ fn simulate(o: Opts) -> Result<String> {
     };
     let (mut logs, mut verdicts) = (String::new(), String::new());
     let engine_rs = rs.clone();
-    let mut e = Engine::new(&engine_rs, o.host).map_err(|x| anyhow!("{x}"))?;
+    let mut e = Engine::new(&engine_rs, host).map_err(|x| anyhow!("{x}"))?;
     // The replay keeps no trace: LOG lines and verdicts only.
     let mut written = String::new();
     for p in &pkts {
@@ -244,10 +268,10 @@ fn simulate(o: Opts) -> Result<String> {
         let _ = writeln!(verdicts, "{}", verdict_name(verdict));
     }
     e.add_counters_to(&mut rs);
-    if let Some(f) = &o.log {
+    if let Some(f) = &a.log {
         std::fs::File::create(f)?.write_all(logs.as_bytes())?;
     }
-    if let Some(f) = &o.verdicts {
+    if let Some(f) = &a.verdicts {
         std::fs::File::create(f)?.write_all(verdicts.as_bytes())?;
     }
     Ok(save::save(
@@ -259,16 +283,9 @@ fn simulate(o: Opts) -> Result<String> {
     ))
 }
 
-/// Runs `trace` or `simulate`; returns the exit code.
-pub fn run(sub: &str, args: Vec<String>) -> i32 {
-    let result = parse(args).and_then(|o| {
-        if sub == "trace" {
-            trace(o)
-        } else {
-            simulate(o)
-        }
-    });
-    match result {
+/// Runs `trace` or `simulate`, printing what it returns; the exit code.
+pub fn run(sub: &str, job: impl FnOnce() -> Result<String>) -> i32 {
+    match job() {
         Ok(text) => {
             print!("{text}");
             0

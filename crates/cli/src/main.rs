@@ -2,73 +2,105 @@
 //!
 //! Invoked as `iptables`, `iptables-save` or `iptables-restore` (through a
 //! symlink), it acts as that subcommand with the rules file taken from
-//! `IRONWALL_RULES`.
+//! `IRONWALL_RULES`. The iptables subcommands take iptables' own syntax,
+//! parsed as iptables parses it (`getopt`, `iptables.rs`), so clap hands
+//! them their words untouched; ironwall's own subcommands are clap's.
 
 mod engine;
 mod getopt;
 mod iptables;
 mod store;
 
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-ironwall: iptables done properly
-
-Usage:
-  ironwall iptables --rules FILE [--sets FILE] ARGS...
-  ironwall iptables-save --rules FILE [-c] [-t TABLE]
-  ironwall iptables-restore --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
-  ironwall demo              replay the guide's commands on a fresh ruleset
-  ironwall trace --rules FILE [HOST] [--json] PACKET...
-  ironwall simulate --rules FILE [HOST] [--log FILE] [--verdicts FILE] [INPUT]
-      HOST: --iface NAME=ADDR/PREFIX, --listen tcp/22,udp/53,
-            --sysctl KEY=VALUE (repeatable), --host FILE
-      A packet is a line in the kernel's LOG syntax; simulate also reads
-      pcap (Ethernet, IPv4: frames from a host address leave by the first
-      interface, the others arrive on it).
+const AFTER_HELP: &str = "\
+A packet is a line in the kernel's LOG syntax; simulate also reads pcap
+(Ethernet, IPv4: frames from a host address leave by the first interface,
+the others arrive on it).
 
 Symlinked as iptables, iptables-save or iptables-restore, the binary acts
-as that command on the rules file named by IRONWALL_RULES.
-";
+as that command on the rules file named by IRONWALL_RULES (and the sets
+file named by IRONWALL_SETS).";
+
+/// ironwall: iptables done properly.
+#[derive(Parser)]
+#[command(name = "ironwall", version, after_help = AFTER_HELP)]
+#[command(arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The words an iptables subcommand takes, in iptables' own syntax.
+#[derive(clap::Args)]
+struct Words {
+    /// `--rules FILE` (and `--sets FILE`) anywhere, then iptables' arguments.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// iptables on a rules file: --rules FILE [--sets FILE] ARGS...
+    #[command(disable_help_flag = true)]
+    Iptables(Words),
+    /// iptables-save of a rules file: --rules FILE [-c] [-t TABLE]
+    #[command(name = "iptables-save", disable_help_flag = true)]
+    IptablesSave(Words),
+    /// iptables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
+    #[command(name = "iptables-restore", disable_help_flag = true)]
+    IptablesRestore(Words),
+    /// Replay the guide's commands on a fresh ruleset.
+    Demo,
+    /// Each packet's path through the rules, rule by rule.
+    Trace(engine::TraceArgs),
+    /// Replay a packet stream; print the ruleset with the counters it adds.
+    Simulate(engine::SimulateArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
-    let argv0 = args.remove(0);
-    let name = std::path::Path::new(&argv0)
+    let name = std::path::Path::new(args.first().map_or("ironwall", String::as_str))
         .file_name()
         .and_then(|s| s.to_str())
         .unwrap_or("ironwall")
         .to_string();
     let code = match name.as_str() {
         "iptables" | "iptables-save" | "iptables-restore" => {
+            args.remove(0);
             iptables::run_as(&name, args, std::env::var("IRONWALL_RULES").ok())
         }
-        _ => dispatch(args),
+        _ => dispatch(Cli::parse_from(args).command),
     };
     ExitCode::from(code as u8)
 }
 
-fn dispatch(mut args: Vec<String>) -> i32 {
-    if args.is_empty() {
-        eprint!("{USAGE}");
-        return 2;
-    }
-    let sub = args.remove(0);
-    match sub.as_str() {
-        "iptables" | "iptables-save" | "iptables-restore" => iptables::run_sub(&sub, args),
-        "demo" => iptables::demo(),
-        "trace" | "simulate" => engine::run(&sub, args),
-        "-h" | "--help" | "help" => {
-            print!("{USAGE}");
+fn dispatch(command: Command) -> i32 {
+    match command {
+        Command::Iptables(w) => iptables::run_sub("iptables", w.args),
+        Command::IptablesSave(w) => iptables::run_sub("iptables-save", w.args),
+        Command::IptablesRestore(w) => iptables::run_sub("iptables-restore", w.args),
+        Command::Demo => iptables::demo(),
+        Command::Trace(a) => engine::run("trace", || engine::trace(a)),
+        Command::Simulate(a) => engine::run("simulate", || engine::simulate(a)),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ironwall",
+                &mut std::io::stdout(),
+            );
             0
-        }
-        "-V" | "--version" => {
-            println!("ironwall {}", env!("CARGO_PKG_VERSION"));
-            0
-        }
-        other => {
-            eprintln!("ironwall: unknown command `{other}'\n\n{USAGE}");
-            2
         }
     }
 }

@@ -428,7 +428,34 @@ fn usage_errors() {
     assert_eq!(o.code, 2);
     let o = ironwall(&["--help"], &[], "", None);
     assert_eq!(o.code, 0);
-    assert!(o.stdout.contains("ironwall demo"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Usage: ironwall <COMMAND>"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("\n  demo "), "{}", o.stdout);
+    // iptables' words go to iptables untouched: -h is its help.
+    let o = ironwall(
+        &["iptables", "--rules", "/nonexistent/r", "-h"],
+        &[],
+        "",
+        None,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("iptables v1.8.11"), "{}", o.stdout);
+    let o = ironwall(&["trace", "--rules", "r"], &[], "", None);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("<PACKET>"), "{}", o.stderr);
+}
+
+#[test]
+fn completions() {
+    let o = ironwall(&["completions", "bash"], &[], "", None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("_ironwall()"), "{}", o.stdout);
+    assert!(o.stdout.contains("simulate"), "{}", o.stdout);
+    let o = ironwall(&["completions", "tcsh"], &[], "", None);
+    assert_eq!(o.code, 2);
 }
 
 #[test]
