@@ -6,12 +6,13 @@ use anyhow::{anyhow, Context, Result};
 use ironwall_engine::host::Host;
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::walk::Verdict;
-use ironwall_engine::wire::{read_pcap, PcapRecord};
+use ironwall_engine::wire::{pcap_magic, read_pcap};
 use ironwall_engine::Packet;
 use ironwall_model::save;
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 
 /// The host options both subcommands take (`Host::option`): host files
@@ -215,64 +216,98 @@ pub fn trace(a: TraceArgs) -> Result<String> {
     Ok(out)
 }
 
-/// pcap frames as packets: one from a host address leaves by the first
+/// A pcap frame as a packet: one from a host address leaves by the first
 /// interface (`eth0` without one), any other arrives on it.
-fn pcap_packets(records: Vec<PcapRecord>, host: &Host) -> Vec<Packet> {
+fn pcap_packet(mut p: Packet, host: &Host) -> Packet {
     let iface = host.ifaces.first().map_or("eth0", |i| i.name.as_str());
-    records
-        .into_iter()
-        .filter_map(|r| {
-            let mut p = r.ok()?;
-            if host.is_own(p.src) {
-                p.iface_out = iface.to_string();
-            } else {
-                p.iface_in = iface.to_string();
-            }
-            Some(p)
-        })
-        .collect()
+    if host.is_own(p.src) {
+        p.iface_out = iface.to_string();
+    } else {
+        p.iface_in = iface.to_string();
+    }
+    p
 }
 
 /// `ironwall simulate`: the ruleset, `iptables-save -c` style, with the
-/// replay's counters added.
+/// replay's counters added. The input streams through the engine a line
+/// at a time (a pcap file is read whole); `--log` and `--verdicts` are
+/// written beside their targets and put in place only when the whole
+/// replay succeeded.
 pub fn simulate(a: SimulateArgs) -> Result<String> {
     let mut rs = store::load(&a.host.rules, &[])?;
     let host = a.host.host()?;
-    let input = match &a.input {
-        None => {
-            let mut s = Vec::new();
-            std::io::stdin().read_to_end(&mut s)?;
-            s
-        }
-        Some(f) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+    let name = a
+        .input
+        .as_ref()
+        .map_or_else(|| "<stdin>".to_string(), |f| f.display().to_string());
+    let mut input: Box<dyn BufRead> = match &a.input {
+        None => Box::new(std::io::stdin().lock()),
+        Some(f) => Box::new(BufReader::new(
+            File::open(f).with_context(|| format!("reading {name}"))?,
+        )),
     };
-    let pkts = match read_pcap(&input) {
-        Ok(records) => pcap_packets(records, &host),
-        Err(_) => packets(
-            std::str::from_utf8(&input)
-                .map_err(|_| anyhow!("simulate: INPUT is neither text nor pcap"))?
-                .lines(),
-        )?,
-    };
-    let (mut logs, mut verdicts) = (String::new(), String::new());
+    let mut head = Vec::new();
+    (&mut input).take(4).read_to_end(&mut head)?;
+    let mut input = std::io::Cursor::new(head).chain(input);
+    let mut logs = a.log.as_deref().map(store::Staged::create).transpose()?;
+    let mut verdicts = a
+        .verdicts
+        .as_deref()
+        .map(store::Staged::create)
+        .transpose()?;
     let engine_rs = rs.clone();
-    let mut e = Engine::new(&engine_rs, host).map_err(|x| anyhow!("{x}"))?;
+    let mut e = Engine::new(&engine_rs, host.clone()).map_err(|x| anyhow!("{x}"))?;
     // The replay keeps no trace: LOG lines and verdicts only.
     let mut written = String::new();
-    for p in &pkts {
+    let mut replay = |p: &Packet| -> Result<()> {
         let verdict = e.process_quiet(p, &mut written);
-        for l in written.lines() {
-            let _ = writeln!(logs, "{}", l.trim_end());
+        if let Some(f) = &mut logs {
+            for l in written.lines() {
+                writeln!(f, "{}", l.trim_end())?;
+            }
         }
         written.clear();
-        let _ = writeln!(verdicts, "{}", verdict_name(verdict));
+        if let Some(f) = &mut verdicts {
+            writeln!(f, "{}", verdict_name(verdict))?;
+        }
+        Ok(())
+    };
+    if pcap_magic(input.get_ref().0.get_ref()).is_some() {
+        let mut data = Vec::new();
+        input.read_to_end(&mut data)?;
+        let records = read_pcap(&data).map_err(|x| anyhow!("{name}: {x}"))?;
+        let (mut skipped, mut first) = (0, None);
+        for (n, r) in records.into_iter().enumerate() {
+            match r {
+                Ok(p) => replay(&pcap_packet(p, &host))?,
+                Err(x) => {
+                    skipped += 1;
+                    first.get_or_insert(format!("frame {}: {x}", n + 1));
+                }
+            }
+        }
+        if let Some(first) = first {
+            eprintln!(
+                "ironwall simulate: {name}: skipped {skipped} frame(s) that are not IPv4 packets ({first})"
+            );
+        }
+    } else {
+        let mut line = Vec::new();
+        for n in 1.. {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            let text = std::str::from_utf8(&line)
+                .map_err(|_| anyhow!("{name}:{n}: not UTF-8 text (nor a pcap file)"))?;
+            if !text.trim().is_empty() {
+                replay(&Packet::parse_line(text).map_err(|x| anyhow!("{name}:{n}: {x}"))?)?;
+            }
+        }
     }
     e.add_counters_to(&mut rs);
-    if let Some(f) = &a.log {
-        std::fs::File::create(f)?.write_all(logs.as_bytes())?;
-    }
-    if let Some(f) = &a.verdicts {
-        std::fs::File::create(f)?.write_all(verdicts.as_bytes())?;
+    for f in [logs, verdicts].into_iter().flatten() {
+        f.commit()?;
     }
     Ok(save::save(
         &rs,

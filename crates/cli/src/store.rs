@@ -10,8 +10,9 @@ use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::save;
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// Reads the rules file; a missing file is an empty ruleset.
 pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
@@ -58,30 +59,75 @@ pub fn store(path: &Path, rs: &Ruleset) -> Result<()> {
 /// Writes `data` to `path` atomically (temp file in the same folder, fsync,
 /// rename).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let res = (|| -> Result<()> {
-        let mut f =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
-        Ok(())
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut staged = Staged::create(path)?;
+    staged.write_all(data)?;
+    staged.commit()
+}
+
+/// A file being written beside its target: [`Staged::commit`] flushes,
+/// fsyncs and renames it over the target, so readers see the old or the
+/// new file; dropped without a commit, it is removed and the target is
+/// untouched.
+pub struct Staged {
+    tmp: PathBuf,
+    target: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl Staged {
+    /// Creates the temporary file (`.NAME.tmp.PID` in the target's folder).
+    pub fn create(path: &Path) -> Result<Staged> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp.{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        Ok(Staged {
+            tmp,
+            target: path.to_path_buf(),
+            file: Some(BufWriter::new(file)),
+        })
     }
-    res
+
+    /// Puts the written file in the target's place.
+    pub fn commit(mut self) -> Result<()> {
+        let file = self.file.take().map(BufWriter::into_inner).transpose();
+        let file = file.map_err(|e| e.into_error())?;
+        if let Some(f) = file {
+            f.sync_all()
+                .with_context(|| format!("writing {}", self.tmp.display()))?;
+        }
+        std::fs::rename(&self.tmp, &self.target)
+            .with_context(|| format!("replacing {}", self.target.display()))
+    }
+}
+
+impl Write for Staged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // After a commit the name is gone and this does nothing.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 /// Reads the set names from a file in `ipset save` format (`create NAME

@@ -120,3 +120,33 @@ fn simulate_reads_pcap() {
         "{out}"
     );
 }
+
+/// A bad line stops the replay with its file and line named, prints no
+/// counters, and leaves the `--log` file as it was.
+#[test]
+fn simulate_bad_line_changes_nothing() {
+    let Some(dir) = shared("simulate bad line") else {
+        return;
+    };
+    let rules = dir.join("golden/ruleset.save");
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, input) = (tmp.path().join("log"), tmp.path().join("in.log"));
+    std::fs::write(&log, "old\n").unwrap();
+    std::fs::write(
+        &input,
+        "IN=eth0 OUT= SRC=10.137.0.14 DST=10.137.0.2 PROTO=TCP SPT=5 DPT=8444 SYN\n\nIN=eth0 TTL=x\n",
+    )
+    .unwrap();
+    let (code, out, err) = simulate(
+        &rules,
+        &["--log", log.to_str().unwrap(), input.to_str().unwrap()],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(&format!("ironwall simulate: {}:3: ", input.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "old\n");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
+}

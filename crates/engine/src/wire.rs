@@ -524,6 +524,18 @@ pub fn from_ethernet(frame: &[u8]) -> Result<Packet, WireError> {
 }
 
 /// One record of a pcap file: the packet, or why it could not be read.
+/// What a pcap file's first four bytes say: (little-endian, nanosecond
+/// timestamps), or `None` when they are not a pcap magic number.
+pub fn pcap_magic(head: &[u8]) -> Option<(bool, bool)> {
+    match head {
+        [0xd4, 0xc3, 0xb2, 0xa1, ..] => Some((true, false)),
+        [0xa1, 0xb2, 0xc3, 0xd4, ..] => Some((false, false)),
+        [0x4d, 0x3c, 0xb2, 0xa1, ..] => Some((true, true)),
+        [0xa1, 0xb2, 0x3c, 0x4d, ..] => Some((false, true)),
+        _ => None,
+    }
+}
+
 pub type PcapRecord = Result<Packet, WireError>;
 
 /// Reads a classic pcap file (either byte order, micro- or nanosecond
@@ -536,13 +548,8 @@ pub fn read_pcap(data: &[u8]) -> Result<Vec<PcapRecord>, WireError> {
     let magic = data
         .get(..4)
         .ok_or_else(|| short(0, "pcap file", 24, data.len()))?;
-    let (le, nanos) = match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] => (true, false),
-        [0xa1, 0xb2, 0xc3, 0xd4] => (false, false),
-        [0x4d, 0x3c, 0xb2, 0xa1] => (true, true),
-        [0xa1, 0xb2, 0x3c, 0x4d] => (false, true),
-        _ => return Err(werr(0, "not a pcap file (bad magic number)")),
-    };
+    let (le, nanos) =
+        pcap_magic(magic).ok_or_else(|| werr(0, "not a pcap file (bad magic number)"))?;
     let u32_at = |at: usize| -> Option<u32> {
         let w: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
         Some(if le {
