@@ -13,6 +13,7 @@
 pub mod conntrack;
 pub mod eval;
 mod fasthash;
+pub mod header;
 pub mod host;
 pub mod netfilter;
 pub mod packet;

@@ -3,7 +3,8 @@
 //! # Contract
 //! * [`Packet::parse_line`] reads a line of a firewall log (optionally
 //!   behind a syslog header, a kernel timestamp `[ 8486.974964]` and a log
-//!   prefix) into a validated [`Packet`]. It never panics; a malformed field
+//!   prefix; see [`crate::header`] for the headers and the time they give)
+//!   into a validated [`Packet`]. It never panics; a malformed field
 //!   is an [`Error`] naming the column and the token. Omitted fields take
 //!   the defaults documented on [`Packet`].
 //! * [`Packet::log_line`] writes the text the kernel's `nf_log_syslog`
@@ -352,67 +353,10 @@ fn hex_bytes(col: usize, tok: &str, v: &str, sep: bool) -> Result<Vec<u8>, Error
         .collect()
 }
 
-/// Months for syslog times.
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Strips a syslog header (`Jun 30 06:06:13 host kernel: `) and a kernel
-/// timestamp (`[ 8486.974964] `), returning the time they give and the
-/// rest of the line.
-fn strip_header(line: &str) -> (Option<f64>, &str) {
-    let mut time = None;
-    let mut rest = line.trim_start();
-    let words: Vec<&str> = rest.splitn(5, ' ').filter(|w| !w.is_empty()).collect();
-    if words.len() >= 4 && MONTHS.contains(&words[0]) {
-        let mut it = rest.split_whitespace();
-        let (m, d, t) = (it.next(), it.next(), it.next());
-        if let (Some(m), Some(d), Some(t)) = (m, d, t) {
-            let month = MONTHS.iter().position(|x| *x == m).unwrap_or(0) as f64;
-            let day: f64 = d.parse().unwrap_or(1.0);
-            let hms: Vec<f64> = t.split(':').filter_map(|x| x.parse().ok()).collect();
-            if hms.len() == 3 {
-                time =
-                    Some(((month * 31.0 + day) * 24.0 + hms[0]) * 3600.0 + hms[1] * 60.0 + hms[2]);
-            }
-        }
-        // Skip "Mon DD HH:MM:SS host tag:" up to the first "kernel:" or the
-        // fifth word.
-        if let Some(p) = rest.find("kernel: ") {
-            rest = &rest[p + "kernel: ".len()..];
-        } else {
-            let mut n = 0;
-            let mut idx = 0;
-            for (i, c) in rest.char_indices() {
-                if c == ' ' && i > 0 && !rest[..i].ends_with(' ') {
-                    n += 1;
-                    if n == 5 {
-                        idx = i + 1;
-                        break;
-                    }
-                }
-            }
-            rest = &rest[idx..];
-        }
-    }
-    let trimmed = rest.trim_start();
-    if let Some(after) = trimmed.strip_prefix('[') {
-        if let Some(end) = after.find(']') {
-            if let Ok(t) = after[..end].trim().parse::<f64>() {
-                time = Some(t);
-                rest = after[end + 1..]
-                    .strip_prefix(' ')
-                    .unwrap_or(&after[end + 1..]);
-            }
-        }
-    }
-    (time, rest)
-}
-
 impl Packet {
     /// Parses one log line. See the module documentation.
     pub fn parse_line(line: &str) -> Result<Packet, Error> {
-        let (time, body) = strip_header(line);
+        let (time, body) = crate::header::strip(line);
         let offset = line.len() - body.len();
         let (prefix, fields) = match body.find("IN=") {
             Some(0) => ("", body),
