@@ -134,10 +134,85 @@ impl Outcome {
     }
 }
 
+/// A table's built-in chain that a hook walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    RawPrerouting,
+    RawOutput,
+    ManglePrerouting,
+    MangleInput,
+    MangleForward,
+    MangleOutput,
+    ManglePostrouting,
+    NatPrerouting,
+    NatInput,
+    NatOutput,
+    NatPostrouting,
+    FilterInput,
+    FilterForward,
+    FilterOutput,
+    SecurityInput,
+    SecurityForward,
+    SecurityOutput,
+}
+
+impl Hook {
+    /// Every hook, in the order of their numbers.
+    const ALL: [Hook; 17] = {
+        use Hook::*;
+        [
+            RawPrerouting,
+            RawOutput,
+            ManglePrerouting,
+            MangleInput,
+            MangleForward,
+            MangleOutput,
+            ManglePostrouting,
+            NatPrerouting,
+            NatInput,
+            NatOutput,
+            NatPostrouting,
+            FilterInput,
+            FilterForward,
+            FilterOutput,
+            SecurityInput,
+            SecurityForward,
+            SecurityOutput,
+        ]
+    };
+
+    /// The table and the chain.
+    fn names(self) -> (&'static str, &'static str) {
+        use Hook::*;
+        match self {
+            RawPrerouting => ("raw", "PREROUTING"),
+            RawOutput => ("raw", "OUTPUT"),
+            ManglePrerouting => ("mangle", "PREROUTING"),
+            MangleInput => ("mangle", "INPUT"),
+            MangleForward => ("mangle", "FORWARD"),
+            MangleOutput => ("mangle", "OUTPUT"),
+            ManglePostrouting => ("mangle", "POSTROUTING"),
+            NatPrerouting => ("nat", "PREROUTING"),
+            NatInput => ("nat", "INPUT"),
+            NatOutput => ("nat", "OUTPUT"),
+            NatPostrouting => ("nat", "POSTROUTING"),
+            FilterInput => ("filter", "INPUT"),
+            FilterForward => ("filter", "FORWARD"),
+            FilterOutput => ("filter", "OUTPUT"),
+            SecurityInput => ("security", "INPUT"),
+            SecurityForward => ("security", "FORWARD"),
+            SecurityOutput => ("security", "OUTPUT"),
+        }
+    }
+}
+
 /// The engine: compiled tables, one conntrack table, the host.
 #[derive(Debug)]
 pub struct Engine<'a> {
     tables: Vec<Compiled<'a>>,
+    /// Per [`Hook`]: the table that holds its built-in chain and the
+    /// chain's index, resolved once.
+    hooks: [Option<(usize, usize)>; Hook::ALL.len()],
     /// The connections.
     pub ct: conntrack::Table,
     /// The host.
@@ -185,8 +260,17 @@ impl<'a> Engine<'a> {
             .iter()
             .map(Compiled::new)
             .collect::<Result<Vec<_>, _>>()?;
+        let hooks = Hook::ALL.map(|hook| {
+            let (table, chain) = hook.names();
+            tables.iter().enumerate().find_map(|(ti, t)| {
+                (t.table().name() == table)
+                    .then(|| t.builtin(chain).map(|ci| (ti, ci)))
+                    .flatten()
+            })
+        });
         Ok(Engine {
             tables,
+            hooks,
             ct: conntrack::Table::new(host.sysctl.ct),
             host,
             last: None,
@@ -253,20 +337,11 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Walks `table`'s built-in `chain` when present; `None` when the
-    /// table or chain does not exist.
-    fn hook(
-        &mut self,
-        table: &'static str,
-        chain: &'static str,
-        pkt: &mut Packet,
-        cx: &Ctx,
-        out: &mut Outcome,
-    ) -> Option<Trace> {
-        let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
-        if !t.has_builtin(chain) {
-            return None;
-        }
+    /// Walks the hook's built-in chain when its table holds it; `None`
+    /// when the table or chain does not exist.
+    fn hook(&mut self, hook: Hook, pkt: &mut Packet, cx: &Ctx, out: &mut Outcome) -> Option<Trace> {
+        let (ti, start) = self.hooks[hook as usize]?;
+        let t = &mut self.tables[ti];
         // The host's view of the addresses, for addrtype and rpfilter.
         let with_host;
         let cx = if t.uses_host() {
@@ -289,11 +364,12 @@ impl<'a> Engine<'a> {
             None => Record::Detail,
         };
         let quiet = matches!(rec, Record::Quiet(_));
-        let mut trace = t.walk_with(chain, pkt, cx, rec);
+        let mut trace = t.walk_at(start, pkt, cx, rec);
         if let Some(m) = trace.mark {
             pkt.mark = m;
         }
         if !quiet {
+            let (table, chain) = hook.names();
             out.walks.push(Walk {
                 table,
                 chain,
@@ -310,7 +386,7 @@ impl<'a> Engine<'a> {
     /// binding, and applies the connection's NAT to the packet.
     fn nat_hook(
         &mut self,
-        chain: &'static str,
+        hook: Hook,
         src_manip: bool,
         h: Handle,
         pkt: &mut Packet,
@@ -325,7 +401,7 @@ impl<'a> Engine<'a> {
             }
         });
         if cx.ct.state == CtState::New && done == Some(false) {
-            let trace = self.hook("nat", chain, pkt, cx, out);
+            let trace = self.hook(hook, pkt, cx, out);
             if let Some(Trace {
                 verdict: Verdict::Drop,
                 ..
@@ -504,7 +580,7 @@ impl<'a> Engine<'a> {
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let raw = self.hook("raw", "PREROUTING", p, &self.at(now), out);
+        let raw = self.hook(Hook::RawPrerouting, p, &self.at(now), out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -521,10 +597,10 @@ impl<'a> Engine<'a> {
             ct: view,
             ..self.at(now)
         };
-        if self.stop("mangle", "PREROUTING", p, &cx, out) {
+        if self.stop(Hook::ManglePrerouting, p, &cx, out) {
             return Verdict::Drop;
         }
-        if self.nat_hook("PREROUTING", false, h, p, &mut cx, out) == Verdict::Drop {
+        if self.nat_hook(Hook::NatPrerouting, false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
         // Broadcasts and the all-hosts group are delivered locally.
@@ -560,12 +636,12 @@ impl<'a> Engine<'a> {
                     .map(|i| i.name.clone())
                     .unwrap_or_default();
             }
-            for (t, c) in [
-                ("mangle", "FORWARD"),
-                ("filter", "FORWARD"),
-                ("security", "FORWARD"),
+            for hook in [
+                Hook::MangleForward,
+                Hook::FilterForward,
+                Hook::SecurityForward,
             ] {
-                if self.stop(t, c, p, &cx, out) {
+                if self.stop(hook, p, &cx, out) {
                     return Verdict::Drop;
                 }
             }
@@ -574,16 +650,12 @@ impl<'a> Engine<'a> {
                 None => Verdict::Drop,
             };
         }
-        for (t, c) in [
-            ("mangle", "INPUT"),
-            ("filter", "INPUT"),
-            ("security", "INPUT"),
-        ] {
-            if self.stop(t, c, p, &cx, out) {
+        for hook in [Hook::MangleInput, Hook::FilterInput, Hook::SecurityInput] {
+            if self.stop(hook, p, &cx, out) {
                 return Verdict::Drop;
             }
         }
-        if self.nat_hook("INPUT", true, h, p, &mut cx, out) == Verdict::Drop {
+        if self.nat_hook(Hook::NatInput, true, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
@@ -617,7 +689,7 @@ impl<'a> Engine<'a> {
             sock,
             ..self.at(now)
         };
-        let raw = self.hook("raw", "OUTPUT", p, &base, out);
+        let raw = self.hook(Hook::RawOutput, p, &base, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
@@ -630,14 +702,14 @@ impl<'a> Engine<'a> {
         };
         out.ct = view.state;
         let mut cx = Ctx { ct: view, ..base };
-        if self.stop("mangle", "OUTPUT", p, &cx, out) {
+        if self.stop(Hook::MangleOutput, p, &cx, out) {
             return Verdict::Drop;
         }
-        if self.nat_hook("OUTPUT", false, h, p, &mut cx, out) == Verdict::Drop {
+        if self.nat_hook(Hook::NatOutput, false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        for (t, c) in [("filter", "OUTPUT"), ("security", "OUTPUT")] {
-            if self.stop(t, c, p, &cx, out) {
+        for hook in [Hook::FilterOutput, Hook::SecurityOutput] {
+            if self.stop(hook, p, &cx, out) {
                 return Verdict::Drop;
             }
         }
@@ -668,8 +740,8 @@ impl<'a> Engine<'a> {
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Option<Handle> {
-        if self.stop("mangle", "POSTROUTING", p, cx, out)
-            || self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop
+        if self.stop(Hook::ManglePostrouting, p, cx, out)
+            || self.nat_hook(Hook::NatPostrouting, true, h, p, cx, out) == Verdict::Drop
         {
             return None;
         }
@@ -682,15 +754,8 @@ impl<'a> Engine<'a> {
 
     /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
     /// QUEUE without a listener).
-    fn stop(
-        &mut self,
-        table: &'static str,
-        chain: &'static str,
-        p: &mut Packet,
-        cx: &Ctx,
-        out: &mut Outcome,
-    ) -> bool {
-        self.hook(table, chain, p, cx, out)
+    fn stop(&mut self, hook: Hook, p: &mut Packet, cx: &Ctx, out: &mut Outcome) -> bool {
+        self.hook(hook, p, cx, out)
             .is_some_and(|t| t.verdict != Verdict::Accept)
     }
 }
