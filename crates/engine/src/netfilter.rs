@@ -44,6 +44,7 @@ use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::{Compiled, Record, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
@@ -225,9 +226,11 @@ pub struct Engine<'a> {
     /// While [`Engine::process_quiet`] runs: where LOG lines go (no
     /// steps, NAT texts or packet copies are kept).
     quiet: Option<String>,
-    /// The room of the packet a quiet replay copied last.
-    scratch: Packet,
 }
+
+/// The packet on its way through the hooks: the caller's until a hook
+/// changes it (NAT, MARK, forwarding, loopback), then a copy.
+type Pkt<'p> = Cow<'p, Packet>;
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
     match t {
@@ -276,7 +279,6 @@ impl<'a> Engine<'a> {
             last: None,
             recent: Rc::default(),
             quiet: None,
-            scratch: Packet::default(),
         })
     }
 
@@ -339,7 +341,7 @@ impl<'a> Engine<'a> {
 
     /// Walks the hook's built-in chain when its table holds it; `None`
     /// when the table or chain does not exist.
-    fn hook(&mut self, hook: Hook, pkt: &mut Packet, cx: &Ctx, out: &mut Outcome) -> Option<Trace> {
+    fn hook(&mut self, hook: Hook, pkt: &mut Pkt, cx: &Ctx, out: &mut Outcome) -> Option<Trace> {
         let (ti, start) = self.hooks[hook as usize]?;
         let t = &mut self.tables[ti];
         // The host's view of the addresses, for addrtype and rpfilter.
@@ -365,8 +367,8 @@ impl<'a> Engine<'a> {
         };
         let quiet = matches!(rec, Record::Quiet(_));
         let mut trace = t.walk_at(start, pkt, cx, rec);
-        if let Some(m) = trace.mark {
-            pkt.mark = m;
+        if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
+            pkt.to_mut().mark = m;
         }
         if !quiet {
             let (table, chain) = hook.names();
@@ -389,7 +391,7 @@ impl<'a> Engine<'a> {
         hook: Hook,
         src_manip: bool,
         h: Handle,
-        pkt: &mut Packet,
+        pkt: &mut Pkt,
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Verdict {
@@ -529,9 +531,7 @@ impl<'a> Engine<'a> {
             rejected: None,
             reply: None,
         };
-        // A quiet replay copies into the room of the previous packet.
-        let mut p = std::mem::take(&mut self.scratch);
-        p.clone_from(pkt);
+        let mut p = Cow::Borrowed(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
             self.last = None;
@@ -556,10 +556,8 @@ impl<'a> Engine<'a> {
             self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
-        if self.quiet.is_some() {
-            self.scratch = p;
-        } else {
-            out.out = p;
+        if self.quiet.is_none() {
+            out.out = p.into_owned();
         }
         out
     }
@@ -575,7 +573,7 @@ impl<'a> Engine<'a> {
 
     fn arriving(
         &mut self,
-        p: &mut Packet,
+        p: &mut Pkt,
         out: &mut Outcome,
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
@@ -629,12 +627,14 @@ impl<'a> Engine<'a> {
                     }
                     return Verdict::Drop;
                 }
-                p.ttl -= 1;
-                p.iface_out = self
+                let iface_out = self
                     .host
                     .route(p.dst)
                     .map(|i| i.name.clone())
                     .unwrap_or_default();
+                let p = p.to_mut();
+                p.ttl -= 1;
+                p.iface_out = iface_out;
             }
             for hook in [
                 Hook::MangleForward,
@@ -679,7 +679,7 @@ impl<'a> Engine<'a> {
 
     fn sent(
         &mut self,
-        p: &mut Packet,
+        p: &mut Pkt,
         out: &mut Outcome,
         attached: Option<(Handle, conntrack::CtView)>,
         sock: Sock,
@@ -722,11 +722,12 @@ impl<'a> Engine<'a> {
         // To this host: back in through lo, keeping its connection
         // (nf_conntrack_in leaves a packet that has one alone); lo's
         // header logs as 12 zero bytes and the IPv4 type.
-        p.iface_in = "lo".into();
-        p.iface_out.clear();
+        let back = p.to_mut();
+        back.iface_in = "lo".into();
+        back.iface_out.clear();
         let mut mac = vec![0u8; 12];
         mac.extend([8, 0]);
-        p.mac = Some(mac);
+        back.mac = Some(mac);
         let view = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
         self.arriving(p, out, Some((h, view)))
     }
@@ -736,7 +737,7 @@ impl<'a> Engine<'a> {
     fn postrouting(
         &mut self,
         h: Handle,
-        p: &mut Packet,
+        p: &mut Pkt,
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Option<Handle> {
@@ -754,7 +755,7 @@ impl<'a> Engine<'a> {
 
     /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
     /// QUEUE without a listener).
-    fn stop(&mut self, hook: Hook, p: &mut Packet, cx: &Ctx, out: &mut Outcome) -> bool {
+    fn stop(&mut self, hook: Hook, p: &mut Pkt, cx: &Ctx, out: &mut Outcome) -> bool {
         self.hook(hook, p, cx, out)
             .is_some_and(|t| t.verdict != Verdict::Accept)
     }
@@ -806,7 +807,7 @@ fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
 /// manip type and direction; returns the end (address, port) before and
 /// after when it changed.
 fn nat_apply(
-    p: &mut Packet,
+    p: &mut Pkt,
     c: &conntrack::Conn,
     reply_dir: bool,
     src_manip: bool,
@@ -843,6 +844,7 @@ fn nat_apply(
     if (old_addr, old_port) == (to_addr, to_port) {
         return None;
     }
+    let p = p.to_mut();
     set_end(p, src_manip, to_addr, to_port);
     // nf_nat_icmp_reply_translation: the quoted packet went the other
     // way, so it gets the mirrored rewrite.
