@@ -122,6 +122,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of `packet` before it went anywhere.
+    fn new(packet: Packet) -> Outcome {
+        Outcome {
+            packet,
+            out: Packet::default(),
+            verdict: Verdict::Accept,
+            ct: CtState::Invalid,
+            walks: Vec::new(),
+            logs: Vec::new(),
+            nat: Vec::new(),
+            dropped_by: None,
+            rejected: None,
+            reply: None,
+        }
+    }
+
     /// The LOG lines of this outcome and its replies, in order, each
     /// ending in a newline (as [`Engine::process_quiet`] writes them).
     pub fn all_logs(&self, into: &mut String) {
@@ -226,6 +242,8 @@ pub struct Engine<'a> {
     /// While [`Engine::process_quiet`] runs: where LOG lines go (no
     /// steps, NAT texts or packet copies are kept).
     quiet: Option<String>,
+    /// Outcomes a quiet replay is done with, to reuse.
+    spare: Vec<Box<Outcome>>,
 }
 
 /// The packet on its way through the hooks: the caller's until a hook
@@ -279,6 +297,7 @@ impl<'a> Engine<'a> {
             last: None,
             recent: Rc::default(),
             quiet: None,
+            spare: Vec::new(),
         })
     }
 
@@ -490,6 +509,11 @@ impl<'a> Engine<'a> {
     /// A packet sent by this host (only `OUT=`) comes from a process's
     /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        *self.process_own(pkt)
+    }
+
+    /// [`Engine::process`], the outcome boxed.
+    fn process_own(&mut self, pkt: &Packet) -> Box<Outcome> {
         let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
         self.process_as(pkt, None, Sock::User(uid, gid))
     }
@@ -501,7 +525,9 @@ impl<'a> Engine<'a> {
     /// replies give them.
     pub fn process_quiet(&mut self, pkt: &Packet, logs: &mut String) -> Verdict {
         self.quiet = Some(std::mem::take(logs));
-        let verdict = self.process(pkt).verdict;
+        let out = self.process_own(pkt);
+        let verdict = out.verdict;
+        self.recycle(out);
         *logs = self.quiet.take().unwrap_or_default();
         verdict
     }
@@ -514,23 +540,8 @@ impl<'a> Engine<'a> {
         pkt: &Packet,
         attached: Option<(Handle, conntrack::CtView)>,
         sock: Sock,
-    ) -> Outcome {
-        let mut out = Outcome {
-            packet: if self.quiet.is_some() {
-                Packet::default()
-            } else {
-                pkt.clone()
-            },
-            out: Packet::default(),
-            verdict: Verdict::Accept,
-            ct: CtState::Invalid,
-            walks: Vec::new(),
-            logs: Vec::new(),
-            nat: Vec::new(),
-            dropped_by: None,
-            rejected: None,
-            reply: None,
-        };
+    ) -> Box<Outcome> {
+        let mut out = self.outcome(pkt);
         let mut p = Cow::Borrowed(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
@@ -548,7 +559,7 @@ impl<'a> Engine<'a> {
                         };
                         (h, related)
                     });
-                    out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
+                    out.reply = Some(self.process_as(&r, attached, Sock::None));
                 }
             }
             v
@@ -562,13 +573,53 @@ impl<'a> Engine<'a> {
         out
     }
 
-    /// Tracks the packet after its raw hook.
-    fn track(&mut self, raw: Option<Trace>, p: &Packet) -> conntrack::Tracked {
-        if raw.is_some_and(|t| t.notrack) {
+    /// A fresh outcome for `pkt`; a quiet replay keeps no packet copies
+    /// and reuses the room of outcomes it is done with.
+    fn outcome(&mut self, pkt: &Packet) -> Box<Outcome> {
+        if self.quiet.is_none() {
+            return Box::new(Outcome::new(pkt.clone()));
+        }
+        match self.spare.pop() {
+            Some(mut o) => {
+                o.verdict = Verdict::Accept;
+                o.ct = CtState::Invalid;
+                o.dropped_by = None;
+                o.rejected = None;
+                o
+            }
+            None => Box::new(Outcome::new(Packet::default())),
+        }
+    }
+
+    /// Keeps the room of a quiet replay's outcome (and its replies') for
+    /// the next packets.
+    fn recycle(&mut self, mut out: Box<Outcome>) {
+        if let Some(r) = out.reply.take() {
+            self.recycle(r);
+        }
+        self.spare.push(out);
+    }
+
+    /// The packet's connection after its raw hook: the attached one, or
+    /// conntrack's; its view goes to `cx`.
+    fn connect(
+        &mut self,
+        raw: Option<Trace>,
+        attached: Option<(Handle, conntrack::CtView)>,
+        p: &Packet,
+        cx: &mut Ctx,
+    ) -> Handle {
+        if let Some((h, view)) = attached {
+            cx.ct = view;
+            return h;
+        }
+        let t = if raw.is_some_and(|t| t.notrack) {
             self.ct.untrack()
         } else {
             self.ct.track(p)
-        }
+        };
+        cx.ct = t.view;
+        t.handle
     }
 
     fn arriving(
@@ -578,23 +629,14 @@ impl<'a> Engine<'a> {
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let raw = self.hook(Hook::RawPrerouting, p, &self.at(now), out);
+        let mut cx = self.at(now);
+        let raw = self.hook(Hook::RawPrerouting, p, &cx, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
-        let (h, view) = match attached {
-            Some(a) => a,
-            None => {
-                let t = self.track(raw, p);
-                (t.handle, t.view)
-            }
-        };
-        out.ct = view.state;
-        self.last = Some((h, view.clone(), now));
-        let mut cx = Ctx {
-            ct: view,
-            ..self.at(now)
-        };
+        let h = self.connect(raw, attached, p, &mut cx);
+        out.ct = cx.ct.state;
+        self.last = Some((h, cx.ct.clone(), now));
         if self.stop(Hook::ManglePrerouting, p, &cx, out) {
             return Verdict::Drop;
         }
@@ -623,7 +665,7 @@ impl<'a> Engine<'a> {
                 if p.ttl <= 1 {
                     out.dropped_by = Some("ttl");
                     if let Some(r) = self.host.time_exceeded(p, now) {
-                        out.reply = Some(Box::new(self.process_as(&r, None, Sock::Kernel)));
+                        out.reply = Some(self.process_as(&r, None, Sock::Kernel));
                     }
                     return Verdict::Drop;
                 }
@@ -672,7 +714,7 @@ impl<'a> Engine<'a> {
             } else {
                 Sock::Kernel
             };
-            out.reply = Some(Box::new(self.process_as(&r, None, sock)));
+            out.reply = Some(self.process_as(&r, None, sock));
         }
         Verdict::Accept
     }
@@ -685,23 +727,16 @@ impl<'a> Engine<'a> {
         sock: Sock,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let base = Ctx {
+        let mut cx = Ctx {
             sock,
             ..self.at(now)
         };
-        let raw = self.hook(Hook::RawOutput, p, &base, out);
+        let raw = self.hook(Hook::RawOutput, p, &cx, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
-        let (h, view) = match attached {
-            Some(a) => a,
-            None => {
-                let t = self.track(raw, p);
-                (t.handle, t.view)
-            }
-        };
-        out.ct = view.state;
-        let mut cx = Ctx { ct: view, ..base };
+        let h = self.connect(raw, attached, p, &mut cx);
+        out.ct = cx.ct.state;
         if self.stop(Hook::MangleOutput, p, &cx, out) {
             return Verdict::Drop;
         }
