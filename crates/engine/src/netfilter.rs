@@ -243,6 +243,10 @@ pub struct Engine<'a> {
     /// steps, NAT texts or packet copies are kept).
     quiet: Option<String>,
     /// Outcomes a quiet replay is done with, to reuse.
+    #[allow(
+        clippy::vec_box,
+        reason = "an outcome is handed on as a box (Outcome::reply); a box moves as a pointer"
+    )]
     spare: Vec<Box<Outcome>>,
 }
 
