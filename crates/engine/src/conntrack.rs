@@ -159,8 +159,8 @@ pub struct Conn {
 pub enum Handle {
     /// No connection (INVALID or UNTRACKED).
     None,
-    /// A confirmed connection, by id.
-    Confirmed(u64),
+    /// A confirmed connection, by its slot in the table.
+    Confirmed(usize),
     /// A new connection, not yet in the table.
     Unconfirmed,
 }
@@ -522,14 +522,55 @@ enum RstCheck {
     Keep,
 }
 
+/// The connections by slot: a vector with a list of free slots, so that
+/// a handle reaches its connection without hashing.
+#[derive(Debug, Clone, Default)]
+struct Slots {
+    all: Vec<Option<Conn>>,
+    free: Vec<usize>,
+}
+
+impl Slots {
+    fn get(&self, id: usize) -> Option<&Conn> {
+        self.all.get(id)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: usize) -> Option<&mut Conn> {
+        self.all.get_mut(id)?.as_mut()
+    }
+
+    /// Puts `c` in a free slot (or a new one) and returns the slot.
+    fn insert(&mut self, c: Conn) -> usize {
+        match self.free.pop() {
+            Some(id) => {
+                self.all[id] = Some(c);
+                id
+            }
+            None => {
+                self.all.push(Some(c));
+                self.all.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, id: usize) -> Option<Conn> {
+        let c = self.all.get_mut(id)?.take()?;
+        self.free.push(id);
+        Some(c)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Conn> {
+        self.all.iter().flatten()
+    }
+}
+
 /// The connection table.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     /// Settings.
     pub sysctl: Sysctl,
-    conns: FxHashMap<u64, Conn>,
-    by_tuple: FxHashMap<Tuple, (u64, bool)>,
-    next_id: u64,
+    conns: Slots,
+    by_tuple: FxHashMap<Tuple, (usize, bool)>,
     now: f64,
     /// A new connection waiting for [`Table::confirm`].
     pending: Option<Conn>,
@@ -552,7 +593,7 @@ impl Table {
     /// A connection by handle (the pending one for `Unconfirmed`).
     pub fn get(&self, h: Handle) -> Option<&Conn> {
         match h {
-            Handle::Confirmed(id) => self.conns.get(&id),
+            Handle::Confirmed(id) => self.conns.get(id),
             Handle::Unconfirmed => self.pending.as_ref(),
             Handle::None => None,
         }
@@ -561,14 +602,14 @@ impl Table {
     /// A connection by handle, to change (NAT bindings).
     pub fn get_mut(&mut self, h: Handle) -> Option<&mut Conn> {
         match h {
-            Handle::Confirmed(id) => self.conns.get_mut(&id),
+            Handle::Confirmed(id) => self.conns.get_mut(id),
             Handle::Unconfirmed => self.pending.as_mut(),
             Handle::None => None,
         }
     }
 
-    fn remove(&mut self, id: u64) {
-        if let Some(c) = self.conns.remove(&id) {
+    fn remove(&mut self, id: usize) {
+        if let Some(c) = self.conns.remove(id) {
             self.by_tuple.remove(&c.orig);
             self.by_tuple.remove(&c.reply);
         }
@@ -576,9 +617,9 @@ impl Table {
 
     /// Finds a live connection by a tuple: id and whether the tuple is the
     /// reply one. An expired one is removed first.
-    fn find(&mut self, t: &Tuple) -> Option<(u64, bool)> {
+    fn find(&mut self, t: &Tuple) -> Option<(usize, bool)> {
         let (id, reply) = *self.by_tuple.get(t)?;
-        let live = self.conns.get(&id).is_some_and(|c| c.expires > self.now);
+        let live = self.conns.get(id).is_some_and(|c| c.expires > self.now);
         if live {
             Some((id, reply))
         } else {
@@ -601,11 +642,10 @@ impl Table {
         }
         c.status |= status::CONFIRMED;
         // The timeout of an unconfirmed entry counts from confirmation.
-        let id = self.next_id;
-        self.next_id += 1;
-        self.by_tuple.insert(c.orig, (id, false));
-        self.by_tuple.insert(c.reply, (id, true));
-        self.conns.insert(id, c);
+        let (orig, reply) = (c.orig, c.reply);
+        let id = self.conns.insert(c);
+        self.by_tuple.insert(orig, (id, false));
+        self.by_tuple.insert(reply, (id, true));
         Handle::Confirmed(id)
     }
 
@@ -618,7 +658,7 @@ impl Table {
                 }
             }
             Handle::Confirmed(id) => {
-                if let Some(c) = self.conns.get_mut(&id) {
+                if let Some(c) = self.conns.get_mut(id) {
                     self.by_tuple.remove(&c.reply);
                     c.reply = reply;
                     self.by_tuple.insert(reply, (id, true));
@@ -827,9 +867,9 @@ impl Table {
     /// A TCP packet the state machine ignores (sIG): accepted with its
     /// connection, which is not refreshed; a reply still sets SEEN_REPLY
     /// (nf_conntrack_in does after the protocol handler).
-    fn ignored(&mut self, id: u64, reply: bool, state: CtState) -> Tracked {
+    fn ignored(&mut self, id: usize, reply: bool, state: CtState) -> Tracked {
         if reply {
-            if let Some(c) = self.conns.get_mut(&id) {
+            if let Some(c) = self.conns.get_mut(id) {
                 c.status |= status::SEEN_REPLY;
             }
         }
@@ -842,9 +882,9 @@ impl Table {
     }
 
     /// A packet of a known connection.
-    fn existing(&mut self, id: u64, reply: bool, pkt: &Packet) -> Tracked {
+    fn existing(&mut self, id: usize, reply: bool, pkt: &Packet) -> Tracked {
         let now = self.now;
-        let Some(mut c) = self.conns.get(&id).copied() else {
+        let Some(mut c) = self.conns.get(id).copied() else {
             return self.fresh(tuple_of(pkt), pkt);
         };
         // resolve_normal_ct: the state before the protocol handler.
@@ -891,7 +931,7 @@ impl Table {
                             flags: *flags,
                             end: Segment::of(pkt).map(|s| s.end),
                         });
-                        if let Some(slot) = self.conns.get_mut(&id) {
+                        if let Some(slot) = self.conns.get_mut(id) {
                             slot.proto = Proto::Tcp(old, win);
                         }
                         return self.ignored(id, reply, state);
@@ -927,7 +967,7 @@ impl Table {
                     };
                     if verdict != InWindow::Accept {
                         // The window data a first segment set up stays.
-                        if let Some(slot) = self.conns.get_mut(&id) {
+                        if let Some(slot) = self.conns.get_mut(id) {
                             slot.proto = Proto::Tcp(old, win);
                         }
                         if verdict == InWindow::Invalid {
@@ -1007,7 +1047,7 @@ impl Table {
                 c.expires = now + timeout::GENERIC;
             }
         }
-        if let Some(slot) = self.conns.get_mut(&id) {
+        if let Some(slot) = self.conns.get_mut(id) {
             *slot = c;
         }
         Tracked {

@@ -44,6 +44,7 @@ use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::{Compiled, Record, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
@@ -121,6 +122,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of `packet` before it went anywhere.
+    fn new(packet: Packet) -> Outcome {
+        Outcome {
+            packet,
+            out: Packet::default(),
+            verdict: Verdict::Accept,
+            ct: CtState::Invalid,
+            walks: Vec::new(),
+            logs: Vec::new(),
+            nat: Vec::new(),
+            dropped_by: None,
+            rejected: None,
+            reply: None,
+        }
+    }
+
     /// The LOG lines of this outcome and its replies, in order, each
     /// ending in a newline (as [`Engine::process_quiet`] writes them).
     pub fn all_logs(&self, into: &mut String) {
@@ -134,10 +151,85 @@ impl Outcome {
     }
 }
 
+/// A table's built-in chain that a hook walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    RawPrerouting,
+    RawOutput,
+    ManglePrerouting,
+    MangleInput,
+    MangleForward,
+    MangleOutput,
+    ManglePostrouting,
+    NatPrerouting,
+    NatInput,
+    NatOutput,
+    NatPostrouting,
+    FilterInput,
+    FilterForward,
+    FilterOutput,
+    SecurityInput,
+    SecurityForward,
+    SecurityOutput,
+}
+
+impl Hook {
+    /// Every hook, in the order of their numbers.
+    const ALL: [Hook; 17] = {
+        use Hook::*;
+        [
+            RawPrerouting,
+            RawOutput,
+            ManglePrerouting,
+            MangleInput,
+            MangleForward,
+            MangleOutput,
+            ManglePostrouting,
+            NatPrerouting,
+            NatInput,
+            NatOutput,
+            NatPostrouting,
+            FilterInput,
+            FilterForward,
+            FilterOutput,
+            SecurityInput,
+            SecurityForward,
+            SecurityOutput,
+        ]
+    };
+
+    /// The table and the chain.
+    fn names(self) -> (&'static str, &'static str) {
+        use Hook::*;
+        match self {
+            RawPrerouting => ("raw", "PREROUTING"),
+            RawOutput => ("raw", "OUTPUT"),
+            ManglePrerouting => ("mangle", "PREROUTING"),
+            MangleInput => ("mangle", "INPUT"),
+            MangleForward => ("mangle", "FORWARD"),
+            MangleOutput => ("mangle", "OUTPUT"),
+            ManglePostrouting => ("mangle", "POSTROUTING"),
+            NatPrerouting => ("nat", "PREROUTING"),
+            NatInput => ("nat", "INPUT"),
+            NatOutput => ("nat", "OUTPUT"),
+            NatPostrouting => ("nat", "POSTROUTING"),
+            FilterInput => ("filter", "INPUT"),
+            FilterForward => ("filter", "FORWARD"),
+            FilterOutput => ("filter", "OUTPUT"),
+            SecurityInput => ("security", "INPUT"),
+            SecurityForward => ("security", "FORWARD"),
+            SecurityOutput => ("security", "OUTPUT"),
+        }
+    }
+}
+
 /// The engine: compiled tables, one conntrack table, the host.
 #[derive(Debug)]
 pub struct Engine<'a> {
     tables: Vec<Compiled<'a>>,
+    /// Per [`Hook`]: the table that holds its built-in chain and the
+    /// chain's index, resolved once.
+    hooks: [Option<(usize, usize)>; Hook::ALL.len()],
     /// The connections.
     pub ct: conntrack::Table,
     /// The host.
@@ -150,9 +242,17 @@ pub struct Engine<'a> {
     /// While [`Engine::process_quiet`] runs: where LOG lines go (no
     /// steps, NAT texts or packet copies are kept).
     quiet: Option<String>,
-    /// The room of the packet a quiet replay copied last.
-    scratch: Packet,
+    /// Outcomes a quiet replay is done with, to reuse.
+    #[allow(
+        clippy::vec_box,
+        reason = "an outcome is handed on as a box (Outcome::reply); a box moves as a pointer"
+    )]
+    spare: Vec<Box<Outcome>>,
 }
+
+/// The packet on its way through the hooks: the caller's until a hook
+/// changes it (NAT, MARK, forwarding, loopback), then a copy.
+type Pkt<'p> = Cow<'p, Packet>;
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
     match t {
@@ -185,14 +285,23 @@ impl<'a> Engine<'a> {
             .iter()
             .map(Compiled::new)
             .collect::<Result<Vec<_>, _>>()?;
+        let hooks = Hook::ALL.map(|hook| {
+            let (table, chain) = hook.names();
+            tables.iter().enumerate().find_map(|(ti, t)| {
+                (t.table().name() == table)
+                    .then(|| t.builtin(chain).map(|ci| (ti, ci)))
+                    .flatten()
+            })
+        });
         Ok(Engine {
             tables,
+            hooks,
             ct: conntrack::Table::new(host.sysctl.ct),
             host,
             last: None,
             recent: Rc::default(),
             quiet: None,
-            scratch: Packet::default(),
+            spare: Vec::new(),
         })
     }
 
@@ -253,20 +362,11 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Walks `table`'s built-in `chain` when present; `None` when the
-    /// table or chain does not exist.
-    fn hook(
-        &mut self,
-        table: &'static str,
-        chain: &'static str,
-        pkt: &mut Packet,
-        cx: &Ctx,
-        out: &mut Outcome,
-    ) -> Option<Trace> {
-        let t = self.tables.iter_mut().find(|t| t.table().name() == table)?;
-        if !t.has_builtin(chain) {
-            return None;
-        }
+    /// Walks the hook's built-in chain when its table holds it; `None`
+    /// when the table or chain does not exist.
+    fn hook(&mut self, hook: Hook, pkt: &mut Pkt, cx: &Ctx, out: &mut Outcome) -> Option<Trace> {
+        let (ti, start) = self.hooks[hook as usize]?;
+        let t = &mut self.tables[ti];
         // The host's view of the addresses, for addrtype and rpfilter.
         let with_host;
         let cx = if t.uses_host() {
@@ -289,11 +389,12 @@ impl<'a> Engine<'a> {
             None => Record::Detail,
         };
         let quiet = matches!(rec, Record::Quiet(_));
-        let mut trace = t.walk_with(chain, pkt, cx, rec);
-        if let Some(m) = trace.mark {
-            pkt.mark = m;
+        let mut trace = t.walk_at(start, pkt, cx, rec);
+        if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
+            pkt.to_mut().mark = m;
         }
         if !quiet {
+            let (table, chain) = hook.names();
             out.walks.push(Walk {
                 table,
                 chain,
@@ -310,10 +411,10 @@ impl<'a> Engine<'a> {
     /// binding, and applies the connection's NAT to the packet.
     fn nat_hook(
         &mut self,
-        chain: &'static str,
+        hook: Hook,
         src_manip: bool,
         h: Handle,
-        pkt: &mut Packet,
+        pkt: &mut Pkt,
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Verdict {
@@ -325,7 +426,7 @@ impl<'a> Engine<'a> {
             }
         });
         if cx.ct.state == CtState::New && done == Some(false) {
-            let trace = self.hook("nat", chain, pkt, cx, out);
+            let trace = self.hook(hook, pkt, cx, out);
             if let Some(Trace {
                 verdict: Verdict::Drop,
                 ..
@@ -412,6 +513,11 @@ impl<'a> Engine<'a> {
     /// A packet sent by this host (only `OUT=`) comes from a process's
     /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        *self.process_own(pkt)
+    }
+
+    /// [`Engine::process`], the outcome boxed.
+    fn process_own(&mut self, pkt: &Packet) -> Box<Outcome> {
         let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
         self.process_as(pkt, None, Sock::User(uid, gid))
     }
@@ -423,7 +529,9 @@ impl<'a> Engine<'a> {
     /// replies give them.
     pub fn process_quiet(&mut self, pkt: &Packet, logs: &mut String) -> Verdict {
         self.quiet = Some(std::mem::take(logs));
-        let verdict = self.process(pkt).verdict;
+        let out = self.process_own(pkt);
+        let verdict = out.verdict;
+        self.recycle(out);
         *logs = self.quiet.take().unwrap_or_default();
         verdict
     }
@@ -436,26 +544,9 @@ impl<'a> Engine<'a> {
         pkt: &Packet,
         attached: Option<(Handle, conntrack::CtView)>,
         sock: Sock,
-    ) -> Outcome {
-        let mut out = Outcome {
-            packet: if self.quiet.is_some() {
-                Packet::default()
-            } else {
-                pkt.clone()
-            },
-            out: Packet::default(),
-            verdict: Verdict::Accept,
-            ct: CtState::Invalid,
-            walks: Vec::new(),
-            logs: Vec::new(),
-            nat: Vec::new(),
-            dropped_by: None,
-            rejected: None,
-            reply: None,
-        };
-        // A quiet replay copies into the room of the previous packet.
-        let mut p = std::mem::take(&mut self.scratch);
-        p.clone_from(pkt);
+    ) -> Box<Outcome> {
+        let mut out = self.outcome(pkt);
+        let mut p = Cow::Borrowed(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         let verdict = if arriving {
             self.last = None;
@@ -472,7 +563,7 @@ impl<'a> Engine<'a> {
                         };
                         (h, related)
                     });
-                    out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
+                    out.reply = Some(self.process_as(&r, attached, Sock::None));
                 }
             }
             v
@@ -480,51 +571,80 @@ impl<'a> Engine<'a> {
             self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
-        if self.quiet.is_some() {
-            self.scratch = p;
-        } else {
-            out.out = p;
+        if self.quiet.is_none() {
+            out.out = p.into_owned();
         }
         out
     }
 
-    /// Tracks the packet after its raw hook.
-    fn track(&mut self, raw: Option<Trace>, p: &Packet) -> conntrack::Tracked {
-        if raw.is_some_and(|t| t.notrack) {
+    /// A fresh outcome for `pkt`; a quiet replay keeps no packet copies
+    /// and reuses the room of outcomes it is done with.
+    fn outcome(&mut self, pkt: &Packet) -> Box<Outcome> {
+        if self.quiet.is_none() {
+            return Box::new(Outcome::new(pkt.clone()));
+        }
+        match self.spare.pop() {
+            Some(mut o) => {
+                o.verdict = Verdict::Accept;
+                o.ct = CtState::Invalid;
+                o.dropped_by = None;
+                o.rejected = None;
+                o
+            }
+            None => Box::new(Outcome::new(Packet::default())),
+        }
+    }
+
+    /// Keeps the room of a quiet replay's outcome (and its replies') for
+    /// the next packets.
+    fn recycle(&mut self, mut out: Box<Outcome>) {
+        if let Some(r) = out.reply.take() {
+            self.recycle(r);
+        }
+        self.spare.push(out);
+    }
+
+    /// The packet's connection after its raw hook: the attached one, or
+    /// conntrack's; its view goes to `cx`.
+    fn connect(
+        &mut self,
+        raw: Option<Trace>,
+        attached: Option<(Handle, conntrack::CtView)>,
+        p: &Packet,
+        cx: &mut Ctx,
+    ) -> Handle {
+        if let Some((h, view)) = attached {
+            cx.ct = view;
+            return h;
+        }
+        let t = if raw.is_some_and(|t| t.notrack) {
             self.ct.untrack()
         } else {
             self.ct.track(p)
-        }
+        };
+        cx.ct = t.view;
+        t.handle
     }
 
     fn arriving(
         &mut self,
-        p: &mut Packet,
+        p: &mut Pkt,
         out: &mut Outcome,
         attached: Option<(Handle, conntrack::CtView)>,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let raw = self.hook("raw", "PREROUTING", p, &self.at(now), out);
+        let mut cx = self.at(now);
+        let raw = self.hook(Hook::RawPrerouting, p, &cx, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
-        let (h, view) = match attached {
-            Some(a) => a,
-            None => {
-                let t = self.track(raw, p);
-                (t.handle, t.view)
-            }
-        };
-        out.ct = view.state;
-        self.last = Some((h, view.clone(), now));
-        let mut cx = Ctx {
-            ct: view,
-            ..self.at(now)
-        };
-        if self.stop("mangle", "PREROUTING", p, &cx, out) {
+        let h = self.connect(raw, attached, p, &mut cx);
+        out.ct = cx.ct.state;
+        self.last = Some((h, cx.ct.clone(), now));
+        if self.stop(Hook::ManglePrerouting, p, &cx, out) {
             return Verdict::Drop;
         }
-        if self.nat_hook("PREROUTING", false, h, p, &mut cx, out) == Verdict::Drop {
+        if self.nat_hook(Hook::NatPrerouting, false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
         // Broadcasts and the all-hosts group are delivered locally.
@@ -549,23 +669,25 @@ impl<'a> Engine<'a> {
                 if p.ttl <= 1 {
                     out.dropped_by = Some("ttl");
                     if let Some(r) = self.host.time_exceeded(p, now) {
-                        out.reply = Some(Box::new(self.process_as(&r, None, Sock::Kernel)));
+                        out.reply = Some(self.process_as(&r, None, Sock::Kernel));
                     }
                     return Verdict::Drop;
                 }
-                p.ttl -= 1;
-                p.iface_out = self
+                let iface_out = self
                     .host
                     .route(p.dst)
                     .map(|i| i.name.clone())
                     .unwrap_or_default();
+                let p = p.to_mut();
+                p.ttl -= 1;
+                p.iface_out = iface_out;
             }
-            for (t, c) in [
-                ("mangle", "FORWARD"),
-                ("filter", "FORWARD"),
-                ("security", "FORWARD"),
+            for hook in [
+                Hook::MangleForward,
+                Hook::FilterForward,
+                Hook::SecurityForward,
             ] {
-                if self.stop(t, c, p, &cx, out) {
+                if self.stop(hook, p, &cx, out) {
                     return Verdict::Drop;
                 }
             }
@@ -574,16 +696,12 @@ impl<'a> Engine<'a> {
                 None => Verdict::Drop,
             };
         }
-        for (t, c) in [
-            ("mangle", "INPUT"),
-            ("filter", "INPUT"),
-            ("security", "INPUT"),
-        ] {
-            if self.stop(t, c, p, &cx, out) {
+        for hook in [Hook::MangleInput, Hook::FilterInput, Hook::SecurityInput] {
+            if self.stop(hook, p, &cx, out) {
                 return Verdict::Drop;
             }
         }
-        if self.nat_hook("INPUT", true, h, p, &mut cx, out) == Verdict::Drop {
+        if self.nat_hook(Hook::NatInput, true, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
@@ -600,44 +718,37 @@ impl<'a> Engine<'a> {
             } else {
                 Sock::Kernel
             };
-            out.reply = Some(Box::new(self.process_as(&r, None, sock)));
+            out.reply = Some(self.process_as(&r, None, sock));
         }
         Verdict::Accept
     }
 
     fn sent(
         &mut self,
-        p: &mut Packet,
+        p: &mut Pkt,
         out: &mut Outcome,
         attached: Option<(Handle, conntrack::CtView)>,
         sock: Sock,
     ) -> Verdict {
         let now = self.ct.advance(p);
-        let base = Ctx {
+        let mut cx = Ctx {
             sock,
             ..self.at(now)
         };
-        let raw = self.hook("raw", "OUTPUT", p, &base, out);
+        let raw = self.hook(Hook::RawOutput, p, &cx, out);
         if raw.as_ref().is_some_and(|t| t.verdict != Verdict::Accept) {
             return Verdict::Drop;
         }
-        let (h, view) = match attached {
-            Some(a) => a,
-            None => {
-                let t = self.track(raw, p);
-                (t.handle, t.view)
-            }
-        };
-        out.ct = view.state;
-        let mut cx = Ctx { ct: view, ..base };
-        if self.stop("mangle", "OUTPUT", p, &cx, out) {
+        let h = self.connect(raw, attached, p, &mut cx);
+        out.ct = cx.ct.state;
+        if self.stop(Hook::MangleOutput, p, &cx, out) {
             return Verdict::Drop;
         }
-        if self.nat_hook("OUTPUT", false, h, p, &mut cx, out) == Verdict::Drop {
+        if self.nat_hook(Hook::NatOutput, false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        for (t, c) in [("filter", "OUTPUT"), ("security", "OUTPUT")] {
-            if self.stop(t, c, p, &cx, out) {
+        for hook in [Hook::FilterOutput, Hook::SecurityOutput] {
+            if self.stop(hook, p, &cx, out) {
                 return Verdict::Drop;
             }
         }
@@ -650,11 +761,12 @@ impl<'a> Engine<'a> {
         // To this host: back in through lo, keeping its connection
         // (nf_conntrack_in leaves a packet that has one alone); lo's
         // header logs as 12 zero bytes and the IPv4 type.
-        p.iface_in = "lo".into();
-        p.iface_out.clear();
+        let back = p.to_mut();
+        back.iface_in = "lo".into();
+        back.iface_out.clear();
         let mut mac = vec![0u8; 12];
         mac.extend([8, 0]);
-        p.mac = Some(mac);
+        back.mac = Some(mac);
         let view = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
         self.arriving(p, out, Some((h, view)))
     }
@@ -664,12 +776,12 @@ impl<'a> Engine<'a> {
     fn postrouting(
         &mut self,
         h: Handle,
-        p: &mut Packet,
+        p: &mut Pkt,
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Option<Handle> {
-        if self.stop("mangle", "POSTROUTING", p, cx, out)
-            || self.nat_hook("POSTROUTING", true, h, p, cx, out) == Verdict::Drop
+        if self.stop(Hook::ManglePostrouting, p, cx, out)
+            || self.nat_hook(Hook::NatPostrouting, true, h, p, cx, out) == Verdict::Drop
         {
             return None;
         }
@@ -682,15 +794,8 @@ impl<'a> Engine<'a> {
 
     /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
     /// QUEUE without a listener).
-    fn stop(
-        &mut self,
-        table: &'static str,
-        chain: &'static str,
-        p: &mut Packet,
-        cx: &Ctx,
-        out: &mut Outcome,
-    ) -> bool {
-        self.hook(table, chain, p, cx, out)
+    fn stop(&mut self, hook: Hook, p: &mut Pkt, cx: &Ctx, out: &mut Outcome) -> bool {
+        self.hook(hook, p, cx, out)
             .is_some_and(|t| t.verdict != Verdict::Accept)
     }
 }
@@ -741,7 +846,7 @@ fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
 /// manip type and direction; returns the end (address, port) before and
 /// after when it changed.
 fn nat_apply(
-    p: &mut Packet,
+    p: &mut Pkt,
     c: &conntrack::Conn,
     reply_dir: bool,
     src_manip: bool,
@@ -778,6 +883,7 @@ fn nat_apply(
     if (old_addr, old_port) == (to_addr, to_port) {
         return None;
     }
+    let p = p.to_mut();
     set_end(p, src_manip, to_addr, to_port);
     // nf_nat_icmp_reply_translation: the quoted packet went the other
     // way, so it gets the mirrored rewrite.

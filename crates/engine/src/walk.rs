@@ -64,6 +64,21 @@ pub struct Trace {
     pub mark: Option<u32>,
 }
 
+impl Trace {
+    /// ACCEPT, with nothing recorded.
+    fn accept() -> Trace {
+        Trace {
+            verdict: Verdict::Accept,
+            steps: Vec::new(),
+            logs: Vec::new(),
+            nat: None,
+            reject: None,
+            notrack: false,
+            mark: None,
+        }
+    }
+}
+
 /// How much a walk records besides its verdict, counters and results.
 #[derive(Debug)]
 pub enum Record<'s> {
@@ -343,7 +358,7 @@ impl<'a> Compiled<'a> {
     }
 
     /// The index of a built-in chain the kernel holds.
-    fn builtin(&self, chain: &str) -> Option<usize> {
+    pub fn builtin(&self, chain: &str) -> Option<usize> {
         self.builtins
             .iter()
             .find(|(n, _)| *n == chain)
@@ -366,22 +381,21 @@ impl<'a> Compiled<'a> {
     /// [`Compiled::walk`], recording as much as `rec` asks: the verdict,
     /// counters, NAT/REJECT/notrack/mark results and LOG lines are the
     /// same either way.
-    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, mut rec: Record<'_>) -> Trace {
-        let mut trace = Trace {
-            verdict: Verdict::Accept,
-            steps: Vec::new(),
-            logs: Vec::new(),
-            nat: None,
-            reject: None,
-            notrack: false,
-            mark: None,
-        };
-        if let Some(start) = self.builtin(chain) {
-            let mut stack = std::mem::take(&mut self.stack);
-            stack.clear();
-            trace.verdict = self.walk_inner(start, pkt, cx, &mut trace, &mut rec, &mut stack);
-            self.stack = stack;
+    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, rec: Record<'_>) -> Trace {
+        match self.builtin(chain) {
+            Some(start) => self.walk_at(start, pkt, cx, rec),
+            None => Trace::accept(),
         }
+    }
+
+    /// [`Compiled::walk_with`] from the chain with this index
+    /// ([`Compiled::builtin`]).
+    pub fn walk_at(&mut self, start: usize, pkt: &Packet, cx: &Ctx, mut rec: Record<'_>) -> Trace {
+        let mut trace = Trace::accept();
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        trace.verdict = self.walk_inner(start, pkt, cx, &mut trace, &mut rec, &mut stack);
+        self.stack = stack;
         trace
     }
 
