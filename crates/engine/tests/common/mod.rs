@@ -1,6 +1,8 @@
 //! Helpers shared by the live differential tests (`live_kernel.rs`,
 //! `live_stateful.rs`).
 
+pub mod trace;
+
 use ironwall_engine::packet::Packet;
 use ironwall_engine::wire;
 use ironwall_lab::kmsg::{Kmsg, LogAllNetns};
