@@ -19,12 +19,12 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff, reassembled, talk, trace};
+use common::{model, multiset_diff, reassembled, talk, trace};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::Compiled;
 use ironwall_engine::wire::{self, Corrupt};
-use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,

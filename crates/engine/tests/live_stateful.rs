@@ -31,13 +31,13 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff, reassembled, talk, trace};
+use common::{model, multiset_diff, reassembled, talk, trace};
 use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
 use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{self, Corrupt};
-use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
     SERVER_S, STRANGER,

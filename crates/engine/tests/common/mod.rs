@@ -5,38 +5,12 @@ pub mod trace;
 
 use ironwall_engine::packet::Packet;
 use ironwall_engine::wire;
-use ironwall_lab::kmsg::{Kmsg, LogAllNetns};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
-
-/// The gate of a live test that reads LOG lines: `None` (after one line
-/// saying why) when kernel tests do not run here; otherwise the guard that
-/// enables LOG lines of the lab's namespaces. Under `CI=true` a kernel log
-/// that cannot be read fails the test instead of skipping it.
-pub fn log_guard(what: &str) -> Option<LogAllNetns> {
-    if !ironwall_lab::kernel_tests(what) {
-        return None;
-    }
-    let skip = |why: String| {
-        assert!(!ironwall_lab::in_ci(), "{what}: {why} (under CI=true)");
-        eprintln!("skip {what}: {why}");
-    };
-    if let Err(e) = Kmsg::open(what) {
-        skip(format!("/dev/kmsg: {e}"));
-        return None;
-    }
-    match LogAllNetns::enable() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            skip(format!("nf_log_all_netns: {e}"));
-            None
-        }
-    }
-}
 
 /// Prints the `what` (LOG lines, paths) only one side has; returns how
 /// many there are.
