@@ -16,7 +16,7 @@
 //! badsum [0.010000] IN=srv-c ...   (its TCP/UDP/ICMP checksum is wrong)
 //! [counters]
 //! *filter                          (recorded: `iptables-save -c`,
-//! :INPUT ACCEPT [2:80]              without its comment lines)
+//! :INPUT ACCEPT [2:80]              without the Generated/Completed lines)
 //! [1:40] -A INPUT ...
 //! COMMIT
 //! [logs]
@@ -59,6 +59,9 @@ pub struct Case {
     pub about: Vec<String>,
     /// The ruleset, as iptables-restore reads it.
     pub rules: String,
+    /// The line number of `[rules]` (the ruleset's line N is the file's
+    /// line `rules_at + N`).
+    pub rules_at: usize,
     /// The host file's lines.
     pub host: Vec<Line>,
     /// The `[packets]` section as written (comments kept).
@@ -89,6 +92,9 @@ impl Case {
                     }
                     seen.push(s);
                     section = Some(s);
+                    if name == "rules" {
+                        case.rules_at = n;
+                    }
                     continue;
                 }
                 if name.chars().all(|c| c.is_ascii_lowercase()) && !name.is_empty() {
@@ -192,15 +198,6 @@ impl Case {
     }
 }
 
-/// `iptables-save` text without its comment lines (the kernel's and
-/// ours, as the corpus keeps them).
-pub fn save_body(save: &str) -> String {
-    save.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
 /// The `*.case` files of `dir`, sorted.
 pub fn case_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -230,6 +227,7 @@ pub fn dump(
     let case = Case {
         about: about.lines().map(|l| format!("# {l}")).collect(),
         rules: rules.to_string(),
+        rules_at: 0,
         host: host.iter().map(line).collect(),
         stream: packets.iter().map(line).collect(),
         counters: None,
