@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{model, multiset_diff, reassembled, talk, trace};
+use common::{dump_case, model, multiset_diff, reassembled, talk, trace};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::Compiled;
@@ -516,6 +516,14 @@ fn differential(
         );
     }
     out.disagreements += multiset_diff("LOG line", &logs, &klogs);
+    if out.disagreements > 0 {
+        let fed: Vec<Packet> = seen
+            .into_iter()
+            .filter(|(_, reaches)| *reaches)
+            .map(|(p, _)| p)
+            .collect();
+        dump_case("live_kernel", rules, prefix, &[], &fed);
+    }
     out
 }
 

@@ -31,29 +31,21 @@
 
 mod common;
 
-use common::{model, multiset_diff, reassembled, talk, trace};
+use common::{dump_case, model, multiset_diff, reassembled, talk, trace, ALL};
 use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::{Engine, Outcome};
-use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
+use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
 use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
-    Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
+    server_ifaces, Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_S, STRANGER,
 };
 use ironwall_model::ruleset::Ruleset;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Every field a log line can show.
-const ALL: LogFlags = LogFlags {
-    tcp_seq: true,
-    tcp_opt: true,
-    ip_opt: true,
-    uid: false,
-};
 
 /// `nf_conntrack_udp_timeout` in the server (and the engine's host), so
 /// that a UDP flow expires within the test.
@@ -93,16 +85,7 @@ fn guide_rules(shared: &std::path::Path, prefix: &str) -> String {
 /// window scale).
 fn lab_host(lab: &Lab) -> Host {
     let mut h = Host::default();
-    let mut ifaces = vec![
-        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
-        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
-    ];
-    ifaces.extend(
-        SERVER_EXTRA
-            .iter()
-            .map(|a| format!("{}={a}/24", SERVER_C.iface)),
-    );
-    for i in &ifaces {
+    for i in &server_ifaces() {
         h.option("--iface", i).expect("iface");
     }
     h.option("--listen", &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"))
@@ -513,6 +496,8 @@ struct Tally {
     logs: usize,
     paths: usize,
     disagreements: usize,
+    /// The packets fed to the engine, in order.
+    fed: Vec<Packet>,
 }
 
 /// A change the test made to the server while it ran.
@@ -591,6 +576,7 @@ fn replay(
             tally.packets_in += 1;
         }
         let o = e.process(&pkt);
+        tally.fed.push(pkt);
         answers_of(&o, &mut pending);
         logs_of(&o, &mut logs);
         engine_paths(&o, &mut paths);
@@ -1077,5 +1063,14 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         "{what}: {} packets in, {} out ({} of them the host's answers, compared), {} rule and policy counters (filter and nat), {} LOG lines, {} TRACE paths compared; {} disagreements",
         tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.paths, tally.disagreements
     );
+    if tally.disagreements > 0 {
+        let host = [
+            format!("listen tcp/22,tcp/8443,udp/{UDP_OPEN}"),
+            "sysctl net.ipv4.icmp_ratelimit=0".to_string(),
+            format!("sysctl net.netfilter.nf_conntrack_udp_timeout={UDP_TIMEOUT}"),
+            format!("sysctl net.netfilter.nf_conntrack_tcp_timeout_established={TCP_IDLE}"),
+        ];
+        dump_case(what, &rules, &prefix, &host, &tally.fed);
+    }
     assert_eq!(tally.disagreements, 0);
 }

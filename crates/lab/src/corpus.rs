@@ -211,7 +211,7 @@ pub fn case_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Writes a new case (no recorded sections yet) named `name` into `dir`,
 /// for a live differential test that found a disagreement: the ruleset,
 /// the host file lines and the packet lines. Returns its path; record it
-/// with `IRONWALL_LAB_RECORD=1`.
+/// with `IRONWALL_LAB_RECORD=1`. A name already taken gets `-2`, `-3`...
 pub fn dump(
     dir: &Path,
     name: &str,
@@ -234,7 +234,14 @@ pub fn dump(
         logs: None,
     };
     std::fs::create_dir_all(dir)?;
-    let path = dir.join(format!("{name}.case"));
+    // A name already taken gets a number.
+    let mut path = dir.join(format!("{name}.case"));
+    for n in 2..1000 {
+        if !path.exists() {
+            break;
+        }
+        path = dir.join(format!("{name}-{n}.case"));
+    }
     std::fs::write(&path, case.text())?;
     Ok(path)
 }
@@ -255,6 +262,22 @@ mod tests {
         assert_eq!(p[0].n, 10);
         assert_eq!(c.host_line(1), 7);
         assert_eq!(c.logs.as_deref(), Some(&["x: IN=srv-c".to_string()][..]));
+    }
+
+    #[test]
+    fn dumps_parse_back_and_never_overwrite() {
+        let dir = std::env::temp_dir().join(format!("iw-corpus-{}", std::process::id()));
+        let host = ["iface srv-c=10.137.0.1/24".to_string()];
+        let pkts = ["[1.000000] IN=srv-c SRC=1.2.3.4".to_string()];
+        let write = || dump(&dir, "d", "why\nhow", "*filter\nCOMMIT\n", &host, &pkts);
+        let (a, b) = (write().expect("dump"), write().expect("dump"));
+        assert_eq!(b.file_name().and_then(|n| n.to_str()), Some("d-2.case"));
+        let text = std::fs::read_to_string(&a).expect("read");
+        let _ = std::fs::remove_dir_all(&dir);
+        let c = Case::parse("d.case", &text).expect("parses");
+        assert_eq!(c.about, ["# why", "# how"]);
+        assert_eq!(c.packets()[0].line, pkts[0]);
+        assert_eq!((c.counters, c.logs), (None, None));
     }
 
     #[test]

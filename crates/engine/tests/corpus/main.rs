@@ -21,9 +21,7 @@ use ironwall_engine::wire::{self, Corrupt};
 use ironwall_engine::Packet;
 use ironwall_lab::corpus::{case_files, Case};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
-use ironwall_lab::topo::{
-    Controls, Lab, RawLink, CLIENT, SERVER_C, SERVER_EXTRA, SERVER_S, STRANGER,
-};
+use ironwall_lab::topo::{server_ifaces, Controls, Lab, RawLink, CLIENT, STRANGER};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
@@ -182,20 +180,6 @@ fn corpus_replays_as_the_kernel_recorded() {
     assert!(failed.is_empty());
 }
 
-/// The lab server's interfaces, as a case's host names them.
-fn lab_ifaces() -> Vec<String> {
-    let mut v = vec![
-        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
-        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
-    ];
-    v.extend(
-        SERVER_EXTRA
-            .iter()
-            .map(|a| format!("{}={a}/24", SERVER_C.iface)),
-    );
-    v
-}
-
 /// Runs a case in a fresh lab; returns the kernel's counters (save body)
 /// and LOG lines (the test's prefix taken off).
 fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<String>), String> {
@@ -221,7 +205,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         return Err(format!("{name}: iptables-restore: {err}"));
     }
     lab.apply(&controls).map_err(|e| format!("{name}: {e}"))?;
-    let ifaces = lab_ifaces();
+    let ifaces = server_ifaces();
     let mut sockets = (Vec::new(), Vec::new());
     for l in &case.host {
         let at = format!("{name}:{}", l.n);
