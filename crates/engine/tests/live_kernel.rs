@@ -19,12 +19,12 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff, reassembled, talk};
+use common::{dump_case, model, multiset_diff, reassembled, talk, trace};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
-use ironwall_engine::walk::{Compiled, Trace, Verdict};
+use ironwall_engine::walk::Compiled;
 use ironwall_engine::wire::{self, Corrupt};
-use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
@@ -266,30 +266,13 @@ fn reaches_input(p: &Packet, ip_bytes: &[u8]) -> bool {
 /// Traces the trusted client's packets (raw PREROUTING).
 const TRACE_CLIENT: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -s 10.137.0.16/32 -j TRACE\nCOMMIT\n";
 
-/// Loads [`TRACE_CLIENT`] and starts `xtables-monitor --trace`, sending
-/// probes (echo replies from the client, which the server ignores) until
-/// the monitor shows one. Call before the ruleset under test is loaded,
-/// which starts its counters afresh.
+/// Loads [`TRACE_CLIENT`] and starts `xtables-monitor --trace`. Call
+/// before the ruleset under test is loaded, which starts its counters
+/// afresh.
 fn traced(lab: &Lab) -> Monitor {
     let (code, _, err) = lab.server.restore(&[], TRACE_CLIENT);
     assert_eq!(code, 0, "iptables-restore of the raw table: {err}");
-    let monitor = Monitor::trace(&lab.server).expect("xtables-monitor");
-    let probe = shot(
-        CLIENT,
-        &format!("{C} LEN=28 ID=65535 PROTO=ICMP TYPE=0 CODE=0 ID=0 SEQ=0"),
-    );
-    let frame = wire::to_ethernet(&probe.pkt, SERVER_C.mac, CLIENT.mac).expect("encode");
-    let link = RawLink::open(&lab.client, CLIENT.iface).expect("sender");
-    for _ in 0..50 {
-        link.send(&frame).expect("send");
-        if monitor.saw("ID=65535", Duration::from_millis(100)) {
-            // The probes' last events, then a clean start.
-            std::thread::sleep(Duration::from_millis(300));
-            monitor.clear();
-            return monitor;
-        }
-    }
-    panic!("xtables-monitor --trace showed no probe in 5 s");
+    trace::monitor(lab)
 }
 
 /// The server's interface towards the client, as packets name it.
@@ -300,113 +283,21 @@ fn packet_key(p: &Packet) -> String {
     format!("SRC={} DST={} LEN={} ID={}", p.src, p.dst, p.len, p.id)
 }
 
-/// A walk as TRACE writes it: `CHAIN:N:VERDICT` per rule that matched
-/// (CONTINUE for a rule without a verdict, RETURN for `-j RETURN`), and
-/// `CHAIN:policy:VERDICT`; nothing for the end of a user chain.
-fn path_of(t: &Trace) -> Vec<String> {
-    let verdict = match t.verdict {
-        Verdict::Accept => "ACCEPT",
-        Verdict::Drop => "DROP",
-        Verdict::Queue => "QUEUE",
-    };
-    t.steps
-        .iter()
-        .map(|s| {
-            let what = match &*s.action {
-                "policy" => return format!("{}:policy:{verdict}", s.chain),
-                // The kernel traces no event for the end of a user chain.
-                "return" if s.rule == 0 => return String::new(),
-                "return" => "RETURN".to_string(),
-                "hotdrop" | "DROP" => "DROP".to_string(),
-                "ACCEPT" => "ACCEPT".to_string(),
-                a => match a.split_once(' ') {
-                    Some(("jump", c)) => format!("JUMP:{c}"),
-                    Some(("goto", c)) => format!("GOTO:{c}"),
-                    _ => "CONTINUE".to_string(),
-                },
-            };
-            format!("{}:{}:{what}", s.chain, s.rule)
-        })
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// Rule handles of the server's filter table, per chain in rule order
-/// (`nft -a list table ip filter`).
-fn handles(lab: &Lab) -> Vec<(String, Vec<String>)> {
-    let (code, out, err) = ironwall_lab::triple(lab.server.run(
-        "nft",
-        &["-a", "list", "table", "ip", "filter"],
-        None,
-    ));
-    assert_eq!(code, 0, "nft list: {err}");
-    let mut chains: Vec<(String, Vec<String>)> = Vec::new();
-    for line in out.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("chain ") {
-            let name = rest.split_whitespace().next().unwrap_or("").to_string();
-            chains.push((name, Vec::new()));
-        } else if let (Some((_, h)), false) =
-            (line.rsplit_once("# handle "), line.starts_with("table "))
-        {
-            if let Some(c) = chains.last_mut() {
-                c.1.push(format!("0x{:x}", h.trim().parse::<u64>().unwrap_or(0)));
-            }
-        }
-    }
-    chains
-}
-
-/// The filter-table paths of the traced packets, in [`path_of`]'s form,
-/// keyed by [`packet_key`]. A `PACKET:` line starts a packet's record
-/// (the kernel writes one at the first event of each hook; trace ids are
-/// reused by later packets).
-fn kernel_paths(lines: &[String], handles: &[(String, Vec<String>)]) -> Vec<String> {
-    let mut records: Vec<(String, Vec<String>)> = Vec::new();
-    let mut current: std::collections::HashMap<String, usize> = Default::default();
-    for l in lines {
-        let words: Vec<&str> = l.split_whitespace().collect();
-        match words.as_slice() {
-            ["PACKET:", _, id, fields @ ..] => {
-                let get = |k: &str| fields.iter().find_map(|f| f.strip_prefix(k)).unwrap_or("?");
-                let key = format!(
-                    "SRC={} DST={} LEN={} ID={}",
-                    get("SRC="),
-                    get("DST="),
-                    get("LEN="),
-                    get("ID=")
-                );
-                current.insert(id.to_string(), records.len());
-                records.push((key, Vec::new()));
-            }
-            ["TRACE:", _, id, what, ..] => {
-                let parts: Vec<&str> = what.split(':').collect();
-                let event = match parts.as_slice() {
-                    ["filter", chain, "rule", handle, verdict @ ..] => {
-                        let pos = handles
-                            .iter()
-                            .find(|(c, _)| c == chain)
-                            .and_then(|(_, hs)| hs.iter().position(|h| h == handle))
-                            .map_or(0, |p| p + 1);
-                        let v = verdict.join(":").replace("0xfffffffb", "RETURN");
-                        format!("{chain}:{pos}:{v}")
-                    }
-                    ["filter", chain, "policy", verdict] => format!("{chain}:policy:{verdict}"),
-                    ["filter", chain, "return", ..] => format!("{chain}:return"),
-                    _ => continue,
-                };
-                let idx = *current.entry(id.to_string()).or_insert_with(|| {
-                    records.push(("?".to_string(), Vec::new()));
-                    records.len() - 1
-                });
-                records[idx].1.push(event);
-            }
-            _ => {}
-        }
-    }
-    records
+/// The filter-table paths of the traced packets, keyed as [`packet_key`].
+fn kernel_paths(lines: &[String], handles: &trace::Handles) -> Vec<String> {
+    trace::runs(lines, handles)
         .into_iter()
-        .filter(|(_, events)| !events.is_empty())
-        .map(|(key, events)| format!("{key} => {}", events.join(" ")))
+        .filter(|(_, r)| r.table == "filter")
+        .map(|(_, r)| {
+            format!(
+                "SRC={} DST={} LEN={} ID={} => {}",
+                r.field("SRC"),
+                r.field("DST"),
+                r.field("LEN"),
+                r.field("ID"),
+                r.events.join(" ")
+            )
+        })
         .collect()
 }
 
@@ -553,7 +444,8 @@ fn differential(
     for (p, _) in seen.iter().filter(|(_, reaches)| *reaches) {
         let t = walk.walk("INPUT", p, &Ctx::default());
         if p.src == IpAddr::V4(CLIENT.addr) && p.iface_in == CLIENT_SIDE {
-            paths.push(format!("{} => {}", packet_key(p), path_of(&t).join(" ")));
+            let path = trace::path_of("filter", t.verdict, &t.steps);
+            paths.push(format!("{} => {}", packet_key(p), path.join(" ")));
         }
         logs.extend(t.logs);
     }
@@ -613,7 +505,7 @@ fn differential(
     out.logs = klogs.len();
     if let Some(m) = monitor {
         let lines = m.finish(Duration::from_millis(300), Duration::from_secs(10));
-        let kernel = kernel_paths(&lines, &handles(lab));
+        let kernel = kernel_paths(&lines, &trace::handles(lab, &["filter"]));
         out.paths = paths.len();
         out.disagreements += multiset_diff("TRACE path", &paths, &kernel);
     }
@@ -624,6 +516,14 @@ fn differential(
         );
     }
     out.disagreements += multiset_diff("LOG line", &logs, &klogs);
+    if out.disagreements > 0 {
+        let fed: Vec<Packet> = seen
+            .into_iter()
+            .filter(|(_, reaches)| *reaches)
+            .map(|(p, _)| p)
+            .collect();
+        dump_case("live_kernel", rules, prefix, &[], &fed);
+    }
     out
 }
 

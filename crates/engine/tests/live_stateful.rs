@@ -31,29 +31,21 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff, reassembled, talk};
+use common::{dump_case, model, multiset_diff, reassembled, talk, trace, ALL};
 use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::{Engine, Outcome};
-use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
+use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
 use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{self, Corrupt};
-use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
-    Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
+    server_ifaces, Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_S, STRANGER,
 };
 use ironwall_model::ruleset::Ruleset;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Every field a log line can show.
-const ALL: LogFlags = LogFlags {
-    tcp_seq: true,
-    tcp_opt: true,
-    ip_opt: true,
-    uid: false,
-};
 
 /// `nf_conntrack_udp_timeout` in the server (and the engine's host), so
 /// that a UDP flow expires within the test.
@@ -93,16 +85,7 @@ fn guide_rules(shared: &std::path::Path, prefix: &str) -> String {
 /// window scale).
 fn lab_host(lab: &Lab) -> Host {
     let mut h = Host::default();
-    let mut ifaces = vec![
-        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
-        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
-    ];
-    ifaces.extend(
-        SERVER_EXTRA
-            .iter()
-            .map(|a| format!("{}={a}/24", SERVER_C.iface)),
-    );
-    for i in &ifaces {
+    for i in &server_ifaces() {
         h.option("--iface", i).expect("iface");
     }
     h.option("--listen", &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"))
@@ -511,7 +494,10 @@ struct Tally {
     answers: usize,
     counters: usize,
     logs: usize,
+    paths: usize,
     disagreements: usize,
+    /// The packets fed to the engine, in order.
+    fed: Vec<Packet>,
 }
 
 /// A change the test made to the server while it ran.
@@ -525,14 +511,16 @@ enum Change {
 }
 
 /// Feeds the capture through one engine, making each change to its host
-/// from the change's time on; returns the LOG lines.
+/// from the change's time on; returns the LOG lines and the paths (see
+/// [`engine_paths`]).
 fn replay(
     e: &mut Engine,
     seen: Vec<Seen>,
     mut changes: Vec<(f64, Change)>,
     tally: &mut Tally,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let mut logs = Vec::new();
+    let mut paths = Vec::new();
     let mut pending: Vec<Packet> = Vec::new();
     let mut shifts: Vec<Shift> = Vec::new();
     changes.reverse();
@@ -588,14 +576,150 @@ fn replay(
             tally.packets_in += 1;
         }
         let o = e.process(&pkt);
+        tally.fed.push(pkt);
         answers_of(&o, &mut pending);
         logs_of(&o, &mut logs);
+        engine_paths(&o, &mut paths);
     }
     for a in pending {
         tally.disagreements += 1;
         eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
     }
-    logs
+    (logs, paths)
+}
+
+/// Sets `nftrace` on every packet the server sends or receives (but
+/// not twice for a packet it sends itself through lo, which keeps the
+/// mark), in a table of its own that iptables-save does not show and
+/// that holds no counter: the compared counters are not touched. Its
+/// priority (-350) is after conntrack's defragmentation and before raw.
+const TRACE_ALL: &str = "table ip iwtrace {
+  chain pre { type filter hook prerouting priority -350; policy accept; iifname != \"lo\" meta nftrace set 1; }
+  chain out { type filter hook output priority -350; policy accept; meta nftrace set 1; }
+}
+";
+
+/// What identifies a packet in a trace: as [`packet_key`] writes it from
+/// the words of the `PACKET:` line `xtables-monitor` prints.
+fn run_key(r: &trace::Run) -> String {
+    let flags: Vec<&str> = r
+        .packet
+        .iter()
+        .map(String::as_str)
+        .filter(|w| TRACE_FLAGS.iter().any(|(n, _)| n == w))
+        .collect();
+    let mut key = ["IN", "OUT", "SRC", "DST", "LEN", "SPORT", "DPORT"]
+        .iter()
+        .map(|k| format!("{k}={}", r.field(k)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for f in flags {
+        key.push(' ');
+        key.push_str(f);
+    }
+    key
+}
+
+/// The TCP flags `xtables-monitor` prints, in its order.
+const TRACE_FLAGS: [(&str, u16); 6] = [
+    ("SYN", F::SYN),
+    ("ACK", F::ACK),
+    ("FIN", F::FIN),
+    ("RST", F::RST),
+    ("PSH", F::PSH),
+    ("URG", F::URG),
+];
+
+/// A packet's identity in a trace: interfaces, addresses, length, ports
+/// and TCP flags (not the IP ID, which the host's answers choose at
+/// random).
+fn packet_key(p: &Packet) -> String {
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "?".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let (ports, flags) = match &p.transport {
+        Transport::Tcp {
+            spt, dpt, flags, ..
+        } => {
+            let names: Vec<&str> = TRACE_FLAGS
+                .iter()
+                .filter(|(_, b)| flags & b != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            (
+                (spt.to_string(), dpt.to_string()),
+                names.iter().map(|n| format!(" {n}")).collect(),
+            )
+        }
+        Transport::Udp { spt, dpt, .. } => ((spt.to_string(), dpt.to_string()), String::new()),
+        _ => (("?".to_string(), "?".to_string()), String::new()),
+    };
+    format!(
+        "IN={} OUT={} SRC={} DST={} LEN={} SPORT={} DPORT={}{flags}",
+        or_unknown(&p.iface_in),
+        or_unknown(&p.iface_out),
+        p.src,
+        p.dst,
+        p.len,
+        ports.0,
+        ports.1
+    )
+}
+
+/// The engine's paths of an outcome and its answers, one per traversal
+/// the kernel traces: `KEY => EVENTS` ([`packet_key`], [`trace::path_of`]).
+/// A packet the host sends to itself is two: its way out, and its way
+/// back in through lo.
+fn engine_paths(o: &Outcome, into: &mut Vec<String>) {
+    let back_in = o
+        .walks
+        .iter()
+        .position(|w| matches!(w.chain, "PREROUTING" | "INPUT") && !o.packet.iface_out.is_empty());
+    let (out, back) = o.walks.split_at(back_in.unwrap_or(o.walks.len()));
+    let mut looped = o.packet.clone();
+    looped.iface_in = "lo".to_string();
+    looped.iface_out.clear();
+    for (p, walks) in [(&o.packet, out), (&looped, back)] {
+        if p.iface_in == "lo" && walks.is_empty() {
+            continue;
+        }
+        let events: Vec<String> = walks
+            .iter()
+            .flat_map(|w| trace::path_of(w.table, w.verdict, &w.steps))
+            .collect();
+        into.push(format!("{} => {}", packet_key(p), events.join(" ")));
+    }
+    if let Some(r) = &o.reply {
+        engine_paths(r, into);
+    }
+}
+
+/// The kernel's paths in [`engine_paths`]' form: a traversal starts at
+/// the `iwtrace` table's event ([`TRACE_ALL`]) and holds the later runs
+/// of its trace id.
+fn kernel_paths(lines: &[String], handles: &trace::Handles) -> Vec<String> {
+    let mut paths: Vec<(String, Vec<String>)> = Vec::new();
+    let mut current: std::collections::HashMap<String, usize> = Default::default();
+    for (id, r) in trace::runs(lines, handles) {
+        if r.table == "iwtrace" {
+            current.insert(id, paths.len());
+            paths.push((run_key(&r), Vec::new()));
+            continue;
+        }
+        let i = *current.entry(id).or_insert_with(|| {
+            paths.push((format!("{} (untraced start)", run_key(&r)), Vec::new()));
+            paths.len() - 1
+        });
+        paths[i].1.extend(r.events);
+    }
+    paths
+        .into_iter()
+        .map(|(k, e)| format!("{k} => {}", e.join(" ")))
+        .collect()
 }
 
 /// Compares every rule's and policy's counters of every table of `ours`
@@ -647,6 +771,9 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let prefix = unique_prefix();
     let rules = guide_rules(&shared, &prefix);
     let lab = Lab::new("stf", &Controls::default());
+    let (code, _, err) = ironwall_lab::triple(lab.server.run("nft", &["-f", "-"], Some(TRACE_ALL)));
+    assert_eq!(code, 0, "nft -f: {err}");
+    let monitor = trace::monitor(&lab);
     let (code, _, err) = lab.server.restore(&[], &rules);
     assert_eq!(code, 0, "iptables-restore: {err}");
     lab.apply(&Controls::default()).expect("sysctl");
@@ -909,7 +1036,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let mut tally = Tally::default();
     let ruleset = model(&rules, false);
     let mut engine = Engine::new(&ruleset, lab_host(&lab)).expect("the engine models the guide");
-    let logs = replay(&mut engine, seen, changes, &mut tally);
+    let (logs, paths) = replay(&mut engine, seen, changes, &mut tally);
     let mut ours = model(&rules, false);
     engine.add_counters_to(&mut ours);
     let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
@@ -925,9 +1052,25 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     );
     tally.logs = klogs.len();
     tally.disagreements += multiset_diff("LOG line", &logs, &klogs);
+    let lines = monitor.finish(Duration::from_millis(300), Duration::from_secs(10));
+    let kernel = kernel_paths(&lines, &trace::handles(&lab, &["filter", "nat"]));
+    tally.paths = kernel.len();
+    if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
+        eprintln!("{}", kernel.join("\n"));
+    }
+    tally.disagreements += multiset_diff("TRACE path", &paths, &kernel);
     eprintln!(
-        "{what}: {} packets in, {} out ({} of them the host's answers, compared), {} rule and policy counters (filter and nat), {} LOG lines compared; {} disagreements",
-        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.disagreements
+        "{what}: {} packets in, {} out ({} of them the host's answers, compared), {} rule and policy counters (filter and nat), {} LOG lines, {} TRACE paths compared; {} disagreements",
+        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.paths, tally.disagreements
     );
+    if tally.disagreements > 0 {
+        let host = [
+            format!("listen tcp/22,tcp/8443,udp/{UDP_OPEN}"),
+            "sysctl net.ipv4.icmp_ratelimit=0".to_string(),
+            format!("sysctl net.netfilter.nf_conntrack_udp_timeout={UDP_TIMEOUT}"),
+            format!("sysctl net.netfilter.nf_conntrack_tcp_timeout_established={TCP_IDLE}"),
+        ];
+        dump_case(what, &rules, &prefix, &host, &tally.fed);
+    }
     assert_eq!(tally.disagreements, 0);
 }

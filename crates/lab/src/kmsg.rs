@@ -202,6 +202,31 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The gate of a live test that reads LOG lines: `None` (after one line
+/// saying why) when kernel tests do not run here; otherwise the guard that
+/// enables LOG lines of the lab's namespaces. Under `CI=true` a kernel log
+/// that cannot be read fails the test instead of skipping it.
+pub fn log_guard(what: &str) -> Option<LogAllNetns> {
+    if !crate::kernel_tests(what) {
+        return None;
+    }
+    let skip = |why: String| {
+        assert!(!crate::in_ci(), "{what}: {why} (under CI=true)");
+        eprintln!("skip {what}: {why}");
+    };
+    if let Err(e) = Kmsg::open(what) {
+        skip(format!("/dev/kmsg: {e}"));
+        return None;
+    }
+    match LogAllNetns::enable() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            skip(format!("nf_log_all_netns: {e}"));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

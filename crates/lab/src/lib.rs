@@ -18,6 +18,7 @@
 //! Lab rules: firewalls change only inside namespaces a test made; traffic
 //! stays inside them; every loop is bounded.
 
+pub mod corpus;
 pub mod kmsg;
 pub mod topo;
 

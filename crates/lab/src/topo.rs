@@ -70,6 +70,21 @@ pub const SERVER_S: End = End {
 pub const SERVER_EXTRA: [Ipv4Addr; 2] =
     [Ipv4Addr::new(10, 137, 0, 15), Ipv4Addr::new(10, 137, 0, 17)];
 
+/// The server's interfaces and addresses as host options spell them
+/// (`NAME=ADDR/PREFIX`, for `--iface` or a host file's `iface`).
+pub fn server_ifaces() -> Vec<String> {
+    let mut v = vec![
+        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
+        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
+    ];
+    v.extend(
+        SERVER_EXTRA
+            .iter()
+            .map(|a| format!("{}={a}/24", SERVER_C.iface)),
+    );
+    v
+}
+
 /// Other sources the stranger sends from (at the edges of 10.99.0.0/30
 /// and /29). The server has permanent neighbour entries for them (the
 /// stranger's MAC), so its replies leave at once instead of waiting on

@@ -1,9 +1,10 @@
 //! Helpers shared by the live differential tests (`live_kernel.rs`,
 //! `live_stateful.rs`).
 
-use ironwall_engine::packet::Packet;
+pub mod trace;
+
+use ironwall_engine::packet::{LogFlags, Packet};
 use ironwall_engine::wire;
-use ironwall_lab::kmsg::{Kmsg, LogAllNetns};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
@@ -11,28 +12,49 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-/// The gate of a live test that reads LOG lines: `None` (after one line
-/// saying why) when kernel tests do not run here; otherwise the guard that
-/// enables LOG lines of the lab's namespaces. Under `CI=true` a kernel log
-/// that cannot be read fails the test instead of skipping it.
-pub fn log_guard(what: &str) -> Option<LogAllNetns> {
-    if !ironwall_lab::kernel_tests(what) {
-        return None;
-    }
-    let skip = |why: String| {
-        assert!(!ironwall_lab::in_ci(), "{what}: {why} (under CI=true)");
-        eprintln!("skip {what}: {why}");
+/// Every field a log line can show.
+pub const ALL: LogFlags = LogFlags {
+    tcp_seq: true,
+    tcp_opt: true,
+    ip_opt: true,
+    uid: false,
+};
+
+/// With `IRONWALL_LAB_DUMP=NAME` set, writes a run that disagreed as a
+/// new regression case `tests/corpus/cases/NAME.case`: its ruleset (the
+/// test's log `prefix` taken out), the lab server's interfaces and the
+/// `host` lines, and every packet the engine was fed, with its time (a
+/// wrong checksum as `badsum`). Trim it to the packets that matter, then
+/// record it from the kernel (see the engine README).
+pub fn dump_case(what: &str, rules: &str, prefix: &str, host: &[String], packets: &[Packet]) {
+    let Some(name) = std::env::var_os("IRONWALL_LAB_DUMP") else {
+        return;
     };
-    if let Err(e) = Kmsg::open(what) {
-        skip(format!("/dev/kmsg: {e}"));
-        return None;
-    }
-    match LogAllNetns::enable() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            skip(format!("nf_log_all_netns: {e}"));
-            None
-        }
+    let mut lines: Vec<String> = ironwall_lab::topo::server_ifaces()
+        .iter()
+        .map(|i| format!("iface {i}"))
+        .collect();
+    lines.extend(host.iter().cloned());
+    let packets: Vec<String> = packets
+        .iter()
+        .map(|p| {
+            let sum = if p.bad_checksum { "badsum " } else { "" };
+            let time = p.time.map_or(String::new(), |t| format!("[{t:.6}] "));
+            format!("{sum}{time}{}", p.log_line(ALL).trim_end())
+        })
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cases");
+    let about = format!("Dumped by {what}; trim, then record (IRONWALL_LAB_RECORD=1).");
+    match ironwall_lab::corpus::dump(
+        &dir,
+        &name.to_string_lossy(),
+        &about,
+        &rules.replace(prefix, ""),
+        &lines,
+        &packets,
+    ) {
+        Ok(path) => eprintln!("{what}: wrote {}", path.display()),
+        Err(e) => eprintln!("{what}: could not write the case: {e}"),
     }
 }
 

@@ -1,0 +1,358 @@
+//! The regression corpus (`cases/*.case`, format in
+//! `ironwall_lab::corpus`): every disagreement with the kernel a live test
+//! ever found, as a small case whose expected results were recorded from
+//! the real kernel.
+//!
+//! * `corpus_replays_as_the_kernel_recorded` (no root): each case's packets
+//!   through one `netfilter::Engine` (the replay `ironwall simulate` does);
+//!   every counter (`iptables-save -c`) and every LOG line must be what the
+//!   kernel wrote.
+//! * `corpus_still_matches_the_kernel` (root, CI): each case in the lab's
+//!   server (its ruleset loaded by the real iptables-restore, its sysctls
+//!   and listening sockets, its packets sent at their times: arriving ones
+//!   as frames on the `IN=` interface, sent ones from a raw socket of the
+//!   server); the kernel's counters and LOG lines must still be the
+//!   recorded ones. With `IRONWALL_LAB_RECORD=1` it writes them into the
+//!   case instead (the only way they are written).
+
+use ironwall_engine::host::Host;
+use ironwall_engine::netfilter::Engine;
+use ironwall_engine::wire::{self, Corrupt};
+use ironwall_engine::Packet;
+use ironwall_lab::corpus::{case_files, Case};
+use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
+use ironwall_lab::topo::{server_ifaces, Controls, Lab, RawLink, CLIENT, STRANGER};
+use ironwall_model::addr::Family;
+use ironwall_model::restore::{restore, RestoreOpts};
+use ironwall_model::ruleset::Ruleset;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cases")
+}
+
+/// Every case file with its name for messages, read and parsed.
+fn cases() -> Vec<(String, Result<Case, String>)> {
+    let files = case_files(&corpus_dir()).expect("the corpus directory");
+    assert!(!files.is_empty(), "no cases in {}", corpus_dir().display());
+    files
+        .into_iter()
+        .map(|f| {
+            let name = f
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let case = std::fs::read_to_string(&f)
+                .map_err(|e| format!("{name}: {e}"))
+                .and_then(|t| Case::parse(&name, &t));
+            (name, case)
+        })
+        .collect()
+}
+
+/// A case's ruleset, host and packets as the engine takes them; errors
+/// name the file and line.
+fn load(name: &str, case: &Case) -> Result<(Ruleset, Host, Vec<Packet>), String> {
+    let mut rs = Ruleset::new(Family::V4);
+    restore(&mut rs, &case.rules, &RestoreOpts::default(), &[]).map_err(|e| {
+        format!(
+            "{name}:{}: {}",
+            case.rules_at + e.line,
+            e.message.trim_end()
+        )
+    })?;
+    let mut host = Host::default();
+    for (i, l) in case.host_text().lines().enumerate() {
+        host.parse_file(l)
+            .map_err(|e| format!("{name}:{}: {e}", case.host_line(i + 1)))?;
+    }
+    let packets = case
+        .packets()
+        .into_iter()
+        .map(|c| {
+            let mut p = Packet::parse_line(&c.line).map_err(|e| format!("{name}:{}: {e}", c.n))?;
+            p.bad_checksum = c.badsum;
+            Ok(p)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((rs, host, packets))
+}
+
+/// Prints how `ours` differs from the recorded `want` (line by line);
+/// returns whether they agree.
+fn agree(name: &str, what: &str, ours: &[String], want: &[String]) -> bool {
+    if ours == want {
+        return true;
+    }
+    eprintln!("{name}: {what} differ:");
+    for i in 0..ours.len().max(want.len()) {
+        let (o, w) = (ours.get(i), want.get(i));
+        if o != w {
+            eprintln!("  line {}: got {o:?}\n  recorded {w:?}", i + 1);
+        }
+    }
+    false
+}
+
+/// Every policy's and rule's counters, one a line (`filter INPUT 2
+/// [1:40]`): iptables-nft saves some rules in other words than it was
+/// given (`! --tcp-flags NONE NONE` left out), so the recorded save is
+/// compared by position.
+fn counts(rs: &Ruleset) -> Vec<String> {
+    let mut v = Vec::new();
+    for t in &rs.tables {
+        for c in &t.chains {
+            if c.is_builtin() {
+                let k = &c.counters;
+                v.push(format!(
+                    "{} {} policy [{}:{}]",
+                    t.name(),
+                    c.name,
+                    k.packets,
+                    k.bytes
+                ));
+            }
+            for (i, r) in c.rules.iter().enumerate() {
+                let k = &r.counters;
+                v.push(format!(
+                    "{} {} {} [{}:{}]",
+                    t.name(),
+                    c.name,
+                    i + 1,
+                    k.packets,
+                    k.bytes
+                ));
+            }
+        }
+    }
+    v
+}
+
+/// The lines of `text`, each without its trailing blanks (the kernel
+/// ends a LOG line with a space, which a case file does not keep).
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.trim_end().to_string()).collect()
+}
+
+#[test]
+fn corpus_replays_as_the_kernel_recorded() {
+    let (mut compared, mut packets, mut failed) = (0, 0, Vec::new());
+    for (name, case) in cases() {
+        let run = case.and_then(|case| {
+            let (Some(counters), Some(logs)) = (&case.counters, &case.logs) else {
+                return Err(format!(
+                    "{name}: not recorded yet (IRONWALL_LAB_RECORD=1 IRONWALL_KERNEL_TESTS=1 cargo test -p ironwall-engine --test corpus)"
+                ));
+            };
+            let (mut rs, host, pkts) = load(&name, &case)?;
+            let engine_rs = rs.clone();
+            let mut e = Engine::new(&engine_rs, host).map_err(|x| format!("{name}: {x}"))?;
+            let mut ours = String::new();
+            for p in &pkts {
+                e.process_quiet(p, &mut ours);
+            }
+            e.add_counters_to(&mut rs);
+            let mut kernel = Ruleset::new(Family::V4);
+            let with_counters = RestoreOpts {
+                counters: true,
+                ..RestoreOpts::default()
+            };
+            restore(&mut kernel, counters, &with_counters, &[])
+                .map_err(|e| format!("{name}: [counters]: {}", e.message.trim_end()))?;
+            packets += pkts.len();
+            let ok = agree(&name, "counters", &counts(&rs), &counts(&kernel))
+                & agree(&name, "LOG lines", &lines(&ours), logs);
+            Ok(ok)
+        });
+        match run {
+            Ok(true) => compared += 1,
+            Ok(false) => failed.push(name),
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(name);
+            }
+        }
+    }
+    eprintln!(
+        "corpus: {compared} cases ({packets} packets) replay as recorded; failed: {failed:?}"
+    );
+    assert!(failed.is_empty());
+}
+
+/// Runs a case in a fresh lab; returns the kernel's counters (save body)
+/// and LOG lines (the test's prefix taken off).
+fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<String>), String> {
+    let (_, _, pkts) = load(name, case)?;
+    // The engine's defaults are a fresh kernel's; the lab's are set to them.
+    let controls = Controls {
+        icmp_ratelimit: 1000,
+        rp_filter: 0,
+        conntrack_checksum: true,
+    };
+    let lab = Lab::new("corp", &controls);
+    // The peers answer nothing the server sends (no RST to a SYN-ACK).
+    for peer in [&lab.client, &lab.stranger] {
+        let (code, _, err) = peer.iptables(&["-P", "INPUT", "DROP"]);
+        assert_eq!(code, 0, "peer firewall: {err}");
+    }
+    let prefix = unique_prefix();
+    let rules = case
+        .rules
+        .replace("--log-prefix \"", &format!("--log-prefix \"{prefix}"));
+    let (code, _, err) = lab.server.restore(&[], &rules);
+    if code != 0 {
+        return Err(format!("{name}: iptables-restore: {err}"));
+    }
+    lab.apply(&controls).map_err(|e| format!("{name}: {e}"))?;
+    let ifaces = server_ifaces();
+    let mut sockets = (Vec::new(), Vec::new());
+    for l in &case.host {
+        let at = format!("{name}:{}", l.n);
+        let (k, v) = l
+            .text
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((&l.text, ""));
+        let v = v.trim();
+        match k {
+            "iface" if ifaces.iter().any(|i| i == v) => {}
+            "iface" => {
+                return Err(format!(
+                    "{at}: not an interface of the lab's server ({ifaces:?})"
+                ))
+            }
+            "sysctl" => {
+                let (key, val) = v.split_once('=').ok_or(format!("{at}: KEY=VALUE"))?;
+                lab.server
+                    .sysctl(&[(key.trim(), val.trim())])
+                    .map_err(|e| format!("{at}: {e}"))?;
+            }
+            "listen" => {
+                for item in v.split(',') {
+                    let (proto, port) = item.split_once('/').ok_or(format!("{at}: {item}"))?;
+                    let port: u16 = port.parse().map_err(|_| format!("{at}: {item}"))?;
+                    let addr = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port);
+                    let made = lab.server.enter(|| match proto {
+                        "tcp" => TcpListener::bind(addr).map(|s| sockets.0.push(s)),
+                        _ => UdpSocket::bind(addr).map(|s| sockets.1.push(s)),
+                    });
+                    made.map_err(|e| format!("{at}: {e}"))?
+                        .map_err(|e| format!("{at}: {e}"))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    let kmsg = Kmsg::open(&prefix).map_err(|e| format!("/dev/kmsg: {e}"))?;
+    let links = [CLIENT, STRANGER].map(|e| {
+        let (ns, to) = lab.peer(e);
+        (to.iface, e, RawLink::open(ns, e.iface).expect("sender"))
+    });
+    let start = Instant::now();
+    let t0 = pkts.iter().find_map(|p| p.time).unwrap_or(0.0);
+    for (i, p) in pkts.iter().enumerate() {
+        let at = Duration::from_secs_f64(p.time.map_or(0.0, |t| (t - t0).clamp(0.0, 30.0)));
+        std::thread::sleep(at.saturating_sub(start.elapsed()));
+        let corrupt = Corrupt {
+            ip: false,
+            transport: p.bad_checksum,
+        };
+        let n = case.packets().get(i).map_or(0, |c| c.n);
+        if p.iface_in.is_empty() {
+            let bytes = wire::to_ipv4_with(p, corrupt).map_err(|e| format!("{name}:{n}: {e}"))?;
+            // A packet OUTPUT drops fails with EPERM.
+            if let Err(e) = ironwall_lab::topo::send_ipv4(&lab.server, &bytes) {
+                if e.kind() != std::io::ErrorKind::PermissionDenied {
+                    return Err(format!("{name}:{n}: raw send: {e}"));
+                }
+            }
+        } else {
+            let Some((_, from, link)) = links.iter().find(|(i, _, _)| *i == p.iface_in) else {
+                return Err(format!(
+                    "{name}:{n}: IN={}: not a lab interface",
+                    p.iface_in
+                ));
+            };
+            let (_, to) = lab.peer(*from);
+            let (dst, src) = match p.mac.as_deref() {
+                Some([d @ .., _, _]) if d.len() == 12 => {
+                    let mut a = [0u8; 6];
+                    let mut b = [0u8; 6];
+                    a.copy_from_slice(&d[..6]);
+                    b.copy_from_slice(&d[6..]);
+                    (a, b)
+                }
+                _ => (to.mac, from.mac),
+            };
+            let frame = wire::to_ethernet_with(p, dst, src, corrupt)
+                .map_err(|e| format!("{name}:{n}: {e}"))?;
+            link.send(&frame).map_err(|e| format!("{name}:{n}: {e}"))?;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // The server's last answers.
+    std::thread::sleep(Duration::from_millis(100));
+    let save = lab
+        .server
+        .save(&["-c"])
+        .replace(&format!("--log-prefix \"{prefix}"), "--log-prefix \"");
+    let logs = kmsg
+        .lines(
+            want_logs,
+            Duration::from_millis(200),
+            Duration::from_secs(3),
+        )
+        .into_iter()
+        .map(|l| l.strip_prefix(&prefix).unwrap_or(&l).trim_end().to_string())
+        .collect();
+    drop(sockets);
+    Ok((save, logs))
+}
+
+#[test]
+fn corpus_still_matches_the_kernel() {
+    let what = "corpus_still_matches_the_kernel";
+    let Some(_logs) = log_guard(what) else {
+        return;
+    };
+    let record = std::env::var_os("IRONWALL_LAB_RECORD").is_some();
+    let (mut checked, mut failed) = (0, Vec::new());
+    for (name, case) in cases() {
+        let t = Instant::now();
+        let run = case.and_then(|mut case| {
+            let want = case.logs.as_ref().map_or(0, Vec::len);
+            let (counters, logs) = run_in_lab(&name, &case, want)?;
+            if record {
+                case.counters = Some(counters);
+                case.logs = Some(logs);
+                let path = corpus_dir().join(&name);
+                std::fs::write(&path, case.text()).map_err(|e| format!("{name}: {e}"))?;
+                eprintln!("recorded {} in {:?}", path.display(), t.elapsed());
+                return Ok(true);
+            }
+            let (Some(want_counters), Some(want_logs)) = (&case.counters, &case.logs) else {
+                return Err(format!("{name}: not recorded yet (IRONWALL_LAB_RECORD=1)"));
+            };
+            Ok(agree(
+                &name,
+                "kernel counters",
+                &lines(&counters),
+                &lines(want_counters),
+            ) & agree(&name, "kernel LOG lines", &logs, want_logs))
+        });
+        match run {
+            Ok(true) => {
+                eprintln!("{name}: {:?}", t.elapsed());
+                checked += 1
+            }
+            Ok(false) => failed.push(name),
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(name);
+            }
+        }
+    }
+    eprintln!("{what}: {checked} cases agree with the kernel; failed: {failed:?}");
+    assert!(failed.is_empty());
+}
