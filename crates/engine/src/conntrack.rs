@@ -27,7 +27,7 @@ use std::net::IpAddr;
 /// A connection tuple (`struct nf_conntrack_tuple`): addresses, protocol
 /// and the protocol's two "ports" (for ICMP: the echo id as source, type
 /// and code as `type << 8 | code` for destination).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuple {
     /// Source address.
     pub src: IpAddr,
@@ -39,6 +39,28 @@ pub struct Tuple {
     pub sport: u16,
     /// Destination port (ICMP: `type << 8 | code`).
     pub dport: u16,
+}
+
+/// An address as hash input: IPv4 in the low 32 bits, IPv6 folded.
+fn addr_word(a: IpAddr) -> u64 {
+    match a {
+        IpAddr::V4(v) => u64::from(v.to_bits()),
+        IpAddr::V6(v) => {
+            let b = v.to_bits();
+            (b as u64) ^ ((b >> 64) as u64) ^ (1 << 63)
+        }
+    }
+}
+
+/// Two words per tuple (the connection table hashes one for every
+/// packet): the addresses, then protocol and ports.
+impl std::hash::Hash for Tuple {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(addr_word(self.src) << 32 ^ addr_word(self.dst));
+        state.write_u64(
+            u64::from(self.proto) << 32 | u64::from(self.sport) << 16 | u64::from(self.dport),
+        );
+    }
 }
 
 /// The connection state a packet has for `--ctstate` / `--state`.
