@@ -364,7 +364,13 @@ impl<'a> Engine<'a> {
 
     /// Walks the hook's built-in chain when its table holds it; `None`
     /// when the table or chain does not exist.
-    fn hook(&mut self, hook: Hook, pkt: &mut Pkt, cx: &Ctx, out: &mut Outcome) -> Option<Trace> {
+    fn hook(
+        &mut self,
+        hook: Hook,
+        pkt: &mut Pkt,
+        cx: &Ctx,
+        out: &mut Outcome,
+    ) -> Option<Trace<'a>> {
         let (ti, start) = self.hooks[hook as usize]?;
         let t = &mut self.tables[ti];
         // The host's view of the addresses, for addrtype and rpfilter.
@@ -435,7 +441,7 @@ impl<'a> Engine<'a> {
                 return Verdict::Drop;
             }
             if let Some(n) = trace.and_then(|t| t.nat) {
-                self.bind(h, &n, pkt);
+                self.bind(h, n, pkt);
             }
             if let Some(c) = self.ct.get_mut(h) {
                 if src_manip {
@@ -608,7 +614,7 @@ impl<'a> Engine<'a> {
     /// conntrack's; its view goes to `cx`.
     fn connect(
         &mut self,
-        raw: Option<Trace>,
+        raw: Option<Trace<'_>>,
         attached: Option<(Handle, conntrack::CtView)>,
         p: &Packet,
         cx: &mut Ctx,

@@ -46,7 +46,7 @@ pub enum Verdict {
 
 /// The result of a walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trace {
+pub struct Trace<'a> {
     /// The verdict.
     pub verdict: Verdict,
     /// The rules the packet matched, in order, and how it left chains.
@@ -55,18 +55,18 @@ pub struct Trace {
     /// header or the kernel timestamp).
     pub logs: Vec<String>,
     /// The NAT target that ended the walk (its verdict is ACCEPT).
-    pub nat: Option<Nat>,
+    pub nat: Option<&'a Nat>,
     /// The REJECT target that ended the walk (its verdict is DROP).
-    pub reject: Option<Reject>,
+    pub reject: Option<&'a Reject>,
     /// A `-j CT --notrack` rule matched.
     pub notrack: bool,
     /// The packet mark after `-j MARK` rules, when one ran.
     pub mark: Option<u32>,
 }
 
-impl Trace {
+impl Trace<'_> {
     /// ACCEPT, with nothing recorded.
-    fn accept() -> Trace {
+    fn accept() -> Self {
         Trace {
             verdict: Verdict::Accept,
             steps: Vec::new(),
@@ -374,14 +374,14 @@ impl<'a> Compiled<'a> {
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
-    pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace {
+    pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace<'a> {
         self.walk_with(chain, pkt, cx, Record::Detail)
     }
 
     /// [`Compiled::walk`], recording as much as `rec` asks: the verdict,
     /// counters, NAT/REJECT/notrack/mark results and LOG lines are the
     /// same either way.
-    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, rec: Record<'_>) -> Trace {
+    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, rec: Record<'_>) -> Trace<'a> {
         match self.builtin(chain) {
             Some(start) => self.walk_at(start, pkt, cx, rec),
             None => Trace::accept(),
@@ -390,7 +390,13 @@ impl<'a> Compiled<'a> {
 
     /// [`Compiled::walk_with`] from the chain with this index
     /// ([`Compiled::builtin`]).
-    pub fn walk_at(&mut self, start: usize, pkt: &Packet, cx: &Ctx, mut rec: Record<'_>) -> Trace {
+    pub fn walk_at(
+        &mut self,
+        start: usize,
+        pkt: &Packet,
+        cx: &Ctx,
+        mut rec: Record<'_>,
+    ) -> Trace<'a> {
         let mut trace = Trace::accept();
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
@@ -409,7 +415,7 @@ impl<'a> Compiled<'a> {
         start: usize,
         pkt: &Packet,
         cx: &Ctx,
-        out: &mut Trace,
+        out: &mut Trace<'a>,
         rec: &mut Record<'_>,
         stack: &mut Vec<(usize, usize)>,
     ) -> Verdict {
@@ -528,11 +534,11 @@ impl<'a> Compiled<'a> {
                     }
                 },
                 Action::Nat(n) => {
-                    out.nat = Some((*n).clone());
+                    out.nat = Some(*n);
                     return Verdict::Accept;
                 }
                 Action::Reject(rj) => {
-                    out.reject = Some((*rj).clone());
+                    out.reject = Some(*rj);
                     return Verdict::Drop;
                 }
                 Action::Notrack => {
