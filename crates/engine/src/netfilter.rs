@@ -41,7 +41,7 @@ use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
 use crate::packet::{tcp_flags, Packet, Transport};
-use crate::walk::{Compiled, Record, Step, Trace, Verdict};
+use crate::walk::{Compiled, Record, Step, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
 use std::borrow::Cow;
@@ -149,6 +149,16 @@ impl Outcome {
             r.all_logs(into);
         }
     }
+}
+
+/// What the walk of a hook decided, for the next steps.
+#[derive(Debug, Clone, Copy)]
+struct Hooked<'a> {
+    verdict: Verdict,
+    /// The NAT target that ended it.
+    nat: Option<&'a Nat>,
+    /// A `-j CT --notrack` rule matched.
+    notrack: bool,
 }
 
 /// A table's built-in chain that a hook walks.
@@ -370,7 +380,7 @@ impl<'a> Engine<'a> {
         pkt: &mut Pkt,
         cx: &Ctx,
         out: &mut Outcome,
-    ) -> Option<Trace<'a>> {
+    ) -> Option<Hooked<'a>> {
         let (ti, start) = self.hooks[hook as usize]?;
         let t = &mut self.tables[ti];
         // The host's view of the addresses, for addrtype and rpfilter.
@@ -410,7 +420,11 @@ impl<'a> Engine<'a> {
             out.logs.append(&mut trace.logs);
         }
         out.rejected = trace.reject.as_ref().map(|r| r.with);
-        Some(trace)
+        Some(Hooked {
+            verdict: trace.verdict,
+            nat: trace.nat,
+            notrack: trace.notrack,
+        })
     }
 
     /// Runs the nat chain for a new connection's manip type, records the
@@ -433,7 +447,7 @@ impl<'a> Engine<'a> {
         });
         if cx.ct.state == CtState::New && done == Some(false) {
             let trace = self.hook(hook, pkt, cx, out);
-            if let Some(Trace {
+            if let Some(Hooked {
                 verdict: Verdict::Drop,
                 ..
             }) = trace
@@ -614,7 +628,7 @@ impl<'a> Engine<'a> {
     /// conntrack's; its view goes to `cx`.
     fn connect(
         &mut self,
-        raw: Option<Trace<'_>>,
+        raw: Option<Hooked>,
         attached: Option<(Handle, conntrack::CtView)>,
         p: &Packet,
         cx: &mut Ctx,
