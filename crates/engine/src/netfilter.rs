@@ -41,7 +41,7 @@ use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
 use crate::packet::{tcp_flags, Packet, Transport};
-use crate::walk::{Compiled, Record, Step, Verdict};
+use crate::walk::{Compiled, Record, Step, Trace, Verdict};
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
 use std::borrow::Cow;
@@ -405,7 +405,8 @@ impl<'a> Engine<'a> {
             None => Record::Detail,
         };
         let quiet = matches!(rec, Record::Quiet(_));
-        let mut trace = t.walk_at(start, pkt, cx, rec);
+        let mut trace = Trace::accept();
+        let verdict = t.walk_at(start, pkt, cx, rec, &mut trace);
         if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
             pkt.to_mut().mark = m;
         }
@@ -414,14 +415,14 @@ impl<'a> Engine<'a> {
             out.walks.push(Walk {
                 table,
                 chain,
-                verdict: trace.verdict,
+                verdict,
                 steps: std::mem::take(&mut trace.steps),
             });
             out.logs.append(&mut trace.logs);
         }
         out.rejected = trace.reject.as_ref().map(|r| r.with);
         Some(Hooked {
-            verdict: trace.verdict,
+            verdict,
             nat: trace.nat,
             notrack: trace.notrack,
         })

@@ -66,7 +66,7 @@ pub struct Trace<'a> {
 
 impl Trace<'_> {
     /// ACCEPT, with nothing recorded.
-    fn accept() -> Self {
+    pub fn accept() -> Self {
         Trace {
             verdict: Verdict::Accept,
             steps: Vec::new(),
@@ -383,26 +383,31 @@ impl<'a> Compiled<'a> {
     /// same either way.
     pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, rec: Record<'_>) -> Trace<'a> {
         match self.builtin(chain) {
-            Some(start) => self.walk_at(start, pkt, cx, rec),
+            Some(start) => {
+                let mut trace = Trace::accept();
+                trace.verdict = self.walk_at(start, pkt, cx, rec, &mut trace);
+                trace
+            }
             None => Trace::accept(),
         }
     }
 
     /// [`Compiled::walk_with`] from the chain with this index
-    /// ([`Compiled::builtin`]).
+    /// ([`Compiled::builtin`]), recording into `out` (whose verdict is
+    /// left alone): returns the verdict.
     pub fn walk_at(
         &mut self,
         start: usize,
         pkt: &Packet,
         cx: &Ctx,
         mut rec: Record<'_>,
-    ) -> Trace<'a> {
-        let mut trace = Trace::accept();
+        out: &mut Trace<'a>,
+    ) -> Verdict {
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
-        trace.verdict = self.walk_inner(start, pkt, cx, &mut trace, &mut rec, &mut stack);
+        let verdict = self.walk_inner(start, pkt, cx, out, &mut rec, &mut stack);
         self.stack = stack;
-        trace
+        verdict
     }
 
     /// The table walked.
