@@ -703,17 +703,28 @@ impl Table {
 
     /// The view of a connection for the matches.
     pub fn view(&self, h: Handle, state: CtState, reply_dir: bool) -> CtView {
-        let conn = self.get(h).copied();
-        let expires = match (h, conn) {
+        let mut view = CtView::none(state);
+        self.fill(&mut view, h, state, reply_dir);
+        view
+    }
+
+    /// [`Table::view`], written into `view` (the engine's context: no
+    /// copy of a copy for every packet). Returns `h`.
+    fn fill(&self, view: &mut CtView, h: Handle, state: CtState, reply_dir: bool) -> Handle {
+        view.state = state;
+        view.conn = self.get(h).copied();
+        view.reply_dir = reply_dir;
+        view.expires = match (h, &view.conn) {
             (Handle::Confirmed(_), Some(c)) => (c.expires - self.now).max(0.0) as u32,
             _ => 0,
         };
-        CtView {
-            state,
-            conn,
-            reply_dir,
-            expires,
-        }
+        h
+    }
+
+    /// No connection: INVALID.
+    fn invalid(view: &mut CtView) -> Handle {
+        *view = CtView::none(CtState::Invalid);
+        Handle::None
     }
 
     /// Moves the clock to the packet's time (never backwards) and returns
@@ -729,27 +740,32 @@ impl Table {
 
     /// Classifies `pkt` and updates its connection (see the module docs).
     pub fn track(&mut self, pkt: &Packet) -> Tracked {
+        let mut view = CtView::none(CtState::Invalid);
+        let handle = self.track_into(pkt, &mut view);
+        Tracked {
+            view,
+            handle,
+            now: self.now,
+        }
+    }
+
+    /// [`Table::track`], the view written into `view`: returns the handle.
+    pub fn track_into(&mut self, pkt: &Packet, view: &mut CtView) -> Handle {
         self.advance(pkt);
         self.pending = None;
-        let invalid = |now| Tracked {
-            view: CtView::none(CtState::Invalid),
-            handle: Handle::None,
-            now,
-        };
-        let now = self.now;
         // tcp_error, udp_error, icmp_error: with nf_conntrack_checksum, a
         // wrong checksum on arrival (PREROUTING; not through lo, whose
         // packets need no check) is INVALID.
         let arriving = !pkt.iface_in.is_empty() || pkt.iface_out.is_empty();
         if self.sysctl.checksum && pkt.bad_checksum && arriving && pkt.iface_in != "lo" {
-            return invalid(now);
+            return Self::invalid(view);
         }
         // ICMP errors: RELATED to the connection of the quoted packet
         // (icmp_error_message), INVALID when there is none.
         if let Transport::Icmp { typ, inner, .. } = &pkt.transport {
             if is_icmp_error(*typ) {
                 let Some(q) = inner else {
-                    return invalid(now);
+                    return Self::invalid(view);
                 };
                 // icmp_error_message looks up the inverse of the quoted
                 // tuple: the error travels back the way the quoted packet
@@ -761,30 +777,26 @@ impl Table {
                     .filter(|t| t.dst == pkt.dst)
                     .and_then(|t| self.find(&t))
                 else {
-                    return invalid(now);
+                    return Self::invalid(view);
                 };
-                return Tracked {
-                    view: self.view(Handle::Confirmed(id), CtState::Related, reply),
-                    handle: Handle::Confirmed(id),
-                    now,
-                };
+                return self.fill(view, Handle::Confirmed(id), CtState::Related, reply);
             }
         }
         if let Transport::Tcp { flags, .. } = &pkt.transport {
             if !tcp_flags_valid(*flags) {
-                return invalid(now);
+                return Self::invalid(view);
             }
         }
         let t = tuple_of(pkt);
         match self.find(&t) {
-            Some((id, reply)) => self.existing(id, reply, pkt),
-            None => self.fresh(t, pkt),
+            Some((id, reply)) => self.existing(id, reply, pkt, view),
+            None => self.fresh(t, pkt, view),
         }
     }
 
     /// A packet without a connection: `init_conntrack` and the protocol's
     /// `new` check.
-    fn fresh(&mut self, t: Tuple, pkt: &Packet) -> Tracked {
+    fn fresh(&mut self, t: Tuple, pkt: &Packet, view: &mut CtView) -> Handle {
         let now = self.now;
         let (proto, expires) = match &pkt.transport {
             Transport::Tcp { flags, .. } => {
@@ -807,13 +819,7 @@ impl Table {
                         let to = self.sysctl.tcp_timeouts.unacknowledged;
                         (Proto::Tcp(TcpState::Established, w), f64::from(to))
                     }
-                    _ => {
-                        return Tracked {
-                            view: CtView::none(CtState::Invalid),
-                            handle: Handle::None,
-                            now,
-                        }
-                    }
+                    _ => return Self::invalid(view),
                 }
             }
             Transport::Udp { .. } => (
@@ -824,22 +830,14 @@ impl Table {
             ),
             Transport::Icmp { typ, .. } => {
                 if icmp_reply_type(*typ).is_none() {
-                    return Tracked {
-                        view: CtView::none(CtState::Invalid),
-                        handle: Handle::None,
-                        now,
-                    };
+                    return Self::invalid(view);
                 }
                 (Proto::Icmp, f64::from(self.sysctl.icmp_timeout))
             }
             Transport::Other(_) => (Proto::Generic, timeout::GENERIC),
         };
         let Some(reply) = invert(&t) else {
-            return Tracked {
-                view: CtView::none(CtState::Invalid),
-                handle: Handle::None,
-                now,
-            };
+            return Self::invalid(view);
         };
         self.pending = Some(Conn {
             orig: t,
@@ -849,11 +847,7 @@ impl Table {
             expires: now + expires,
             nat_done: (false, false),
         });
-        Tracked {
-            view: self.view(Handle::Unconfirmed, CtState::New, false),
-            handle: Handle::Unconfirmed,
-            now,
-        }
+        self.fill(view, Handle::Unconfirmed, CtState::New, false)
     }
 
     /// The RST checks of the TCP_CONNTRACK_CLOSE case of
@@ -889,25 +883,20 @@ impl Table {
     /// A TCP packet the state machine ignores (sIG): accepted with its
     /// connection, which is not refreshed; a reply still sets SEEN_REPLY
     /// (nf_conntrack_in does after the protocol handler).
-    fn ignored(&mut self, id: usize, reply: bool, state: CtState) -> Tracked {
+    fn ignored(&mut self, id: usize, reply: bool, state: CtState, view: &mut CtView) -> Handle {
         if reply {
             if let Some(c) = self.conns.get_mut(id) {
                 c.status |= status::SEEN_REPLY;
             }
         }
-        let h = Handle::Confirmed(id);
-        Tracked {
-            view: self.view(h, state, reply),
-            handle: h,
-            now: self.now,
-        }
+        self.fill(view, Handle::Confirmed(id), state, reply)
     }
 
     /// A packet of a known connection.
-    fn existing(&mut self, id: usize, reply: bool, pkt: &Packet) -> Tracked {
+    fn existing(&mut self, id: usize, reply: bool, pkt: &Packet, view: &mut CtView) -> Handle {
         let now = self.now;
         let Some(mut c) = self.conns.get(id).copied() else {
-            return self.fresh(tuple_of(pkt), pkt);
+            return self.fresh(tuple_of(pkt), pkt, view);
         };
         // resolve_normal_ct: the state before the protocol handler.
         let state = if reply || c.status & status::SEEN_REPLY != 0 {
@@ -919,16 +908,11 @@ impl Table {
         match (&pkt.transport, c.proto) {
             (Transport::Tcp { flags, .. }, Proto::Tcp(old, mut win)) => {
                 let idx = tcp_index(*flags);
-                let invalid = Tracked {
-                    view: CtView::none(CtState::Invalid),
-                    handle: Handle::None,
-                    now,
-                };
                 let seen_reply = c.status & status::SEEN_REPLY != 0;
                 let dir = usize::from(reply);
                 let is_rst = idx == TcpIndex::Rst;
                 let new = match tcp_next(reply, idx, old) {
-                    Next::Invalid => return invalid,
+                    Next::Invalid => return Self::invalid(view),
                     Next::To(TcpState::SynSent)
                         if matches!(old, TcpState::TimeWait | TcpState::Close)
                             && (win.close_init
@@ -938,7 +922,7 @@ impl Table {
                         // by this side, reopens it (the sSS case of
                         // nf_conntrack_tcp_packet: kill, look up again).
                         self.remove(id);
-                        return self.fresh(tuple_of(pkt), pkt);
+                        return self.fresh(tuple_of(pkt), pkt, view);
                     }
                     Next::To(TcpState::SynSent)
                         if !matches!(old, TcpState::TimeWait | TcpState::Close) =>
@@ -956,7 +940,7 @@ impl Table {
                         if let Some(slot) = self.conns.get_mut(id) {
                             slot.proto = Proto::Tcp(old, win);
                         }
-                        return self.ignored(id, reply, state);
+                        return self.ignored(id, reply, state, view);
                     }
                     Next::To(s) => s,
                 };
@@ -977,7 +961,7 @@ impl Table {
                     if is_rst && new == TcpState::Close {
                         match self.rst_check(&c, &win, old, dir, sg.seq) {
                             RstCheck::Close => {}
-                            RstCheck::Invalid => return invalid,
+                            RstCheck::Invalid => return Self::invalid(view),
                             RstCheck::Keep => new = old,
                         }
                     }
@@ -993,21 +977,17 @@ impl Table {
                             slot.proto = Proto::Tcp(old, win);
                         }
                         if verdict == InWindow::Invalid {
-                            return invalid;
+                            return Self::invalid(view);
                         }
-                        return self.ignored(id, reply, state);
+                        return self.ignored(id, reply, state, view);
                     }
                 }
                 if !seen_reply && idx == TcpIndex::Rst {
                     // "If only reply is a RST ... delete the conntrack
                     // immediately": the packet still has it.
-                    let view = self.view(h, state, reply);
+                    self.fill(view, h, state, reply);
                     self.remove(id);
-                    return Tracked {
-                        view,
-                        handle: Handle::None,
-                        now,
-                    };
+                    return Handle::None;
                 }
                 let tt = self.sysctl.tcp_timeouts;
                 let mut to = tt.of(if idx == TcpIndex::Rst {
@@ -1072,11 +1052,7 @@ impl Table {
         if let Some(slot) = self.conns.get_mut(id) {
             *slot = c;
         }
-        Tracked {
-            view: self.view(h, state, reply),
-            handle: h,
-            now,
-        }
+        self.fill(view, h, state, reply)
     }
 }
 

@@ -638,13 +638,12 @@ impl<'a> Engine<'a> {
             cx.ct = view;
             return h;
         }
-        let t = if raw.is_some_and(|t| t.notrack) {
-            self.ct.untrack()
-        } else {
-            self.ct.track(p)
-        };
-        cx.ct = t.view;
-        t.handle
+        if raw.is_some_and(|t| t.notrack) {
+            let t = self.ct.untrack();
+            cx.ct = t.view;
+            return t.handle;
+        }
+        self.ct.track_into(p, &mut cx.ct)
     }
 
     fn arriving(
