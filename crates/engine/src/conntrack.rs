@@ -201,6 +201,25 @@ pub struct CtView {
 }
 
 impl CtView {
+    /// Sets the view to `conn` in `state`; the seconds to expiry count
+    /// from `now` for a confirmed connection (0 otherwise).
+    fn set(
+        &mut self,
+        state: CtState,
+        conn: Option<Conn>,
+        confirmed: bool,
+        reply_dir: bool,
+        now: f64,
+    ) {
+        self.state = state;
+        self.conn = conn;
+        self.reply_dir = reply_dir;
+        self.expires = match &self.conn {
+            Some(c) if confirmed => (c.expires - now).max(0.0) as u32,
+            _ => 0,
+        };
+    }
+
     /// The view of a packet without a connection.
     pub fn none(state: CtState) -> CtView {
         CtView {
@@ -711,13 +730,8 @@ impl Table {
     /// [`Table::view`], written into `view` (the engine's context: no
     /// copy of a copy for every packet). Returns `h`.
     fn fill(&self, view: &mut CtView, h: Handle, state: CtState, reply_dir: bool) -> Handle {
-        view.state = state;
-        view.conn = self.get(h).copied();
-        view.reply_dir = reply_dir;
-        view.expires = match (h, &view.conn) {
-            (Handle::Confirmed(_), Some(c)) => (c.expires - self.now).max(0.0) as u32,
-            _ => 0,
-        };
+        let confirmed = matches!(h, Handle::Confirmed(_));
+        view.set(state, self.get(h).copied(), confirmed, reply_dir, self.now);
         h
     }
 
@@ -1049,10 +1063,13 @@ impl Table {
                 c.expires = now + timeout::GENERIC;
             }
         }
+        // The view from `c` itself (read back from its slot, it would
+        // wait for the stores about to be made there).
+        view.set(state, Some(c), true, reply, now);
         if let Some(slot) = self.conns.get_mut(id) {
             *slot = c;
         }
-        self.fill(view, h, state, reply)
+        h
     }
 }
 
