@@ -447,7 +447,16 @@ impl<'a> Compiled<'a> {
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
         for _ in 0..1_000_000 {
-            let Some(r) = self.rules[ci].get(ri) else {
+            let rules = &self.rules[ci];
+            // Rules whose fixed part fails are passed over in a tight loop
+            // (a long chain is mostly those).
+            ri += rules
+                .get(ri..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|r| !r.ip.holds(&facts))
+                .count();
+            let Some(r) = rules.get(ri) else {
                 if let Some((pc, pr)) = stack.pop() {
                     note(&mut out.steps, &self.names[ci], 0, &|| {
                         Cow::Borrowed("return")
@@ -461,10 +470,6 @@ impl<'a> Compiled<'a> {
                 });
                 return self.policy_verdict(start, bytes);
             };
-            if !r.ip.holds(&facts) {
-                ri += 1;
-                continue;
-            }
             let mut hit = true;
             for e in &r.evals {
                 if e.hotdrop(&cur) {
