@@ -249,9 +249,11 @@ pub struct Engine<'a> {
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
-    /// While [`Engine::process_quiet`] runs: where LOG lines go (no
-    /// steps, NAT texts or packet copies are kept).
-    quiet: Option<String>,
+    /// While [`Engine::process_quiet`] runs: no steps, NAT texts or
+    /// packet copies are kept, LOG lines go to `log_lines`.
+    quiet: bool,
+    /// The LOG lines of a quiet replay's packet, each ending in a newline.
+    log_lines: String,
     /// Outcomes a quiet replay is done with, to reuse.
     #[allow(
         clippy::vec_box,
@@ -310,7 +312,8 @@ impl<'a> Engine<'a> {
             host,
             last: None,
             recent: Rc::default(),
-            quiet: None,
+            quiet: false,
+            log_lines: String::new(),
             spare: Vec::new(),
         })
     }
@@ -400,11 +403,12 @@ impl<'a> Engine<'a> {
         } else {
             cx
         };
-        let rec = match &mut self.quiet {
-            Some(buf) => Record::Quiet(buf),
-            None => Record::Detail,
+        let quiet = self.quiet;
+        let rec = if quiet {
+            Record::Quiet(&mut self.log_lines)
+        } else {
+            Record::Detail
         };
-        let quiet = matches!(rec, Record::Quiet(_));
         let mut trace = Trace::accept();
         let verdict = t.walk_at(start, pkt, cx, rec, &mut trace);
         if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
@@ -469,7 +473,7 @@ impl<'a> Engine<'a> {
         }
         if let Some(c) = self.ct.get(h) {
             if let Some((old, new)) = nat_apply(pkt, c, cx.ct.reply_dir, src_manip) {
-                if self.quiet.is_none() {
+                if !self.quiet {
                     let kind = if src_manip { "SNAT" } else { "DNAT" };
                     out.nat.push(format!(
                         "{kind} {} -> {}",
@@ -549,11 +553,15 @@ impl<'a> Engine<'a> {
     /// ending in a newline, in the order [`Outcome::logs`] and its
     /// replies give them.
     pub fn process_quiet(&mut self, pkt: &Packet, logs: &mut String) -> Verdict {
-        self.quiet = Some(std::mem::take(logs));
+        self.quiet = true;
         let out = self.process_own(pkt);
         let verdict = out.verdict;
         self.recycle(out);
-        *logs = self.quiet.take().unwrap_or_default();
+        self.quiet = false;
+        if !self.log_lines.is_empty() {
+            logs.push_str(&self.log_lines);
+            self.log_lines.clear();
+        }
         verdict
     }
 
@@ -592,7 +600,7 @@ impl<'a> Engine<'a> {
             self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
-        if self.quiet.is_none() {
+        if !self.quiet {
             out.out = p.into_owned();
         }
         out
@@ -601,7 +609,7 @@ impl<'a> Engine<'a> {
     /// A fresh outcome for `pkt`; a quiet replay keeps no packet copies
     /// and reuses the room of outcomes it is done with.
     fn outcome(&mut self, pkt: &Packet) -> Box<Outcome> {
-        if self.quiet.is_none() {
+        if !self.quiet {
             return Box::new(Outcome::new(pkt.clone()));
         }
         match self.spare.pop() {
