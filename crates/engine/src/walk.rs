@@ -228,8 +228,8 @@ enum Action<'a> {
     Other,
     /// RETURN.
     Return,
-    /// ACCEPT, DROP or QUEUE.
-    Verdict(&'static str),
+    /// ACCEPT, DROP or QUEUE: the name and the verdict.
+    Verdict(&'static str, Verdict),
     /// A jump or goto to the chain with this index (`None`: a chain
     /// that does not exist; the walk drops).
     Jump(Option<usize>, bool),
@@ -259,6 +259,8 @@ pub struct Compiled<'a> {
     pub counters: Vec<Vec<(u64, u64)>>,
     /// Policy counters per chain.
     pub policy: Vec<(u64, u64)>,
+    /// The policy verdict per chain (ACCEPT for a user chain, never used).
+    policies: Vec<Verdict>,
     /// Whether a rule reads the host's view of addresses (addrtype,
     /// rpfilter: [`Ctx::addr_types`], [`Ctx::reverse`]).
     uses_host: bool,
@@ -271,7 +273,7 @@ fn action<'a>(target: &'a Target, index: impl Fn(&str) -> Option<usize>) -> Acti
     match target {
         Target::None => Action::None,
         Target::Verdict("RETURN") => Action::Return,
-        Target::Verdict(v) => Action::Verdict(v),
+        Target::Verdict(v) => Action::Verdict(v, verdict(v)),
         Target::Jump(name) => Action::Jump(index(name), false),
         Target::Goto(name) => Action::Jump(index(name), true),
         Target::Ext(l) => {
@@ -342,6 +344,11 @@ impl<'a> Compiled<'a> {
                 .map(|c| vec![(0, 0); c.rules.len()])
                 .collect(),
             policy: vec![(0, 0); table.chains.len()],
+            policies: table
+                .chains
+                .iter()
+                .map(|c| verdict(c.policy.unwrap_or("ACCEPT")))
+                .collect(),
             uses_host: table.chains.iter().flat_map(|c| &c.rules).any(|r| {
                 r.matches
                     .iter()
@@ -509,9 +516,9 @@ impl<'a> Compiled<'a> {
                     }
                     continue;
                 }
-                Action::Verdict(v) => {
-                    note(&mut out.steps, name, rule, &|| Cow::Borrowed(v));
-                    return verdict(v);
+                Action::Verdict(name_of, v) => {
+                    note(&mut out.steps, name, rule, &|| Cow::Borrowed(name_of));
+                    return *v;
                 }
                 Action::Jump(next, goto) => {
                     note(&mut out.steps, name, rule, &|| {
@@ -574,10 +581,9 @@ impl Compiled<'_> {
     /// The end of the walk without a verdict: the built-in chain's policy,
     /// counted.
     fn policy_verdict(&mut self, start: usize, bytes: u64) -> Verdict {
-        let c = &self.table.chains[start];
         self.policy[start].0 += 1;
         self.policy[start].1 += bytes;
-        verdict(c.policy.unwrap_or("ACCEPT"))
+        self.policies[start]
     }
 }
 
