@@ -161,76 +161,47 @@ struct Hooked<'a> {
     notrack: bool,
 }
 
-/// A table's built-in chain that a hook walks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hook {
-    RawPrerouting,
-    RawOutput,
-    ManglePrerouting,
-    MangleInput,
-    MangleForward,
-    MangleOutput,
-    ManglePostrouting,
-    NatPrerouting,
-    NatInput,
-    NatOutput,
-    NatPostrouting,
-    FilterInput,
-    FilterForward,
-    FilterOutput,
-    SecurityInput,
-    SecurityForward,
-    SecurityOutput,
+/// Defines [`Hook`]: each variant with its table and chain.
+macro_rules! hooks {
+    ($($hook:ident: $table:literal $chain:literal,)*) => {
+        /// A table's built-in chain that a hook walks.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Hook {
+            $($hook,)*
+        }
+
+        impl Hook {
+            /// Every hook, in the order of their numbers.
+            const ALL: [Hook; [$(Hook::$hook),*].len()] = [$(Hook::$hook),*];
+
+            /// The table and the chain.
+            fn names(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Hook::$hook => ($table, $chain),)*
+                }
+            }
+        }
+    };
 }
 
-impl Hook {
-    /// Every hook, in the order of their numbers.
-    const ALL: [Hook; 17] = {
-        use Hook::*;
-        [
-            RawPrerouting,
-            RawOutput,
-            ManglePrerouting,
-            MangleInput,
-            MangleForward,
-            MangleOutput,
-            ManglePostrouting,
-            NatPrerouting,
-            NatInput,
-            NatOutput,
-            NatPostrouting,
-            FilterInput,
-            FilterForward,
-            FilterOutput,
-            SecurityInput,
-            SecurityForward,
-            SecurityOutput,
-        ]
-    };
-
-    /// The table and the chain.
-    fn names(self) -> (&'static str, &'static str) {
-        use Hook::*;
-        match self {
-            RawPrerouting => ("raw", "PREROUTING"),
-            RawOutput => ("raw", "OUTPUT"),
-            ManglePrerouting => ("mangle", "PREROUTING"),
-            MangleInput => ("mangle", "INPUT"),
-            MangleForward => ("mangle", "FORWARD"),
-            MangleOutput => ("mangle", "OUTPUT"),
-            ManglePostrouting => ("mangle", "POSTROUTING"),
-            NatPrerouting => ("nat", "PREROUTING"),
-            NatInput => ("nat", "INPUT"),
-            NatOutput => ("nat", "OUTPUT"),
-            NatPostrouting => ("nat", "POSTROUTING"),
-            FilterInput => ("filter", "INPUT"),
-            FilterForward => ("filter", "FORWARD"),
-            FilterOutput => ("filter", "OUTPUT"),
-            SecurityInput => ("security", "INPUT"),
-            SecurityForward => ("security", "FORWARD"),
-            SecurityOutput => ("security", "OUTPUT"),
-        }
-    }
+hooks! {
+    RawPrerouting: "raw" "PREROUTING",
+    RawOutput: "raw" "OUTPUT",
+    ManglePrerouting: "mangle" "PREROUTING",
+    MangleInput: "mangle" "INPUT",
+    MangleForward: "mangle" "FORWARD",
+    MangleOutput: "mangle" "OUTPUT",
+    ManglePostrouting: "mangle" "POSTROUTING",
+    NatPrerouting: "nat" "PREROUTING",
+    NatInput: "nat" "INPUT",
+    NatOutput: "nat" "OUTPUT",
+    NatPostrouting: "nat" "POSTROUTING",
+    FilterInput: "filter" "INPUT",
+    FilterForward: "filter" "FORWARD",
+    FilterOutput: "filter" "OUTPUT",
+    SecurityInput: "security" "INPUT",
+    SecurityForward: "security" "FORWARD",
+    SecurityOutput: "security" "OUTPUT",
 }
 
 /// The engine: compiled tables, one conntrack table, the host.
