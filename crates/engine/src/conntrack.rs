@@ -605,16 +605,43 @@ impl Slots {
     }
 }
 
+/// The tuples of the connections (slot, and whether the tuple is the
+/// reply one), with a count of the changes made to them.
+#[derive(Debug, Clone, Default)]
+struct Tuples {
+    map: FxHashMap<Tuple, (usize, bool)>,
+    changes: u64,
+}
+
+impl Tuples {
+    fn get(&self, t: &Tuple) -> Option<&(usize, bool)> {
+        self.map.get(t)
+    }
+
+    fn insert(&mut self, t: Tuple, v: (usize, bool)) {
+        self.changes += 1;
+        self.map.insert(t, v);
+    }
+
+    fn remove(&mut self, t: &Tuple) {
+        self.changes += 1;
+        self.map.remove(t);
+    }
+}
+
 /// The connection table.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     /// Settings.
     pub sysctl: Sysctl,
     conns: Slots,
-    by_tuple: FxHashMap<Tuple, (usize, bool)>,
+    by_tuple: Tuples,
     now: f64,
     /// A new connection waiting for [`Table::confirm`].
     pending: Option<Conn>,
+    /// [`Tuples::changes`] when the pending connection's original tuple
+    /// was looked up and not found (confirming it need not look again).
+    orig_free_at: Option<u64>,
 }
 
 impl Table {
@@ -678,7 +705,8 @@ impl Table {
         let Some(mut c) = self.pending.take() else {
             return Handle::None;
         };
-        if self.find(&c.orig).is_some() || self.find(&c.reply).is_some() {
+        let orig_free = self.orig_free_at.take() == Some(self.by_tuple.changes);
+        if (!orig_free && self.find(&c.orig).is_some()) || self.find(&c.reply).is_some() {
             return Handle::None;
         }
         c.status |= status::CONFIRMED;
@@ -767,6 +795,7 @@ impl Table {
     pub fn track_into(&mut self, pkt: &Packet, view: &mut CtView) -> Handle {
         self.advance(pkt);
         self.pending = None;
+        self.orig_free_at = None;
         // tcp_error, udp_error, icmp_error: with nf_conntrack_checksum, a
         // wrong checksum on arrival (PREROUTING; not through lo, whose
         // packets need no check) is INVALID.
@@ -804,7 +833,10 @@ impl Table {
         let t = tuple_of(pkt);
         match self.find(&t) {
             Some((id, reply)) => self.existing(id, reply, pkt, view),
-            None => self.fresh(t, pkt, view),
+            None => {
+                self.orig_free_at = Some(self.by_tuple.changes);
+                self.fresh(t, pkt, view)
+            }
         }
     }
 
