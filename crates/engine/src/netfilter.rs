@@ -225,6 +225,8 @@ pub struct Engine<'a> {
     quiet: bool,
     /// The LOG lines of a quiet replay's packet, each ending in a newline.
     log_lines: String,
+    /// The room of the packet copy a quiet replay made last ([`own`]).
+    room: Packet,
     /// Outcomes a quiet replay is done with, to reuse.
     #[allow(
         clippy::vec_box,
@@ -234,8 +236,19 @@ pub struct Engine<'a> {
 }
 
 /// The packet on its way through the hooks: the caller's until a hook
-/// changes it (NAT, MARK, forwarding, loopback), then a copy.
+/// changes it (NAT, MARK, forwarding, loopback), then a copy ([`own`]).
 type Pkt<'p> = Cow<'p, Packet>;
+
+/// The packet to change: the first time, a copy of the caller's made in
+/// `room` (the room of the copy a quiet replay made last).
+fn own<'a>(p: &'a mut Pkt<'_>, room: &mut Packet) -> &'a mut Packet {
+    if let Cow::Borrowed(theirs) = *p {
+        let mut copy = std::mem::take(room);
+        copy.clone_from(theirs);
+        *p = Cow::Owned(copy);
+    }
+    p.to_mut()
+}
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
     match t {
@@ -285,6 +298,7 @@ impl<'a> Engine<'a> {
             recent: Rc::default(),
             quiet: false,
             log_lines: String::new(),
+            room: Packet::default(),
             spare: Vec::new(),
         })
     }
@@ -383,7 +397,7 @@ impl<'a> Engine<'a> {
         let mut trace = Trace::accept();
         let verdict = t.walk_at(start, pkt, cx, rec, &mut trace);
         if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
-            pkt.to_mut().mark = m;
+            own(pkt, &mut self.room).mark = m;
         }
         if !quiet {
             let (table, chain) = hook.names();
@@ -443,7 +457,8 @@ impl<'a> Engine<'a> {
             cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
         }
         if let Some(c) = self.ct.get(h) {
-            if let Some((old, new)) = nat_apply(pkt, c, cx.ct.reply_dir, src_manip) {
+            if let Some((old, new)) = nat_apply(pkt, &mut self.room, c, cx.ct.reply_dir, src_manip)
+            {
                 if !self.quiet {
                     let kind = if src_manip { "SNAT" } else { "DNAT" };
                     out.nat.push(format!(
@@ -573,6 +588,8 @@ impl<'a> Engine<'a> {
         out.verdict = verdict;
         if !self.quiet {
             out.out = p.into_owned();
+        } else if let Cow::Owned(copy) = p {
+            self.room = copy;
         }
         out
     }
@@ -677,7 +694,7 @@ impl<'a> Engine<'a> {
                     .route(p.dst)
                     .map(|i| i.name.clone())
                     .unwrap_or_default();
-                let p = p.to_mut();
+                let p = own(p, &mut self.room);
                 p.ttl -= 1;
                 p.iface_out = iface_out;
             }
@@ -760,7 +777,7 @@ impl<'a> Engine<'a> {
         // To this host: back in through lo, keeping its connection
         // (nf_conntrack_in leaves a packet that has one alone); lo's
         // header logs as 12 zero bytes and the IPv4 type.
-        let back = p.to_mut();
+        let back = own(p, &mut self.room);
         back.iface_in = "lo".into();
         back.iface_out.clear();
         let mut mac = vec![0u8; 12];
@@ -841,11 +858,12 @@ fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
     }
 }
 
-/// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
-/// manip type and direction; returns the end (address, port) before and
-/// after when it changed.
+/// `nf_nat_packet`: rewrites the packet (its copy in `room`, [`own`]) for
+/// the connection's NAT in this manip type and direction; returns the end
+/// (address, port) before and after when it changed.
 fn nat_apply(
     p: &mut Pkt,
+    room: &mut Packet,
     c: &conntrack::Conn,
     reply_dir: bool,
     src_manip: bool,
@@ -882,7 +900,7 @@ fn nat_apply(
     if (old_addr, old_port) == (to_addr, to_port) {
         return None;
     }
-    let p = p.to_mut();
+    let p = own(p, room);
     set_end(p, src_manip, to_addr, to_port);
     // nf_nat_icmp_reply_translation: the quoted packet went the other
     // way, so it gets the mirrored rewrite.
