@@ -757,7 +757,7 @@ impl Table {
 
     /// [`Table::view`], written into `view` (the engine's context: no
     /// copy of a copy for every packet). Returns `h`.
-    fn fill(&self, view: &mut CtView, h: Handle, state: CtState, reply_dir: bool) -> Handle {
+    pub fn fill(&self, view: &mut CtView, h: Handle, state: CtState, reply_dir: bool) -> Handle {
         let confirmed = matches!(h, Handle::Confirmed(_));
         view.set(state, self.get(h).copied(), confirmed, reply_dir, self.now);
         h

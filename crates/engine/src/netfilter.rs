@@ -454,7 +454,8 @@ impl<'a> Engine<'a> {
                     c.nat_done.1 = true;
                 }
             }
-            cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
+            let (state, reply_dir) = (cx.ct.state, cx.ct.reply_dir);
+            self.ct.fill(&mut cx.ct, h, state, reply_dir);
         }
         if let Some(c) = self.ct.get(h) {
             if let Some((old, new)) = nat_apply(pkt, &mut self.room, c, cx.ct.reply_dir, src_manip)
