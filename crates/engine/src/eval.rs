@@ -491,11 +491,9 @@ impl Eval for Recent {
             }
         };
         let mut lists = lists.borrow_mut();
-        if !lists.0.contains_key(&self.name) {
-            lists.0.insert(self.name.clone(), FxHashMap::default());
-        }
-        let Some(table) = lists.0.get_mut(&self.name) else {
-            return self.invert;
+        let table = match lists.0.get_mut(&self.name) {
+            Some(table) => table,
+            None => lists.0.entry(self.name.clone()).or_default(),
         };
         let addr = masked(if self.dest { pkt.dst } else { pkt.src }, self.mask);
         // The TTL as seen before forwarding (one more on the way out).
