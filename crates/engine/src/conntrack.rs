@@ -27,7 +27,7 @@ use std::net::IpAddr;
 /// A connection tuple (`struct nf_conntrack_tuple`): addresses, protocol
 /// and the protocol's two "ports" (for ICMP: the echo id as source, type
 /// and code as `type << 8 | code` for destination).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuple {
     /// Source address.
     pub src: IpAddr,
@@ -39,6 +39,28 @@ pub struct Tuple {
     pub sport: u16,
     /// Destination port (ICMP: `type << 8 | code`).
     pub dport: u16,
+}
+
+/// An address as hash input: IPv4 in the low 32 bits, IPv6 folded.
+fn addr_word(a: IpAddr) -> u64 {
+    match a {
+        IpAddr::V4(v) => u64::from(v.to_bits()),
+        IpAddr::V6(v) => {
+            let b = v.to_bits();
+            (b as u64) ^ ((b >> 64) as u64) ^ (1 << 63)
+        }
+    }
+}
+
+/// Two words per tuple (the connection table hashes one for every
+/// packet): the addresses, then protocol and ports.
+impl std::hash::Hash for Tuple {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(addr_word(self.src) << 32 ^ addr_word(self.dst));
+        state.write_u64(
+            u64::from(self.proto) << 32 | u64::from(self.sport) << 16 | u64::from(self.dport),
+        );
+    }
 }
 
 /// The connection state a packet has for `--ctstate` / `--state`.
@@ -179,6 +201,25 @@ pub struct CtView {
 }
 
 impl CtView {
+    /// Sets the view to `conn` in `state`; the seconds to expiry count
+    /// from `now` for a confirmed connection (0 otherwise).
+    fn set(
+        &mut self,
+        state: CtState,
+        conn: Option<Conn>,
+        confirmed: bool,
+        reply_dir: bool,
+        now: f64,
+    ) {
+        self.state = state;
+        self.conn = conn;
+        self.reply_dir = reply_dir;
+        self.expires = match &self.conn {
+            Some(c) if confirmed => (c.expires - now).max(0.0) as u32,
+            _ => 0,
+        };
+    }
+
     /// The view of a packet without a connection.
     pub fn none(state: CtState) -> CtView {
         CtView {
@@ -564,16 +605,43 @@ impl Slots {
     }
 }
 
+/// The tuples of the connections (slot, and whether the tuple is the
+/// reply one), with a count of the changes made to them.
+#[derive(Debug, Clone, Default)]
+struct Tuples {
+    map: FxHashMap<Tuple, (usize, bool)>,
+    changes: u64,
+}
+
+impl Tuples {
+    fn get(&self, t: &Tuple) -> Option<&(usize, bool)> {
+        self.map.get(t)
+    }
+
+    fn insert(&mut self, t: Tuple, v: (usize, bool)) {
+        self.changes += 1;
+        self.map.insert(t, v);
+    }
+
+    fn remove(&mut self, t: &Tuple) {
+        self.changes += 1;
+        self.map.remove(t);
+    }
+}
+
 /// The connection table.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     /// Settings.
     pub sysctl: Sysctl,
     conns: Slots,
-    by_tuple: FxHashMap<Tuple, (usize, bool)>,
+    by_tuple: Tuples,
     now: f64,
     /// A new connection waiting for [`Table::confirm`].
     pending: Option<Conn>,
+    /// [`Tuples::changes`] when the pending connection's original tuple
+    /// was looked up and not found (confirming it need not look again).
+    orig_free_at: Option<u64>,
 }
 
 impl Table {
@@ -637,7 +705,8 @@ impl Table {
         let Some(mut c) = self.pending.take() else {
             return Handle::None;
         };
-        if self.find(&c.orig).is_some() || self.find(&c.reply).is_some() {
+        let orig_free = self.orig_free_at.take() == Some(self.by_tuple.changes);
+        if (!orig_free && self.find(&c.orig).is_some()) || self.find(&c.reply).is_some() {
             return Handle::None;
         }
         c.status |= status::CONFIRMED;
@@ -681,17 +750,23 @@ impl Table {
 
     /// The view of a connection for the matches.
     pub fn view(&self, h: Handle, state: CtState, reply_dir: bool) -> CtView {
-        let conn = self.get(h).copied();
-        let expires = match (h, conn) {
-            (Handle::Confirmed(_), Some(c)) => (c.expires - self.now).max(0.0) as u32,
-            _ => 0,
-        };
-        CtView {
-            state,
-            conn,
-            reply_dir,
-            expires,
-        }
+        let mut view = CtView::none(state);
+        self.fill(&mut view, h, state, reply_dir);
+        view
+    }
+
+    /// [`Table::view`], written into `view` (the engine's context: no
+    /// copy of a copy for every packet). Returns `h`.
+    pub fn fill(&self, view: &mut CtView, h: Handle, state: CtState, reply_dir: bool) -> Handle {
+        let confirmed = matches!(h, Handle::Confirmed(_));
+        view.set(state, self.get(h).copied(), confirmed, reply_dir, self.now);
+        h
+    }
+
+    /// No connection: INVALID.
+    fn invalid(view: &mut CtView) -> Handle {
+        *view = CtView::none(CtState::Invalid);
+        Handle::None
     }
 
     /// Moves the clock to the packet's time (never backwards) and returns
@@ -707,27 +782,33 @@ impl Table {
 
     /// Classifies `pkt` and updates its connection (see the module docs).
     pub fn track(&mut self, pkt: &Packet) -> Tracked {
+        let mut view = CtView::none(CtState::Invalid);
+        let handle = self.track_into(pkt, &mut view);
+        Tracked {
+            view,
+            handle,
+            now: self.now,
+        }
+    }
+
+    /// [`Table::track`], the view written into `view`: returns the handle.
+    pub fn track_into(&mut self, pkt: &Packet, view: &mut CtView) -> Handle {
         self.advance(pkt);
         self.pending = None;
-        let invalid = |now| Tracked {
-            view: CtView::none(CtState::Invalid),
-            handle: Handle::None,
-            now,
-        };
-        let now = self.now;
+        self.orig_free_at = None;
         // tcp_error, udp_error, icmp_error: with nf_conntrack_checksum, a
         // wrong checksum on arrival (PREROUTING; not through lo, whose
         // packets need no check) is INVALID.
         let arriving = !pkt.iface_in.is_empty() || pkt.iface_out.is_empty();
         if self.sysctl.checksum && pkt.bad_checksum && arriving && pkt.iface_in != "lo" {
-            return invalid(now);
+            return Self::invalid(view);
         }
         // ICMP errors: RELATED to the connection of the quoted packet
         // (icmp_error_message), INVALID when there is none.
         if let Transport::Icmp { typ, inner, .. } = &pkt.transport {
             if is_icmp_error(*typ) {
                 let Some(q) = inner else {
-                    return invalid(now);
+                    return Self::invalid(view);
                 };
                 // icmp_error_message looks up the inverse of the quoted
                 // tuple: the error travels back the way the quoted packet
@@ -739,30 +820,29 @@ impl Table {
                     .filter(|t| t.dst == pkt.dst)
                     .and_then(|t| self.find(&t))
                 else {
-                    return invalid(now);
+                    return Self::invalid(view);
                 };
-                return Tracked {
-                    view: self.view(Handle::Confirmed(id), CtState::Related, reply),
-                    handle: Handle::Confirmed(id),
-                    now,
-                };
+                return self.fill(view, Handle::Confirmed(id), CtState::Related, reply);
             }
         }
         if let Transport::Tcp { flags, .. } = &pkt.transport {
             if !tcp_flags_valid(*flags) {
-                return invalid(now);
+                return Self::invalid(view);
             }
         }
         let t = tuple_of(pkt);
         match self.find(&t) {
-            Some((id, reply)) => self.existing(id, reply, pkt),
-            None => self.fresh(t, pkt),
+            Some((id, reply)) => self.existing(id, reply, pkt, view),
+            None => {
+                self.orig_free_at = Some(self.by_tuple.changes);
+                self.fresh(t, pkt, view)
+            }
         }
     }
 
     /// A packet without a connection: `init_conntrack` and the protocol's
     /// `new` check.
-    fn fresh(&mut self, t: Tuple, pkt: &Packet) -> Tracked {
+    fn fresh(&mut self, t: Tuple, pkt: &Packet, view: &mut CtView) -> Handle {
         let now = self.now;
         let (proto, expires) = match &pkt.transport {
             Transport::Tcp { flags, .. } => {
@@ -785,13 +865,7 @@ impl Table {
                         let to = self.sysctl.tcp_timeouts.unacknowledged;
                         (Proto::Tcp(TcpState::Established, w), f64::from(to))
                     }
-                    _ => {
-                        return Tracked {
-                            view: CtView::none(CtState::Invalid),
-                            handle: Handle::None,
-                            now,
-                        }
-                    }
+                    _ => return Self::invalid(view),
                 }
             }
             Transport::Udp { .. } => (
@@ -802,22 +876,14 @@ impl Table {
             ),
             Transport::Icmp { typ, .. } => {
                 if icmp_reply_type(*typ).is_none() {
-                    return Tracked {
-                        view: CtView::none(CtState::Invalid),
-                        handle: Handle::None,
-                        now,
-                    };
+                    return Self::invalid(view);
                 }
                 (Proto::Icmp, f64::from(self.sysctl.icmp_timeout))
             }
             Transport::Other(_) => (Proto::Generic, timeout::GENERIC),
         };
         let Some(reply) = invert(&t) else {
-            return Tracked {
-                view: CtView::none(CtState::Invalid),
-                handle: Handle::None,
-                now,
-            };
+            return Self::invalid(view);
         };
         self.pending = Some(Conn {
             orig: t,
@@ -827,11 +893,7 @@ impl Table {
             expires: now + expires,
             nat_done: (false, false),
         });
-        Tracked {
-            view: self.view(Handle::Unconfirmed, CtState::New, false),
-            handle: Handle::Unconfirmed,
-            now,
-        }
+        self.fill(view, Handle::Unconfirmed, CtState::New, false)
     }
 
     /// The RST checks of the TCP_CONNTRACK_CLOSE case of
@@ -867,25 +929,20 @@ impl Table {
     /// A TCP packet the state machine ignores (sIG): accepted with its
     /// connection, which is not refreshed; a reply still sets SEEN_REPLY
     /// (nf_conntrack_in does after the protocol handler).
-    fn ignored(&mut self, id: usize, reply: bool, state: CtState) -> Tracked {
+    fn ignored(&mut self, id: usize, reply: bool, state: CtState, view: &mut CtView) -> Handle {
         if reply {
             if let Some(c) = self.conns.get_mut(id) {
                 c.status |= status::SEEN_REPLY;
             }
         }
-        let h = Handle::Confirmed(id);
-        Tracked {
-            view: self.view(h, state, reply),
-            handle: h,
-            now: self.now,
-        }
+        self.fill(view, Handle::Confirmed(id), state, reply)
     }
 
     /// A packet of a known connection.
-    fn existing(&mut self, id: usize, reply: bool, pkt: &Packet) -> Tracked {
+    fn existing(&mut self, id: usize, reply: bool, pkt: &Packet, view: &mut CtView) -> Handle {
         let now = self.now;
         let Some(mut c) = self.conns.get(id).copied() else {
-            return self.fresh(tuple_of(pkt), pkt);
+            return self.fresh(tuple_of(pkt), pkt, view);
         };
         // resolve_normal_ct: the state before the protocol handler.
         let state = if reply || c.status & status::SEEN_REPLY != 0 {
@@ -897,16 +954,11 @@ impl Table {
         match (&pkt.transport, c.proto) {
             (Transport::Tcp { flags, .. }, Proto::Tcp(old, mut win)) => {
                 let idx = tcp_index(*flags);
-                let invalid = Tracked {
-                    view: CtView::none(CtState::Invalid),
-                    handle: Handle::None,
-                    now,
-                };
                 let seen_reply = c.status & status::SEEN_REPLY != 0;
                 let dir = usize::from(reply);
                 let is_rst = idx == TcpIndex::Rst;
                 let new = match tcp_next(reply, idx, old) {
-                    Next::Invalid => return invalid,
+                    Next::Invalid => return Self::invalid(view),
                     Next::To(TcpState::SynSent)
                         if matches!(old, TcpState::TimeWait | TcpState::Close)
                             && (win.close_init
@@ -916,7 +968,7 @@ impl Table {
                         // by this side, reopens it (the sSS case of
                         // nf_conntrack_tcp_packet: kill, look up again).
                         self.remove(id);
-                        return self.fresh(tuple_of(pkt), pkt);
+                        return self.fresh(tuple_of(pkt), pkt, view);
                     }
                     Next::To(TcpState::SynSent)
                         if !matches!(old, TcpState::TimeWait | TcpState::Close) =>
@@ -934,7 +986,7 @@ impl Table {
                         if let Some(slot) = self.conns.get_mut(id) {
                             slot.proto = Proto::Tcp(old, win);
                         }
-                        return self.ignored(id, reply, state);
+                        return self.ignored(id, reply, state, view);
                     }
                     Next::To(s) => s,
                 };
@@ -955,7 +1007,7 @@ impl Table {
                     if is_rst && new == TcpState::Close {
                         match self.rst_check(&c, &win, old, dir, sg.seq) {
                             RstCheck::Close => {}
-                            RstCheck::Invalid => return invalid,
+                            RstCheck::Invalid => return Self::invalid(view),
                             RstCheck::Keep => new = old,
                         }
                     }
@@ -971,21 +1023,17 @@ impl Table {
                             slot.proto = Proto::Tcp(old, win);
                         }
                         if verdict == InWindow::Invalid {
-                            return invalid;
+                            return Self::invalid(view);
                         }
-                        return self.ignored(id, reply, state);
+                        return self.ignored(id, reply, state, view);
                     }
                 }
                 if !seen_reply && idx == TcpIndex::Rst {
                     // "If only reply is a RST ... delete the conntrack
                     // immediately": the packet still has it.
-                    let view = self.view(h, state, reply);
+                    self.fill(view, h, state, reply);
                     self.remove(id);
-                    return Tracked {
-                        view,
-                        handle: Handle::None,
-                        now,
-                    };
+                    return Handle::None;
                 }
                 let tt = self.sysctl.tcp_timeouts;
                 let mut to = tt.of(if idx == TcpIndex::Rst {
@@ -1047,14 +1095,13 @@ impl Table {
                 c.expires = now + timeout::GENERIC;
             }
         }
+        // The view from `c` itself (read back from its slot, it would
+        // wait for the stores about to be made there).
+        view.set(state, Some(c), true, reply, now);
         if let Some(slot) = self.conns.get_mut(id) {
             *slot = c;
         }
-        Tracked {
-            view: self.view(h, state, reply),
-            handle: h,
-            now,
-        }
+        h
     }
 }
 

@@ -114,8 +114,9 @@ pub trait Eval: std::fmt::Debug {
 #[error("the engine does not model the `{0}` extension yet")]
 pub struct Unsupported(pub String);
 
+/// A tcp/udp match and whether it is native ([`native`], decided once).
 #[derive(Debug)]
-struct TcpUdpEval(TcpUdp);
+struct TcpUdpEval(TcpUdp, bool);
 
 /// Whether iptables-nft 1.8.9 turns this tcp/udp match into native nft
 /// expressions (`add_nft_tcp`/`add_nft_udp`): yes unless it tests a TCP
@@ -175,7 +176,7 @@ impl Eval for TcpUdpEval {
                 true,
             ) => {
                 let fl = (*flags & 0xFF) as u8;
-                if native(m) {
+                if self.1 {
                     return native_eval(m, pkt, *spt, *dpt, fl);
                 }
                 let option_ok =
@@ -186,7 +187,7 @@ impl Eval for TcpUdpEval {
                     && option_ok
             }
             (Transport::Udp { spt, dpt, .. }, false) => {
-                if native(m) {
+                if self.1 {
                     return native_eval(m, pkt, *spt, *dpt, 0);
                 }
                 in_range(*spt, m.spts, m.spts_inv) && in_range(*dpt, m.dpts, m.dpts_inv)
@@ -202,7 +203,7 @@ impl Eval for TcpUdpEval {
             (Transport::Udp { .. }, false) => 8,
             _ => return false,
         };
-        !native(&self.0) && pkt.transport_len() < need
+        !self.1 && pkt.transport_len() < need
     }
 }
 
@@ -490,11 +491,9 @@ impl Eval for Recent {
             }
         };
         let mut lists = lists.borrow_mut();
-        if !lists.0.contains_key(&self.name) {
-            lists.0.insert(self.name.clone(), FxHashMap::default());
-        }
-        let Some(table) = lists.0.get_mut(&self.name) else {
-            return self.invert;
+        let table = match lists.0.get_mut(&self.name) {
+            Some(table) => table,
+            None => lists.0.entry(self.name.clone()).or_default(),
         };
         let addr = masked(if self.dest { pkt.dst } else { pkt.src }, self.mask);
         // The TTL as seen before forwarding (one more on the way out).
@@ -592,7 +591,7 @@ impl Eval for LimitEval {
 pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
     let any = m.ext.as_any();
     if let Some(t) = any.downcast_ref::<TcpUdp>() {
-        return Ok(Box::new(TcpUdpEval(t.clone())));
+        return Ok(Box::new(TcpUdpEval(t.clone(), native(t))));
     }
     if let Some(l) = any.downcast_ref::<Limit>() {
         let cost = u64::from(l.avg) * 100;

@@ -151,76 +151,57 @@ impl Outcome {
     }
 }
 
-/// A table's built-in chain that a hook walks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hook {
-    RawPrerouting,
-    RawOutput,
-    ManglePrerouting,
-    MangleInput,
-    MangleForward,
-    MangleOutput,
-    ManglePostrouting,
-    NatPrerouting,
-    NatInput,
-    NatOutput,
-    NatPostrouting,
-    FilterInput,
-    FilterForward,
-    FilterOutput,
-    SecurityInput,
-    SecurityForward,
-    SecurityOutput,
+/// What the walk of a hook decided, for the next steps.
+#[derive(Debug, Clone, Copy)]
+struct Hooked<'a> {
+    verdict: Verdict,
+    /// The NAT target that ended it.
+    nat: Option<&'a Nat>,
+    /// A `-j CT --notrack` rule matched.
+    notrack: bool,
 }
 
-impl Hook {
-    /// Every hook, in the order of their numbers.
-    const ALL: [Hook; 17] = {
-        use Hook::*;
-        [
-            RawPrerouting,
-            RawOutput,
-            ManglePrerouting,
-            MangleInput,
-            MangleForward,
-            MangleOutput,
-            ManglePostrouting,
-            NatPrerouting,
-            NatInput,
-            NatOutput,
-            NatPostrouting,
-            FilterInput,
-            FilterForward,
-            FilterOutput,
-            SecurityInput,
-            SecurityForward,
-            SecurityOutput,
-        ]
-    };
-
-    /// The table and the chain.
-    fn names(self) -> (&'static str, &'static str) {
-        use Hook::*;
-        match self {
-            RawPrerouting => ("raw", "PREROUTING"),
-            RawOutput => ("raw", "OUTPUT"),
-            ManglePrerouting => ("mangle", "PREROUTING"),
-            MangleInput => ("mangle", "INPUT"),
-            MangleForward => ("mangle", "FORWARD"),
-            MangleOutput => ("mangle", "OUTPUT"),
-            ManglePostrouting => ("mangle", "POSTROUTING"),
-            NatPrerouting => ("nat", "PREROUTING"),
-            NatInput => ("nat", "INPUT"),
-            NatOutput => ("nat", "OUTPUT"),
-            NatPostrouting => ("nat", "POSTROUTING"),
-            FilterInput => ("filter", "INPUT"),
-            FilterForward => ("filter", "FORWARD"),
-            FilterOutput => ("filter", "OUTPUT"),
-            SecurityInput => ("security", "INPUT"),
-            SecurityForward => ("security", "FORWARD"),
-            SecurityOutput => ("security", "OUTPUT"),
+/// Defines [`Hook`]: each variant with its table and chain.
+macro_rules! hooks {
+    ($($hook:ident: $table:literal $chain:literal,)*) => {
+        /// A table's built-in chain that a hook walks.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Hook {
+            $($hook,)*
         }
-    }
+
+        impl Hook {
+            /// Every hook, in the order of their numbers.
+            const ALL: [Hook; [$(Hook::$hook),*].len()] = [$(Hook::$hook),*];
+
+            /// The table and the chain.
+            fn names(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Hook::$hook => ($table, $chain),)*
+                }
+            }
+        }
+    };
+}
+
+hooks! {
+    RawPrerouting: "raw" "PREROUTING",
+    RawOutput: "raw" "OUTPUT",
+    ManglePrerouting: "mangle" "PREROUTING",
+    MangleInput: "mangle" "INPUT",
+    MangleForward: "mangle" "FORWARD",
+    MangleOutput: "mangle" "OUTPUT",
+    ManglePostrouting: "mangle" "POSTROUTING",
+    NatPrerouting: "nat" "PREROUTING",
+    NatInput: "nat" "INPUT",
+    NatOutput: "nat" "OUTPUT",
+    NatPostrouting: "nat" "POSTROUTING",
+    FilterInput: "filter" "INPUT",
+    FilterForward: "filter" "FORWARD",
+    FilterOutput: "filter" "OUTPUT",
+    SecurityInput: "security" "INPUT",
+    SecurityForward: "security" "FORWARD",
+    SecurityOutput: "security" "OUTPUT",
 }
 
 /// The engine: compiled tables, one conntrack table, the host.
@@ -239,9 +220,13 @@ pub struct Engine<'a> {
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
-    /// While [`Engine::process_quiet`] runs: where LOG lines go (no
-    /// steps, NAT texts or packet copies are kept).
-    quiet: Option<String>,
+    /// While [`Engine::process_quiet`] runs: no steps, NAT texts or
+    /// packet copies are kept, LOG lines go to `log_lines`.
+    quiet: bool,
+    /// The LOG lines of a quiet replay's packet, each ending in a newline.
+    log_lines: String,
+    /// The room of the packet copy a quiet replay made last ([`own`]).
+    room: Packet,
     /// Outcomes a quiet replay is done with, to reuse.
     #[allow(
         clippy::vec_box,
@@ -251,8 +236,19 @@ pub struct Engine<'a> {
 }
 
 /// The packet on its way through the hooks: the caller's until a hook
-/// changes it (NAT, MARK, forwarding, loopback), then a copy.
+/// changes it (NAT, MARK, forwarding, loopback), then a copy ([`own`]).
 type Pkt<'p> = Cow<'p, Packet>;
+
+/// The packet to change: the first time, a copy of the caller's made in
+/// `room` (the room of the copy a quiet replay made last).
+fn own<'a>(p: &'a mut Pkt<'_>, room: &mut Packet) -> &'a mut Packet {
+    if let Cow::Borrowed(theirs) = *p {
+        let mut copy = std::mem::take(room);
+        copy.clone_from(theirs);
+        *p = Cow::Owned(copy);
+    }
+    p.to_mut()
+}
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
     match t {
@@ -300,7 +296,9 @@ impl<'a> Engine<'a> {
             host,
             last: None,
             recent: Rc::default(),
-            quiet: None,
+            quiet: false,
+            log_lines: String::new(),
+            room: Packet::default(),
             spare: Vec::new(),
         })
     }
@@ -364,7 +362,13 @@ impl<'a> Engine<'a> {
 
     /// Walks the hook's built-in chain when its table holds it; `None`
     /// when the table or chain does not exist.
-    fn hook(&mut self, hook: Hook, pkt: &mut Pkt, cx: &Ctx, out: &mut Outcome) -> Option<Trace> {
+    fn hook(
+        &mut self,
+        hook: Hook,
+        pkt: &mut Pkt,
+        cx: &Ctx,
+        out: &mut Outcome,
+    ) -> Option<Hooked<'a>> {
         let (ti, start) = self.hooks[hook as usize]?;
         let t = &mut self.tables[ti];
         // The host's view of the addresses, for addrtype and rpfilter.
@@ -384,27 +388,33 @@ impl<'a> Engine<'a> {
         } else {
             cx
         };
-        let rec = match &mut self.quiet {
-            Some(buf) => Record::Quiet(buf),
-            None => Record::Detail,
+        let quiet = self.quiet;
+        let rec = if quiet {
+            Record::Quiet(&mut self.log_lines)
+        } else {
+            Record::Detail
         };
-        let quiet = matches!(rec, Record::Quiet(_));
-        let mut trace = t.walk_at(start, pkt, cx, rec);
+        let mut trace = Trace::accept();
+        let verdict = t.walk_at(start, pkt, cx, rec, &mut trace);
         if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
-            pkt.to_mut().mark = m;
+            own(pkt, &mut self.room).mark = m;
         }
         if !quiet {
             let (table, chain) = hook.names();
             out.walks.push(Walk {
                 table,
                 chain,
-                verdict: trace.verdict,
+                verdict,
                 steps: std::mem::take(&mut trace.steps),
             });
             out.logs.append(&mut trace.logs);
         }
         out.rejected = trace.reject.as_ref().map(|r| r.with);
-        Some(trace)
+        Some(Hooked {
+            verdict,
+            nat: trace.nat,
+            notrack: trace.notrack,
+        })
     }
 
     /// Runs the nat chain for a new connection's manip type, records the
@@ -427,7 +437,7 @@ impl<'a> Engine<'a> {
         });
         if cx.ct.state == CtState::New && done == Some(false) {
             let trace = self.hook(hook, pkt, cx, out);
-            if let Some(Trace {
+            if let Some(Hooked {
                 verdict: Verdict::Drop,
                 ..
             }) = trace
@@ -435,7 +445,7 @@ impl<'a> Engine<'a> {
                 return Verdict::Drop;
             }
             if let Some(n) = trace.and_then(|t| t.nat) {
-                self.bind(h, &n, pkt);
+                self.bind(h, n, pkt);
             }
             if let Some(c) = self.ct.get_mut(h) {
                 if src_manip {
@@ -444,11 +454,13 @@ impl<'a> Engine<'a> {
                     c.nat_done.1 = true;
                 }
             }
-            cx.ct = self.ct.view(h, cx.ct.state, cx.ct.reply_dir);
+            let (state, reply_dir) = (cx.ct.state, cx.ct.reply_dir);
+            self.ct.fill(&mut cx.ct, h, state, reply_dir);
         }
         if let Some(c) = self.ct.get(h) {
-            if let Some((old, new)) = nat_apply(pkt, c, cx.ct.reply_dir, src_manip) {
-                if self.quiet.is_none() {
+            if let Some((old, new)) = nat_apply(pkt, &mut self.room, c, cx.ct.reply_dir, src_manip)
+            {
+                if !self.quiet {
                     let kind = if src_manip { "SNAT" } else { "DNAT" };
                     out.nat.push(format!(
                         "{kind} {} -> {}",
@@ -528,11 +540,15 @@ impl<'a> Engine<'a> {
     /// ending in a newline, in the order [`Outcome::logs`] and its
     /// replies give them.
     pub fn process_quiet(&mut self, pkt: &Packet, logs: &mut String) -> Verdict {
-        self.quiet = Some(std::mem::take(logs));
+        self.quiet = true;
         let out = self.process_own(pkt);
         let verdict = out.verdict;
         self.recycle(out);
-        *logs = self.quiet.take().unwrap_or_default();
+        self.quiet = false;
+        if !self.log_lines.is_empty() {
+            logs.push_str(&self.log_lines);
+            self.log_lines.clear();
+        }
         verdict
     }
 
@@ -571,8 +587,10 @@ impl<'a> Engine<'a> {
             self.sent(&mut p, &mut out, attached, sock)
         };
         out.verdict = verdict;
-        if self.quiet.is_none() {
+        if !self.quiet {
             out.out = p.into_owned();
+        } else if let Cow::Owned(copy) = p {
+            self.room = copy;
         }
         out
     }
@@ -580,7 +598,7 @@ impl<'a> Engine<'a> {
     /// A fresh outcome for `pkt`; a quiet replay keeps no packet copies
     /// and reuses the room of outcomes it is done with.
     fn outcome(&mut self, pkt: &Packet) -> Box<Outcome> {
-        if self.quiet.is_none() {
+        if !self.quiet {
             return Box::new(Outcome::new(pkt.clone()));
         }
         match self.spare.pop() {
@@ -608,7 +626,7 @@ impl<'a> Engine<'a> {
     /// conntrack's; its view goes to `cx`.
     fn connect(
         &mut self,
-        raw: Option<Trace>,
+        raw: Option<Hooked>,
         attached: Option<(Handle, conntrack::CtView)>,
         p: &Packet,
         cx: &mut Ctx,
@@ -617,13 +635,12 @@ impl<'a> Engine<'a> {
             cx.ct = view;
             return h;
         }
-        let t = if raw.is_some_and(|t| t.notrack) {
-            self.ct.untrack()
-        } else {
-            self.ct.track(p)
-        };
-        cx.ct = t.view;
-        t.handle
+        if raw.is_some_and(|t| t.notrack) {
+            let t = self.ct.untrack();
+            cx.ct = t.view;
+            return t.handle;
+        }
+        self.ct.track_into(p, &mut cx.ct)
     }
 
     fn arriving(
@@ -678,7 +695,7 @@ impl<'a> Engine<'a> {
                     .route(p.dst)
                     .map(|i| i.name.clone())
                     .unwrap_or_default();
-                let p = p.to_mut();
+                let p = own(p, &mut self.room);
                 p.ttl -= 1;
                 p.iface_out = iface_out;
             }
@@ -761,7 +778,7 @@ impl<'a> Engine<'a> {
         // To this host: back in through lo, keeping its connection
         // (nf_conntrack_in leaves a packet that has one alone); lo's
         // header logs as 12 zero bytes and the IPv4 type.
-        let back = p.to_mut();
+        let back = own(p, &mut self.room);
         back.iface_in = "lo".into();
         back.iface_out.clear();
         let mut mac = vec![0u8; 12];
@@ -842,11 +859,12 @@ fn set_end(p: &mut Packet, source: bool, addr: IpAddr, port: u16) {
     }
 }
 
-/// `nf_nat_packet`: rewrites the packet for the connection's NAT in this
-/// manip type and direction; returns the end (address, port) before and
-/// after when it changed.
+/// `nf_nat_packet`: rewrites the packet (its copy in `room`, [`own`]) for
+/// the connection's NAT in this manip type and direction; returns the end
+/// (address, port) before and after when it changed.
 fn nat_apply(
     p: &mut Pkt,
+    room: &mut Packet,
     c: &conntrack::Conn,
     reply_dir: bool,
     src_manip: bool,
@@ -883,7 +901,7 @@ fn nat_apply(
     if (old_addr, old_port) == (to_addr, to_port) {
         return None;
     }
-    let p = p.to_mut();
+    let p = own(p, room);
     set_end(p, src_manip, to_addr, to_port);
     // nf_nat_icmp_reply_translation: the quoted packet went the other
     // way, so it gets the mirrored rewrite.

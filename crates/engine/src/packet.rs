@@ -586,8 +586,10 @@ impl Packet {
             if !self.iface_in.is_empty() {
                 m.push_str("MAC=");
                 for (i, b) in mac.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ":" };
-                    let _ = write!(m, "{sep}{b:02x}");
+                    if i > 0 {
+                        m.push(':');
+                    }
+                    push_hex2(m, *b, false);
                 }
                 m.push(' ');
             }
@@ -634,7 +636,7 @@ impl Packet {
         if flags.ip_opt && !self.ip_options.is_empty() {
             m.push_str("OPT (");
             for b in &self.ip_options {
-                let _ = write!(m, "{b:02X}");
+                push_hex2(m, *b, true);
             }
             m.push_str(") ");
         }
@@ -656,7 +658,11 @@ impl Packet {
                 push_num(m, (*dpt).into());
                 m.push(' ');
                 if flags.tcp_seq {
-                    let _ = write!(m, "SEQ={} ACK={} ", seq.unwrap_or(0), ack.unwrap_or(0));
+                    m.push_str("SEQ=");
+                    push_num(m, seq.unwrap_or(0).into());
+                    m.push_str(" ACK=");
+                    push_num(m, ack.unwrap_or(0).into());
+                    m.push(' ');
                 }
                 m.push_str("WINDOW=");
                 push_num(m, (*window).into());
@@ -675,7 +681,7 @@ impl Packet {
                 if flags.tcp_opt && !options.is_empty() {
                     m.push_str("OPT (");
                     for b in options {
-                        let _ = write!(m, "{b:02X}");
+                        push_hex2(m, *b, true);
                     }
                     m.push_str(") ");
                 }
@@ -686,8 +692,17 @@ impl Packet {
                 len,
                 lite,
             } if l4 >= 8 => {
-                let name = if *lite { "UDPLITE" } else { "UDP" };
-                let _ = write!(m, "PROTO={name} SPT={spt} DPT={dpt} LEN={len} ");
+                m.push_str(if *lite {
+                    "PROTO=UDPLITE SPT="
+                } else {
+                    "PROTO=UDP SPT="
+                });
+                push_num(m, (*spt).into());
+                m.push_str(" DPT=");
+                push_num(m, (*dpt).into());
+                m.push_str(" LEN=");
+                push_num(m, (*len).into());
+                m.push(' ');
             }
             Transport::Icmp {
                 typ,

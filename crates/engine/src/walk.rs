@@ -46,7 +46,7 @@ pub enum Verdict {
 
 /// The result of a walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trace {
+pub struct Trace<'a> {
     /// The verdict.
     pub verdict: Verdict,
     /// The rules the packet matched, in order, and how it left chains.
@@ -55,18 +55,18 @@ pub struct Trace {
     /// header or the kernel timestamp).
     pub logs: Vec<String>,
     /// The NAT target that ended the walk (its verdict is ACCEPT).
-    pub nat: Option<Nat>,
+    pub nat: Option<&'a Nat>,
     /// The REJECT target that ended the walk (its verdict is DROP).
-    pub reject: Option<Reject>,
+    pub reject: Option<&'a Reject>,
     /// A `-j CT --notrack` rule matched.
     pub notrack: bool,
     /// The packet mark after `-j MARK` rules, when one ran.
     pub mark: Option<u32>,
 }
 
-impl Trace {
+impl Trace<'_> {
     /// ACCEPT, with nothing recorded.
-    fn accept() -> Trace {
+    pub fn accept() -> Self {
         Trace {
             verdict: Verdict::Accept,
             steps: Vec::new(),
@@ -228,8 +228,8 @@ enum Action<'a> {
     Other,
     /// RETURN.
     Return,
-    /// ACCEPT, DROP or QUEUE.
-    Verdict(&'static str),
+    /// ACCEPT, DROP or QUEUE: the name and the verdict.
+    Verdict(&'static str, Verdict),
     /// A jump or goto to the chain with this index (`None`: a chain
     /// that does not exist; the walk drops).
     Jump(Option<usize>, bool),
@@ -259,6 +259,8 @@ pub struct Compiled<'a> {
     pub counters: Vec<Vec<(u64, u64)>>,
     /// Policy counters per chain.
     pub policy: Vec<(u64, u64)>,
+    /// The policy verdict per chain (ACCEPT for a user chain, never used).
+    policies: Vec<Verdict>,
     /// Whether a rule reads the host's view of addresses (addrtype,
     /// rpfilter: [`Ctx::addr_types`], [`Ctx::reverse`]).
     uses_host: bool,
@@ -271,7 +273,7 @@ fn action<'a>(target: &'a Target, index: impl Fn(&str) -> Option<usize>) -> Acti
     match target {
         Target::None => Action::None,
         Target::Verdict("RETURN") => Action::Return,
-        Target::Verdict(v) => Action::Verdict(v),
+        Target::Verdict(v) => Action::Verdict(v, verdict(v)),
         Target::Jump(name) => Action::Jump(index(name), false),
         Target::Goto(name) => Action::Jump(index(name), true),
         Target::Ext(l) => {
@@ -342,6 +344,11 @@ impl<'a> Compiled<'a> {
                 .map(|c| vec![(0, 0); c.rules.len()])
                 .collect(),
             policy: vec![(0, 0); table.chains.len()],
+            policies: table
+                .chains
+                .iter()
+                .map(|c| verdict(c.policy.unwrap_or("ACCEPT")))
+                .collect(),
             uses_host: table.chains.iter().flat_map(|c| &c.rules).any(|r| {
                 r.matches
                     .iter()
@@ -374,29 +381,40 @@ impl<'a> Compiled<'a> {
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
     /// the steps taken. A rule whose target is an extension (LOG, ...)
     /// is counted and the walk goes on, as for non-terminal targets.
-    pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace {
+    pub fn walk(&mut self, chain: &str, pkt: &Packet, cx: &Ctx) -> Trace<'a> {
         self.walk_with(chain, pkt, cx, Record::Detail)
     }
 
     /// [`Compiled::walk`], recording as much as `rec` asks: the verdict,
     /// counters, NAT/REJECT/notrack/mark results and LOG lines are the
     /// same either way.
-    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, rec: Record<'_>) -> Trace {
+    pub fn walk_with(&mut self, chain: &str, pkt: &Packet, cx: &Ctx, rec: Record<'_>) -> Trace<'a> {
         match self.builtin(chain) {
-            Some(start) => self.walk_at(start, pkt, cx, rec),
+            Some(start) => {
+                let mut trace = Trace::accept();
+                trace.verdict = self.walk_at(start, pkt, cx, rec, &mut trace);
+                trace
+            }
             None => Trace::accept(),
         }
     }
 
     /// [`Compiled::walk_with`] from the chain with this index
-    /// ([`Compiled::builtin`]).
-    pub fn walk_at(&mut self, start: usize, pkt: &Packet, cx: &Ctx, mut rec: Record<'_>) -> Trace {
-        let mut trace = Trace::accept();
+    /// ([`Compiled::builtin`]), recording into `out` (whose verdict is
+    /// left alone): returns the verdict.
+    pub fn walk_at(
+        &mut self,
+        start: usize,
+        pkt: &Packet,
+        cx: &Ctx,
+        mut rec: Record<'_>,
+        out: &mut Trace<'a>,
+    ) -> Verdict {
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
-        trace.verdict = self.walk_inner(start, pkt, cx, &mut trace, &mut rec, &mut stack);
+        let verdict = self.walk_inner(start, pkt, cx, out, &mut rec, &mut stack);
         self.stack = stack;
-        trace
+        verdict
     }
 
     /// The table walked.
@@ -409,7 +427,7 @@ impl<'a> Compiled<'a> {
         start: usize,
         pkt: &Packet,
         cx: &Ctx,
-        out: &mut Trace,
+        out: &mut Trace<'a>,
         rec: &mut Record<'_>,
         stack: &mut Vec<(usize, usize)>,
     ) -> Verdict {
@@ -436,7 +454,16 @@ impl<'a> Compiled<'a> {
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
         for _ in 0..1_000_000 {
-            let Some(r) = self.rules[ci].get(ri) else {
+            let rules = &self.rules[ci];
+            // Rules whose fixed part fails are passed over in a tight loop
+            // (a long chain is mostly those).
+            ri += rules
+                .get(ri..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|r| !r.ip.holds(&facts))
+                .count();
+            let Some(r) = rules.get(ri) else {
                 if let Some((pc, pr)) = stack.pop() {
                     note(&mut out.steps, &self.names[ci], 0, &|| {
                         Cow::Borrowed("return")
@@ -450,10 +477,6 @@ impl<'a> Compiled<'a> {
                 });
                 return self.policy_verdict(start, bytes);
             };
-            if !r.ip.holds(&facts) {
-                ri += 1;
-                continue;
-            }
             let mut hit = true;
             for e in &r.evals {
                 if e.hotdrop(&cur) {
@@ -493,9 +516,9 @@ impl<'a> Compiled<'a> {
                     }
                     continue;
                 }
-                Action::Verdict(v) => {
-                    note(&mut out.steps, name, rule, &|| Cow::Borrowed(v));
-                    return verdict(v);
+                Action::Verdict(name_of, v) => {
+                    note(&mut out.steps, name, rule, &|| Cow::Borrowed(name_of));
+                    return *v;
                 }
                 Action::Jump(next, goto) => {
                     note(&mut out.steps, name, rule, &|| {
@@ -528,11 +551,11 @@ impl<'a> Compiled<'a> {
                     }
                 },
                 Action::Nat(n) => {
-                    out.nat = Some((*n).clone());
+                    out.nat = Some(*n);
                     return Verdict::Accept;
                 }
                 Action::Reject(rj) => {
-                    out.reject = Some((*rj).clone());
+                    out.reject = Some(*rj);
                     return Verdict::Drop;
                 }
                 Action::Notrack => {
@@ -558,10 +581,9 @@ impl Compiled<'_> {
     /// The end of the walk without a verdict: the built-in chain's policy,
     /// counted.
     fn policy_verdict(&mut self, start: usize, bytes: u64) -> Verdict {
-        let c = &self.table.chains[start];
         self.policy[start].0 += 1;
         self.policy[start].1 += bytes;
-        verdict(c.policy.unwrap_or("ACCEPT"))
+        self.policies[start]
     }
 }
 
