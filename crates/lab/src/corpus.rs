@@ -21,12 +21,15 @@
 //! COMMIT
 //! [logs]
 //! in: IN=srv-c OUT= MAC=...        (recorded: the LOG lines, in order)
+//! [answers]
+//! IN= OUT= SRC=10.137.0.1 ... RST  (recorded: what the host sent on its
+//!                                   own, in LOG syntax, see [`answer_line`])
 //! ```
 //!
 //! A section starts at a line that is its name in brackets; `#` lines in
 //! `[host]` and `[packets]` are comments; empty lines are ignored except
-//! inside `[rules]` and `[counters]`. `[counters]` and `[logs]` are
-//! written only from the kernel, by the engine's live corpus test in
+//! inside `[rules]` and `[counters]`. `[counters]`, `[logs]` and `[answers]`
+//! are written only from the kernel, by the engine's live corpus test in
 //! record mode (`IRONWALL_LAB_RECORD=1`); a case without them is new and
 //! waits for its recording. Errors name the file and line; nothing here
 //! panics on bad input.
@@ -70,9 +73,11 @@ pub struct Case {
     pub counters: Option<String>,
     /// The kernel's LOG lines, in order.
     pub logs: Option<Vec<String>>,
+    /// The packets the host sent on its own (answers), in order.
+    pub answers: Option<Vec<String>>,
 }
 
-const SECTIONS: [&str; 5] = ["rules", "host", "packets", "counters", "logs"];
+const SECTIONS: [&str; 6] = ["rules", "host", "packets", "counters", "logs", "answers"];
 
 impl Case {
     /// Reads a case; `file` names it in errors.
@@ -82,6 +87,7 @@ impl Case {
         let mut seen: Vec<&str> = Vec::new();
         let mut counters = String::new();
         let mut logs = Vec::new();
+        let mut answers = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
             let t = raw.trim_end();
@@ -119,7 +125,8 @@ impl Case {
                 Some(_) if t.trim().is_empty() => {}
                 Some("host") => case.host.push(line),
                 Some("packets") => case.stream.push(line),
-                Some(_) => logs.push(t.to_string()),
+                Some("logs") => logs.push(t.to_string()),
+                Some(_) => answers.push(t.to_string()),
             }
         }
         for need in ["rules", "host", "packets"] {
@@ -132,6 +139,9 @@ impl Case {
         }
         if seen.contains(&"logs") {
             case.logs = Some(logs);
+        }
+        if seen.contains(&"answers") {
+            case.answers = Some(answers);
         }
         Ok(case)
     }
@@ -188,14 +198,33 @@ impl Case {
         if let Some(c) = &self.counters {
             let _ = write!(o, "[counters]\n{c}");
         }
-        if let Some(logs) = &self.logs {
-            let _ = writeln!(o, "[logs]");
-            for l in logs {
-                let _ = writeln!(o, "{l}");
+        for (name, lines) in [("logs", &self.logs), ("answers", &self.answers)] {
+            if let Some(lines) = lines {
+                let _ = writeln!(o, "[{name}]");
+                for l in lines {
+                    let _ = writeln!(o, "{l}");
+                }
             }
         }
         o
     }
+}
+
+/// A packet the host sent, as a case keeps it: its LOG-syntax line
+/// (written without interfaces, MAC, mark, TCP sequence numbers or
+/// options) with the IP ID, which the kernel picks, made 0.
+pub fn answer_line(log_line: &str) -> String {
+    let mut out = Vec::new();
+    let mut first = true;
+    for w in log_line.split_whitespace() {
+        if first && w.starts_with("ID=") {
+            first = false;
+            out.push("ID=0");
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
 }
 
 /// The `*.case` files of `dir`, sorted.
@@ -232,6 +261,7 @@ pub fn dump(
         stream: packets.iter().map(line).collect(),
         counters: None,
         logs: None,
+        answers: None,
     };
     std::fs::create_dir_all(dir)?;
     // A name already taken gets a number.
@@ -250,7 +280,7 @@ pub fn dump(
 mod tests {
     use super::*;
 
-    const CASE: &str = "# about\n[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\n# a comment\nbadsum [1.5] IN=srv-c SRC=1.2.3.4\n[counters]\n*filter\n:INPUT ACCEPT [1:20]\nCOMMIT\n[logs]\nx: IN=srv-c\n";
+    const CASE: &str = "# about\n[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\n# a comment\nbadsum [1.5] IN=srv-c SRC=1.2.3.4\n[counters]\n*filter\n:INPUT ACCEPT [1:20]\nCOMMIT\n[logs]\nx: IN=srv-c\n[answers]\nIN= OUT= ID=0\n";
 
     #[test]
     fn round_trips() {
@@ -262,6 +292,18 @@ mod tests {
         assert_eq!(p[0].n, 10);
         assert_eq!(c.host_line(1), 7);
         assert_eq!(c.logs.as_deref(), Some(&["x: IN=srv-c".to_string()][..]));
+        assert_eq!(
+            c.answers.as_deref(),
+            Some(&["IN= OUT= ID=0".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn answers_lose_the_ip_id_only() {
+        assert_eq!(
+            answer_line("IN= OUT= SRC=1.2.3.4 LEN=28 ID=4711 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=1 "),
+            "IN= OUT= SRC=1.2.3.4 LEN=28 ID=0 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=1"
+        );
     }
 
     #[test]
@@ -277,7 +319,7 @@ mod tests {
         let c = Case::parse("d.case", &text).expect("parses");
         assert_eq!(c.about, ["# why", "# how"]);
         assert_eq!(c.packets()[0].line, pkts[0]);
-        assert_eq!((c.counters, c.logs), (None, None));
+        assert_eq!((c.counters, c.logs, c.answers), (None, None, None));
     }
 
     #[test]

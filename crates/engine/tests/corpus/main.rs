@@ -5,23 +5,27 @@
 //!
 //! * `corpus_replays_as_the_kernel_recorded` (no root): each case's packets
 //!   through one `netfilter::Engine` (the replay `ironwall simulate` does);
-//!   every counter (`iptables-save -c`) and every LOG line must be what the
-//!   kernel wrote.
+//!   every counter (`iptables-save -c`), every LOG line and every answer
+//!   the host sent must be what the kernel did.
 //! * `corpus_still_matches_the_kernel` (root, CI): each case in the lab's
 //!   server (its ruleset loaded by the real iptables-restore, its sysctls
 //!   and listening sockets, its packets sent at their times: arriving ones
 //!   as frames on the `IN=` interface, sent ones from a raw socket of the
 //!   server); the kernel's counters and LOG lines must still be the
-//!   recorded ones. With `IRONWALL_LAB_RECORD=1` it writes them into the
-//!   case instead (the only way they are written).
+//!   recorded ones (the answers: every frame the server sent but the
+//!   case's own sent packets). With `IRONWALL_LAB_RECORD=1` it writes
+//!   them into the case instead (the only way they are written).
 
 use ironwall_engine::host::Host;
-use ironwall_engine::netfilter::Engine;
+use ironwall_engine::netfilter::{Engine, Outcome};
+use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_engine::Packet;
-use ironwall_lab::corpus::{case_files, Case};
+use ironwall_lab::corpus::{answer_line, case_files, Case};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
-use ironwall_lab::topo::{server_ifaces, Controls, Lab, RawLink, CLIENT, STRANGER};
+use ironwall_lab::topo::{
+    server_ifaces, Controls, Lab, RawLink, CLIENT, PACKET_OUTGOING, SERVER_C, SERVER_S, STRANGER,
+};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
@@ -33,12 +37,15 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cases")
 }
 
-/// Every case file with its name for messages, read and parsed.
+/// Every case file (those whose name holds `IRONWALL_CORPUS_CASE`, if
+/// set) with its name for messages, read and parsed.
 fn cases() -> Vec<(String, Result<Case, String>)> {
     let files = case_files(&corpus_dir()).expect("the corpus directory");
     assert!(!files.is_empty(), "no cases in {}", corpus_dir().display());
+    let only = std::env::var("IRONWALL_CORPUS_CASE").unwrap_or_default();
     files
         .into_iter()
+        .filter(|f| f.to_string_lossy().contains(&only))
         .map(|f| {
             let name = f
                 .file_name()
@@ -95,6 +102,26 @@ fn agree(name: &str, what: &str, ours: &[String], want: &[String]) -> bool {
     false
 }
 
+/// A packet the host sent, as a case keeps it ([`answer_line`]).
+fn answer(p: &Packet) -> String {
+    let mut p = p.clone();
+    p.iface_in.clear();
+    p.iface_out.clear();
+    p.mac = None;
+    p.mark = 0;
+    answer_line(&p.log_line(Default::default()))
+}
+
+/// The answers an outcome sent that left (theirs too), as [`answer`]s.
+fn answers_of(o: &Outcome, into: &mut Vec<String>) {
+    if let Some(r) = &o.reply {
+        if r.verdict == Verdict::Accept {
+            into.push(answer(&r.out));
+        }
+        answers_of(r, into);
+    }
+}
+
 /// Every policy's and rule's counters, one a line (`filter INPUT 2
 /// [1:40]`): iptables-nft saves some rules in other words than it was
 /// given (`! --tcp-flags NONE NONE` left out), so the recorded save is
@@ -140,7 +167,9 @@ fn corpus_replays_as_the_kernel_recorded() {
     let (mut compared, mut packets, mut failed) = (0, 0, Vec::new());
     for (name, case) in cases() {
         let run = case.and_then(|case| {
-            let (Some(counters), Some(logs)) = (&case.counters, &case.logs) else {
+            let (Some(counters), Some(logs), Some(want_answers)) =
+                (&case.counters, &case.logs, &case.answers)
+            else {
                 return Err(format!(
                     "{name}: not recorded yet (IRONWALL_LAB_RECORD=1 IRONWALL_KERNEL_TESTS=1 cargo test -p ironwall-engine --test corpus)"
                 ));
@@ -148,9 +177,11 @@ fn corpus_replays_as_the_kernel_recorded() {
             let (mut rs, host, pkts) = load(&name, &case)?;
             let engine_rs = rs.clone();
             let mut e = Engine::new(&engine_rs, host).map_err(|x| format!("{name}: {x}"))?;
-            let mut ours = String::new();
+            let (mut ours, mut answers) = (String::new(), Vec::new());
             for p in &pkts {
-                e.process_quiet(p, &mut ours);
+                let o = e.process(p);
+                o.all_logs(&mut ours);
+                answers_of(&o, &mut answers);
             }
             e.add_counters_to(&mut rs);
             let mut kernel = Ruleset::new(Family::V4);
@@ -162,7 +193,8 @@ fn corpus_replays_as_the_kernel_recorded() {
                 .map_err(|e| format!("{name}: [counters]: {}", e.message.trim_end()))?;
             packets += pkts.len();
             let ok = agree(&name, "counters", &counts(&rs), &counts(&kernel))
-                & agree(&name, "LOG lines", &lines(&ours), logs);
+                & agree(&name, "LOG lines", &lines(&ours), logs)
+                & agree(&name, "answers", &answers, want_answers);
             Ok(ok)
         });
         match run {
@@ -180,9 +212,12 @@ fn corpus_replays_as_the_kernel_recorded() {
     assert!(failed.is_empty());
 }
 
-/// Runs a case in a fresh lab; returns the kernel's counters (save body)
-/// and LOG lines (the test's prefix taken off).
-fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<String>), String> {
+/// What the kernel made of a case: its counters (`iptables-save -c`),
+/// LOG lines (the test's prefix taken off) and answers.
+type Results = (String, Vec<String>, Vec<String>);
+
+/// Runs a case in a fresh lab.
+fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<Results, String> {
     let (_, _, pkts) = load(name, case)?;
     // The engine's defaults are a fresh kernel's; the lab's are set to them.
     let controls = Controls {
@@ -245,6 +280,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         }
     }
     let kmsg = Kmsg::open(&prefix).map_err(|e| format!("/dev/kmsg: {e}"))?;
+    let taps = [SERVER_C, SERVER_S].map(|e| RawLink::open(&lab.server, e.iface).expect("tap"));
     let links = [CLIENT, STRANGER].map(|e| {
         let (ns, to) = lab.peer(e);
         (to.iface, e, RawLink::open(ns, e.iface).expect("sender"))
@@ -291,8 +327,23 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    // The server's last answers.
-    std::thread::sleep(Duration::from_millis(100));
+    // The server's last answers, and every frame it sent but the case's.
+    let mut frames: Vec<_> = taps
+        .iter()
+        .flat_map(|t| t.drain(Duration::from_millis(100), Duration::from_secs(2)))
+        .filter(|f| f.pkttype == PACKET_OUTGOING && f.data.get(12..14) == Some(&[8, 0]))
+        .collect();
+    frames.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let mut answers = Vec::new();
+    for f in frames {
+        let p = wire::from_ethernet(&f.data).map_err(|e| format!("{name}: a sent frame: {e}"))?;
+        let own = pkts
+            .iter()
+            .any(|c| c.iface_in.is_empty() && (c.src, c.dst, c.id) == (p.src, p.dst, p.id));
+        if !own {
+            answers.push(answer(&p));
+        }
+    }
     let save = lab
         .server
         .save(&["-c"])
@@ -307,7 +358,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         .map(|l| l.strip_prefix(&prefix).unwrap_or(&l).trim_end().to_string())
         .collect();
     drop(sockets);
-    Ok((save, logs))
+    Ok((save, logs, answers))
 }
 
 #[test]
@@ -322,16 +373,19 @@ fn corpus_still_matches_the_kernel() {
         let t = Instant::now();
         let run = case.and_then(|mut case| {
             let want = case.logs.as_ref().map_or(0, Vec::len);
-            let (counters, logs) = run_in_lab(&name, &case, want)?;
+            let (counters, logs, answers) = run_in_lab(&name, &case, want)?;
             if record {
                 case.counters = Some(counters);
                 case.logs = Some(logs);
+                case.answers = Some(answers);
                 let path = corpus_dir().join(&name);
                 std::fs::write(&path, case.text()).map_err(|e| format!("{name}: {e}"))?;
                 eprintln!("recorded {} in {:?}", path.display(), t.elapsed());
                 return Ok(true);
             }
-            let (Some(want_counters), Some(want_logs)) = (&case.counters, &case.logs) else {
+            let (Some(want_counters), Some(want_logs), Some(want_answers)) =
+                (&case.counters, &case.logs, &case.answers)
+            else {
                 return Err(format!("{name}: not recorded yet (IRONWALL_LAB_RECORD=1)"));
             };
             Ok(agree(
@@ -339,7 +393,8 @@ fn corpus_still_matches_the_kernel() {
                 "kernel counters",
                 &lines(&counters),
                 &lines(want_counters),
-            ) & agree(&name, "kernel LOG lines", &logs, want_logs))
+            ) & agree(&name, "kernel LOG lines", &logs, want_logs)
+                & agree(&name, "kernel answers", &answers, want_answers))
         });
         match run {
             Ok(true) => {
