@@ -30,6 +30,8 @@
 //! in the engine, so that expiry is compared too.
 
 mod common;
+#[path = "common/traversal.rs"]
+mod traversal;
 
 use common::{dump_case, model, multiset_diff, reassembled, talk, trace, ALL};
 use ironwall_engine::host::{Host, Iface};
@@ -519,7 +521,7 @@ enum Change {
 
 /// Feeds the capture through one engine, making each change to its host
 /// from the change's time on; returns the LOG lines and the paths (see
-/// [`engine_paths`]).
+/// [`traversal::engine_paths`]).
 fn replay(
     e: &mut Engine,
     seen: Vec<Seen>,
@@ -586,171 +588,13 @@ fn replay(
         tally.fed.push(pkt);
         answers_of(&o, &mut pending);
         logs_of(&o, &mut logs);
-        engine_paths(&o, &mut paths);
+        traversal::engine_paths(&o, &mut paths);
     }
     for a in pending {
         tally.disagreements += 1;
         eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
     }
     (logs, paths)
-}
-
-/// The trusted client's ephemeral ports (`ip_local_port_range`): its
-/// bulk connection to 8443 comes from one of them and is not traced.
-const CLIENT_PORTS: (u16, u16) = (50000, 50999);
-
-/// Whether TRACE leaves a packet out ([`trace_table`]): the bulk
-/// connection's, whose bursts would overflow xtables-monitor's socket.
-fn untraced(p: &Packet) -> bool {
-    let client = |port: &u16| (CLIENT_PORTS.0..=CLIENT_PORTS.1).contains(port);
-    matches!(&p.transport, Transport::Tcp { spt, dpt, .. }
-        if (*dpt == 8443 && client(spt)) || (*spt == 8443 && client(dpt)))
-}
-
-/// Sets `nftrace` on every packet the server sends or receives but the
-/// [`untraced`] ones (and not twice for a packet it sends itself through
-/// lo, which keeps the mark), in a table of its own that iptables-save
-/// does not show and that holds no counter: the compared counters are not
-/// touched. Its priority (-350) is after conntrack's defragmentation and
-/// before raw.
-fn trace_table() -> String {
-    let (lo, hi) = CLIENT_PORTS;
-    format!(
-        "table ip iwtrace {{
-  chain pre {{ type filter hook prerouting priority -350; policy accept;
-    iifname \"lo\" return; tcp dport 8443 tcp sport {lo}-{hi} return; meta nftrace set 1; }}
-  chain out {{ type filter hook output priority -350; policy accept;
-    tcp sport 8443 tcp dport {lo}-{hi} return; meta nftrace set 1; }}
-}}
-"
-    )
-}
-
-/// What identifies a packet in a trace: as [`packet_key`] writes it from
-/// the words of the `PACKET:` line `xtables-monitor` prints.
-fn run_key(r: &trace::Run) -> String {
-    let flags: Vec<&str> = r
-        .packet
-        .iter()
-        .map(String::as_str)
-        .filter(|w| TRACE_FLAGS.iter().any(|(n, _)| n == w))
-        .collect();
-    let mut key = ["IN", "OUT", "SRC", "DST", "LEN", "SPORT", "DPORT"]
-        .iter()
-        .map(|k| format!("{k}={}", r.field(k)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    for f in flags {
-        key.push(' ');
-        key.push_str(f);
-    }
-    key
-}
-
-/// The TCP flags `xtables-monitor` prints, in its order.
-const TRACE_FLAGS: [(&str, u16); 6] = [
-    ("SYN", F::SYN),
-    ("ACK", F::ACK),
-    ("FIN", F::FIN),
-    ("RST", F::RST),
-    ("PSH", F::PSH),
-    ("URG", F::URG),
-];
-
-/// A packet's identity in a trace: interfaces, addresses, length, ports
-/// and TCP flags (not the IP ID, which the host's answers choose at
-/// random).
-fn packet_key(p: &Packet) -> String {
-    let or_unknown = |s: &str| {
-        if s.is_empty() {
-            "?".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let (ports, flags) = match &p.transport {
-        Transport::Tcp {
-            spt, dpt, flags, ..
-        } => {
-            let names: Vec<&str> = TRACE_FLAGS
-                .iter()
-                .filter(|(_, b)| flags & b != 0)
-                .map(|(n, _)| *n)
-                .collect();
-            (
-                (spt.to_string(), dpt.to_string()),
-                names.iter().map(|n| format!(" {n}")).collect(),
-            )
-        }
-        Transport::Udp { spt, dpt, .. } => ((spt.to_string(), dpt.to_string()), String::new()),
-        _ => (("?".to_string(), "?".to_string()), String::new()),
-    };
-    format!(
-        "IN={} OUT={} SRC={} DST={} LEN={} SPORT={} DPORT={}{flags}",
-        or_unknown(&p.iface_in),
-        or_unknown(&p.iface_out),
-        p.src,
-        p.dst,
-        p.len,
-        ports.0,
-        ports.1
-    )
-}
-
-/// The engine's paths of an outcome and its answers, one per traversal
-/// the kernel traces: `KEY => EVENTS` ([`packet_key`], [`trace::path_of`]).
-/// A packet the host sends to itself is two: its way out, and its way
-/// back in through lo.
-fn engine_paths(o: &Outcome, into: &mut Vec<String>) {
-    if untraced(&o.packet) {
-        return;
-    }
-    let back_in = o
-        .walks
-        .iter()
-        .position(|w| matches!(w.chain, "PREROUTING" | "INPUT") && !o.packet.iface_out.is_empty());
-    let (out, back) = o.walks.split_at(back_in.unwrap_or(o.walks.len()));
-    // The way back in as the packet left (NAT applied).
-    let mut looped = o.out.clone();
-    looped.iface_in = "lo".to_string();
-    looped.iface_out.clear();
-    for (p, walks) in [(&o.packet, out), (&looped, back)] {
-        if p.iface_in == "lo" && walks.is_empty() {
-            continue;
-        }
-        let events: Vec<String> = walks
-            .iter()
-            .flat_map(|w| trace::path_of(w.table, w.verdict, &w.steps))
-            .collect();
-        into.push(format!("{} => {}", packet_key(p), events.join(" ")));
-    }
-    if let Some(r) = &o.reply {
-        engine_paths(r, into);
-    }
-}
-
-/// The kernel's paths in [`engine_paths`]' form: a traversal starts at
-/// the `iwtrace` table's event ([`trace_table`]) and holds the later runs
-/// of its trace id.
-fn kernel_paths(lines: &[String], handles: &trace::Handles) -> Vec<String> {
-    let mut paths: Vec<(String, Vec<String>)> = Vec::new();
-    let mut current: std::collections::HashMap<String, usize> = Default::default();
-    for (id, r) in trace::runs(lines, handles) {
-        if r.table == "iwtrace" {
-            current.insert(id, paths.len());
-            paths.push((run_key(&r), Vec::new()));
-            continue;
-        }
-        let i = *current.entry(id).or_insert_with(|| {
-            paths.push((format!("{} (untraced start)", run_key(&r)), Vec::new()));
-            paths.len() - 1
-        });
-        paths[i].1.extend(r.events);
-    }
-    paths
-        .into_iter()
-        .map(|(k, e)| format!("{k} => {}", e.join(" ")))
-        .collect()
 }
 
 /// Compares every rule's and policy's counters of every table of `ours`
@@ -1049,19 +893,12 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     check(what, &lab, &rules, &prefix, (seen, changes), &kmsg, monitor);
 }
 
-/// Loads the tracing table ([`trace_table`]) into the lab's server, starts
-/// the monitor, then loads `rules` (with the real iptables-restore, which
+/// Starts tracing every packet of the lab's server ([`traversal::start`]),
+/// then loads `rules` (with the real iptables-restore, which
 /// starts the counters afresh) and sets the server's kernel settings the
 /// engine's host mirrors ([`lab_host`]).
 fn load_traced(lab: &Lab, rules: &str) -> Monitor {
-    let (code, _, err) =
-        ironwall_lab::triple(lab.server.run("nft", &["-f", "-"], Some(&trace_table())));
-    assert_eq!(code, 0, "nft -f: {err}");
-    let (lo, hi) = CLIENT_PORTS;
-    lab.client
-        .sysctl(&[("net.ipv4.ip_local_port_range", &format!("{lo} {hi}"))])
-        .expect("the client's ports");
-    let monitor = trace::monitor(lab);
+    let monitor = traversal::start(lab);
     let (code, _, err) = lab.server.restore(&[], rules);
     assert_eq!(code, 0, "iptables-restore: {err}");
     lab.apply(&Controls::default()).expect("sysctl");
@@ -1118,7 +955,7 @@ fn check(
     tally.disagreements += multiset_diff("LOG line", &logs, &klogs);
     let lines = monitor.finish(Duration::from_millis(300), Duration::from_secs(10));
     let tables: Vec<&str> = ruleset.tables.iter().map(|t| t.name()).collect();
-    let kernel = kernel_paths(&lines, &trace::handles(lab, &tables));
+    let kernel = traversal::kernel_paths(&lines, &trace::handles(lab, &tables));
     tally.paths = kernel.len();
     if show {
         eprintln!("{}\n{}", lines.join("\n"), kernel.join("\n"));

@@ -24,12 +24,14 @@
 //! [answers]
 //! IN= OUT= SRC=10.137.0.1 ... RST  (recorded: what the host sent on its
 //!                                   own, in LOG syntax, see [`answer_line`])
+//! [paths]
+//! IN=srv-c ... => filter:INPUT:1:ACCEPT  (recorded: TRACE, sorted)
 //! ```
 //!
 //! A section starts at a line that is its name in brackets; `#` lines in
 //! `[host]` and `[packets]` are comments; empty lines are ignored except
-//! inside `[rules]` and `[counters]`. `[counters]`, `[logs]` and `[answers]`
-//! are written only from the kernel, by the engine's live corpus test in
+//! inside `[rules]` and `[counters]`. `[counters]`, `[logs]`, `[answers]` and
+//! `[paths]` are written only from the kernel, by the engine's live corpus test in
 //! record mode (`IRONWALL_LAB_RECORD=1`); a case without them is new and
 //! waits for its recording. Errors name the file and line; nothing here
 //! panics on bad input.
@@ -75,9 +77,14 @@ pub struct Case {
     pub logs: Option<Vec<String>>,
     /// The packets the host sent on its own (answers), in order.
     pub answers: Option<Vec<String>>,
+    /// Every packet's way through the tables as TRACE showed it, one a
+    /// line, sorted.
+    pub paths: Option<Vec<String>>,
 }
 
-const SECTIONS: [&str; 6] = ["rules", "host", "packets", "counters", "logs", "answers"];
+const SECTIONS: [&str; 7] = [
+    "rules", "host", "packets", "counters", "logs", "answers", "paths",
+];
 
 impl Case {
     /// Reads a case; `file` names it in errors.
@@ -88,6 +95,7 @@ impl Case {
         let mut counters = String::new();
         let mut logs = Vec::new();
         let mut answers = Vec::new();
+        let mut paths = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
             let t = raw.trim_end();
@@ -126,7 +134,8 @@ impl Case {
                 Some("host") => case.host.push(line),
                 Some("packets") => case.stream.push(line),
                 Some("logs") => logs.push(t.to_string()),
-                Some(_) => answers.push(t.to_string()),
+                Some("answers") => answers.push(t.to_string()),
+                Some(_) => paths.push(t.to_string()),
             }
         }
         for need in ["rules", "host", "packets"] {
@@ -142,6 +151,9 @@ impl Case {
         }
         if seen.contains(&"answers") {
             case.answers = Some(answers);
+        }
+        if seen.contains(&"paths") {
+            case.paths = Some(paths);
         }
         Ok(case)
     }
@@ -198,7 +210,11 @@ impl Case {
         if let Some(c) = &self.counters {
             let _ = write!(o, "[counters]\n{c}");
         }
-        for (name, lines) in [("logs", &self.logs), ("answers", &self.answers)] {
+        for (name, lines) in [
+            ("logs", &self.logs),
+            ("answers", &self.answers),
+            ("paths", &self.paths),
+        ] {
             if let Some(lines) = lines {
                 let _ = writeln!(o, "[{name}]");
                 for l in lines {
@@ -262,6 +278,7 @@ pub fn dump(
         counters: None,
         logs: None,
         answers: None,
+        paths: None,
     };
     std::fs::create_dir_all(dir)?;
     // A name already taken gets a number.
@@ -280,7 +297,7 @@ pub fn dump(
 mod tests {
     use super::*;
 
-    const CASE: &str = "# about\n[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\n# a comment\nbadsum [1.5] IN=srv-c SRC=1.2.3.4\n[counters]\n*filter\n:INPUT ACCEPT [1:20]\nCOMMIT\n[logs]\nx: IN=srv-c\n[answers]\nIN= OUT= ID=0\n";
+    const CASE: &str = "# about\n[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\n# a comment\nbadsum [1.5] IN=srv-c SRC=1.2.3.4\n[counters]\n*filter\n:INPUT ACCEPT [1:20]\nCOMMIT\n[logs]\nx: IN=srv-c\n[answers]\nIN= OUT= ID=0\n[paths]\nK => filter:INPUT:policy:ACCEPT\n";
 
     #[test]
     fn round_trips() {
@@ -319,7 +336,10 @@ mod tests {
         let c = Case::parse("d.case", &text).expect("parses");
         assert_eq!(c.about, ["# why", "# how"]);
         assert_eq!(c.packets()[0].line, pkts[0]);
-        assert_eq!((c.counters, c.logs, c.answers), (None, None, None));
+        assert_eq!(
+            (c.counters, c.logs, c.answers, c.paths),
+            (None, None, None, None)
+        );
     }
 
     #[test]

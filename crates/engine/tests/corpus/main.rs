@@ -5,8 +5,9 @@
 //!
 //! * `corpus_replays_as_the_kernel_recorded` (no root): each case's packets
 //!   through one `netfilter::Engine` (the replay `ironwall simulate` does);
-//!   every counter (`iptables-save -c`), every LOG line and every answer
-//!   the host sent must be what the kernel did.
+//!   every counter (`iptables-save -c`), every LOG line, every answer the
+//!   host sent and every packet's path (TRACE, `common/traversal.rs`)
+//!   must be what the kernel did.
 //! * `corpus_still_matches_the_kernel` (root, CI): each case in the lab's
 //!   server (its ruleset loaded by the real iptables-restore, its sysctls
 //!   and listening sockets, its packets sent at their times: arriving ones
@@ -15,6 +16,11 @@
 //!   recorded ones (the answers: every frame the server sent but the
 //!   case's own sent packets). With `IRONWALL_LAB_RECORD=1` it writes
 //!   them into the case instead (the only way they are written).
+
+#[path = "../common/trace.rs"]
+mod trace;
+#[path = "../common/traversal.rs"]
+mod traversal;
 
 use ironwall_engine::host::Host;
 use ironwall_engine::netfilter::{Engine, Outcome};
@@ -162,43 +168,65 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().map(|l| l.trim_end().to_string()).collect()
 }
 
-#[test]
-fn corpus_replays_as_the_kernel_recorded() {
-    let (mut compared, mut packets, mut failed) = (0, 0, Vec::new());
-    for (name, case) in cases() {
-        let run = case.and_then(|case| {
-            let (Some(counters), Some(logs), Some(want_answers)) =
-                (&case.counters, &case.logs, &case.answers)
-            else {
-                return Err(format!(
-                    "{name}: not recorded yet (IRONWALL_LAB_RECORD=1 IRONWALL_KERNEL_TESTS=1 cargo test -p ironwall-engine --test corpus)"
-                ));
-            };
-            let (mut rs, host, pkts) = load(&name, &case)?;
-            let engine_rs = rs.clone();
-            let mut e = Engine::new(&engine_rs, host).map_err(|x| format!("{name}: {x}"))?;
-            let (mut ours, mut answers) = (String::new(), Vec::new());
-            for p in &pkts {
-                let o = e.process(p);
-                o.all_logs(&mut ours);
-                answers_of(&o, &mut answers);
-            }
-            e.add_counters_to(&mut rs);
-            let mut kernel = Ruleset::new(Family::V4);
-            let with_counters = RestoreOpts {
-                counters: true,
-                ..RestoreOpts::default()
-            };
-            restore(&mut kernel, counters, &with_counters, &[])
-                .map_err(|e| format!("{name}: [counters]: {}", e.message.trim_end()))?;
-            packets += pkts.len();
-            let ok = agree(&name, "counters", &counts(&rs), &counts(&kernel))
-                & agree(&name, "LOG lines", &lines(&ours), logs)
-                & agree(&name, "answers", &answers, want_answers);
-            Ok(ok)
-        });
+/// What a case's packets made: every policy's and rule's counters
+/// ([`counts`]), the LOG lines, the answers and the paths (sorted).
+struct Results {
+    counts: Vec<String>,
+    logs: Vec<String>,
+    answers: Vec<String>,
+    paths: Vec<String>,
+}
+
+/// A ruleset text with counters, as [`counts`].
+fn saved_counts(name: &str, save: &str) -> Result<Vec<String>, String> {
+    let mut rs = Ruleset::new(Family::V4);
+    let with_counters = RestoreOpts {
+        counters: true,
+        ..RestoreOpts::default()
+    };
+    restore(&mut rs, save, &with_counters, &[])
+        .map_err(|e| format!("{name}: counters: {}", e.message.trim_end()))?;
+    Ok(counts(&rs))
+}
+
+/// The kernel's results recorded in a case.
+fn recorded(name: &str, case: &Case) -> Result<Results, String> {
+    let (Some(counters), Some(logs), Some(answers), Some(paths)) =
+        (&case.counters, &case.logs, &case.answers, &case.paths)
+    else {
+        return Err(format!(
+            "{name}: not recorded yet (IRONWALL_LAB_RECORD=1 IRONWALL_KERNEL_TESTS=1 cargo test -p ironwall-engine --test corpus)"
+        ));
+    };
+    Ok(Results {
+        counts: saved_counts(name, counters)?,
+        logs: logs.clone(),
+        answers: answers.clone(),
+        paths: paths.clone(),
+    })
+}
+
+/// Whether `got` are the recorded results (printing what differs).
+fn same(name: &str, who: &str, got: &Results, want: &Results) -> bool {
+    let what = |w: &str| format!("{who} {w}");
+    agree(name, &what("counters"), &got.counts, &want.counts)
+        & agree(
+            name,
+            &what("LOG lines"),
+            &lines(&got.logs.join("\n")),
+            &want.logs,
+        )
+        & agree(name, &what("answers"), &got.answers, &want.answers)
+        & agree(name, &what("TRACE paths"), &got.paths, &want.paths)
+}
+
+/// Prints which cases failed (and why) and asserts none did.
+fn verdict(what: &str, runs: Vec<(String, Result<bool, String>)>) {
+    let mut failed = Vec::new();
+    let total = runs.len();
+    for (name, run) in runs {
         match run {
-            Ok(true) => compared += 1,
+            Ok(true) => {}
             Ok(false) => failed.push(name),
             Err(e) => {
                 eprintln!("{e}");
@@ -207,18 +235,53 @@ fn corpus_replays_as_the_kernel_recorded() {
         }
     }
     eprintln!(
-        "corpus: {compared} cases ({packets} packets) replay as recorded; failed: {failed:?}"
+        "{what}: {} of {total} cases agree; failed: {failed:?}",
+        total - failed.len()
     );
     assert!(failed.is_empty());
 }
 
-/// What the kernel made of a case: its counters (`iptables-save -c`),
-/// LOG lines (the test's prefix taken off) and answers.
-type Results = (String, Vec<String>, Vec<String>);
+/// A case's packets through one engine.
+fn replay(name: &str, case: &Case) -> Result<Results, String> {
+    let (mut rs, host, pkts) = load(name, case)?;
+    let engine_rs = rs.clone();
+    let mut e = Engine::new(&engine_rs, host).map_err(|x| format!("{name}: {x}"))?;
+    let (mut logs, mut answers, mut paths) = (String::new(), Vec::new(), Vec::new());
+    for p in &pkts {
+        let o = e.process(p);
+        o.all_logs(&mut logs);
+        answers_of(&o, &mut answers);
+        traversal::engine_paths(&o, &mut paths);
+    }
+    paths.sort();
+    e.add_counters_to(&mut rs);
+    Ok(Results {
+        counts: counts(&rs),
+        logs: logs.lines().map(str::to_string).collect(),
+        answers,
+        paths,
+    })
+}
 
-/// Runs a case in a fresh lab.
-fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<Results, String> {
-    let (_, _, pkts) = load(name, case)?;
+#[test]
+fn corpus_replays_as_the_kernel_recorded() {
+    let runs = cases()
+        .into_iter()
+        .map(|(name, case)| {
+            let run = case.and_then(|case| {
+                let want = recorded(&name, &case)?;
+                Ok(same(&name, "ironwall", &replay(&name, &case)?, &want))
+            });
+            (name, run)
+        })
+        .collect();
+    verdict("corpus_replays_as_the_kernel_recorded", runs);
+}
+
+/// Runs a case in a fresh lab: the kernel's `iptables-save -c` and
+/// results.
+fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Results), String> {
+    let (model, _, pkts) = load(name, case)?;
     // The engine's defaults are a fresh kernel's; the lab's are set to them.
     let controls = Controls {
         icmp_ratelimit: 1000,
@@ -235,6 +298,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<Results, Stri
     let rules = case
         .rules
         .replace("--log-prefix \"", &format!("--log-prefix \"{prefix}"));
+    let monitor = traversal::start(&lab);
     let (code, _, err) = lab.server.restore(&[], &rules);
     if code != 0 {
         return Err(format!("{name}: iptables-restore: {err}"));
@@ -358,7 +422,17 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<Results, Stri
         .map(|l| l.strip_prefix(&prefix).unwrap_or(&l).trim_end().to_string())
         .collect();
     drop(sockets);
-    Ok((save, logs, answers))
+    let lines = monitor.finish(Duration::from_millis(200), Duration::from_secs(5));
+    let tables: Vec<&str> = model.tables.iter().map(|t| t.name()).collect();
+    let mut paths = traversal::kernel_paths(&lines, &trace::handles(&lab, &tables));
+    paths.sort();
+    let results = Results {
+        counts: saved_counts(name, &save)?,
+        logs,
+        answers,
+        paths,
+    };
+    Ok((save, results))
 }
 
 #[test]
@@ -368,46 +442,38 @@ fn corpus_still_matches_the_kernel() {
         return;
     };
     let record = std::env::var_os("IRONWALL_LAB_RECORD").is_some();
-    let (mut checked, mut failed) = (0, Vec::new());
-    for (name, case) in cases() {
-        let t = Instant::now();
-        let run = case.and_then(|mut case| {
-            let want = case.logs.as_ref().map_or(0, Vec::len);
-            let (counters, logs, answers) = run_in_lab(&name, &case, want)?;
-            if record {
-                case.counters = Some(counters);
-                case.logs = Some(logs);
-                case.answers = Some(answers);
-                let path = corpus_dir().join(&name);
-                std::fs::write(&path, case.text()).map_err(|e| format!("{name}: {e}"))?;
-                eprintln!("recorded {} in {:?}", path.display(), t.elapsed());
-                return Ok(true);
-            }
-            let (Some(want_counters), Some(want_logs), Some(want_answers)) =
-                (&case.counters, &case.logs, &case.answers)
-            else {
-                return Err(format!("{name}: not recorded yet (IRONWALL_LAB_RECORD=1)"));
-            };
-            Ok(agree(
-                &name,
-                "kernel counters",
-                &lines(&counters),
-                &lines(want_counters),
-            ) & agree(&name, "kernel LOG lines", &logs, want_logs)
-                & agree(&name, "kernel answers", &answers, want_answers))
-        });
-        match run {
-            Ok(true) => {
-                eprintln!("{name}: {:?}", t.elapsed());
-                checked += 1
-            }
-            Ok(false) => failed.push(name),
-            Err(e) => {
-                eprintln!("{e}");
-                failed.push(name);
-            }
+    let check = |name: &str, case: Result<Case, String>| -> Result<bool, String> {
+        let mut case = case?;
+        let want = case.logs.as_ref().map_or(0, Vec::len);
+        let (save, got) = run_in_lab(name, &case, want)?;
+        if !record {
+            return Ok(same(name, "kernel", &got, &recorded(name, &case)?));
         }
+        case.counters = Some(save);
+        case.logs = Some(got.logs);
+        case.answers = Some(got.answers);
+        case.paths = Some(got.paths);
+        let path = corpus_dir().join(name);
+        std::fs::write(&path, case.text()).map_err(|e| format!("{name}: {e}"))?;
+        eprintln!("recorded {}", path.display());
+        Ok(true)
+    };
+    // A few labs at a time: a case mostly waits.
+    let mut runs = Vec::new();
+    let all = cases();
+    for chunk in all.chunks(4) {
+        std::thread::scope(|sc| {
+            let threads: Vec<_> = chunk
+                .iter()
+                .map(|(name, case)| (name, sc.spawn(|| check(name, case.clone()))))
+                .collect();
+            for (name, t) in threads {
+                let run = t
+                    .join()
+                    .unwrap_or_else(|_| Err(format!("{name}: panicked")));
+                runs.push((name.clone(), run));
+            }
+        });
     }
-    eprintln!("{what}: {checked} cases agree with the kernel; failed: {failed:?}");
-    assert!(failed.is_empty());
+    verdict(what, runs);
 }
