@@ -344,7 +344,8 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Resu
         }
     }
     let kmsg = Kmsg::open(&prefix).map_err(|e| format!("/dev/kmsg: {e}"))?;
-    let taps = [SERVER_C, SERVER_S].map(|e| RawLink::open(&lab.server, e.iface).expect("tap"));
+    let taps =
+        [SERVER_C.iface, SERVER_S.iface, "lo"].map(|i| RawLink::open(&lab.server, i).expect("tap"));
     let links = [CLIENT, STRANGER].map(|e| {
         let (ns, to) = lab.peer(e);
         (to.iface, e, RawLink::open(ns, e.iface).expect("sender"))
