@@ -76,10 +76,15 @@ fn load(name: &str, case: &Case) -> Result<(Ruleset, Host, Vec<Packet>), String>
         )
     })?;
     let mut host = Host::default();
-    for (i, l) in case.host_text().lines().enumerate() {
-        host.parse_file(l)
-            .map_err(|e| format!("{name}:{}: {e}", case.host_line(i + 1)))?;
-    }
+    host.parse_file(&case.host_text()).map_err(|e| {
+        // "line N: ..." of the host text, as the file's line.
+        let (n, msg) = e
+            .strip_prefix("line ")
+            .and_then(|r| r.split_once(": "))
+            .and_then(|(n, m)| Some((n.parse::<usize>().ok()?, m)))
+            .unwrap_or((0, &e));
+        format!("{name}:{}: {msg}", case.host_line(n))
+    })?;
     let packets = case
         .packets()
         .into_iter()
@@ -477,4 +482,30 @@ fn corpus_still_matches_the_kernel() {
         });
     }
     verdict(what, runs);
+}
+
+/// A broken case is an error naming its file and line, never a panic.
+#[test]
+fn broken_cases_name_file_and_line() {
+    let good = "[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\nIN=srv-c SRC=10.137.0.16 DST=10.137.0.1 LEN=20\n";
+    for (from, to, want) in [
+        ("LEN=20", "LEN=x", "b.case:8: "),
+        (
+            "iface srv-c=10.137.0.1/24",
+            "iface srv-c",
+            "b.case:6: --iface",
+        ),
+        (":INPUT ACCEPT [0:0]", ":INPUT MAYBE [0:0]", "b.case:3: "),
+        ("COMMIT", "-A NOPE -j ACCEPT", "b.case:"),
+    ] {
+        let text = good.replace(from, to);
+        let case = Case::parse("b.case", &text).expect("the sections parse");
+        let Err(e) = load("b.case", &case) else {
+            panic!("{to}: loads");
+        };
+        assert!(e.starts_with(want), "{to}: {e}");
+    }
+    let case = Case::parse("b.case", good).expect("parses");
+    assert!(load("b.case", &case).is_ok());
+    assert!(recorded("b.case", &case).is_err_and(|e| e.starts_with("b.case: not recorded")));
 }
