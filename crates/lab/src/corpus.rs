@@ -352,9 +352,25 @@ mod tests {
         ] {
             assert_eq!(Case::parse("t.case", text), Err(want.to_string()));
         }
-        // Odd bytes never panic.
+        // Odd bytes never panic: a few by hand, then seeded random texts
+        // from the format's own characters.
         for text in ["[", "]", "[]", "\u{fffd}[\u{0}]", "[packets]\nbadsum"] {
             let _ = Case::parse("t.case", text);
+        }
+        let alphabet: Vec<char> = "[]#\n rulesthopackcnwgb\u{e9}=:0".chars().collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let text: String = (0..40)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            if let Ok(c) = Case::parse("t.case", &text) {
+                let _ = (c.packets(), c.host_text(), c.host_line(3), c.text());
+            }
         }
     }
 }
