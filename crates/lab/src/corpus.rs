@@ -243,6 +243,45 @@ pub fn answer_line(log_line: &str) -> String {
     out.join(" ")
 }
 
+/// Every policy's and rule's counters of an `iptables-save -c` text, one
+/// a line (`filter INPUT policy [2:80]`, `filter INPUT 1 [1:40]`),
+/// sorted: saves are compared by position, as iptables-nft saves some
+/// rules in other words than it was given, and lists tables in its own
+/// order.
+pub fn save_counters(save: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut table = "";
+    let mut rules: Vec<(&str, usize)> = Vec::new();
+    for l in save.lines() {
+        if let Some(t) = l.strip_prefix('*') {
+            table = t.trim();
+            rules.clear();
+        } else if let Some(rest) = l.strip_prefix(':') {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if let [chain, policy, counts] = words[..] {
+                if policy != "-" {
+                    out.push(format!("{table} {chain} policy {counts}"));
+                }
+            }
+        } else if let Some((counts, rule)) = l.split_once(" -A ") {
+            let chain = rule.split_whitespace().next().unwrap_or("");
+            let n = match rules.iter_mut().find(|(c, _)| *c == chain) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    rules.push((chain, 1));
+                    1
+                }
+            };
+            out.push(format!("{table} {chain} {n} {counts}"));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The `*.case` files of `dir`, sorted.
 pub fn case_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -312,6 +351,21 @@ mod tests {
         assert_eq!(
             c.answers.as_deref(),
             Some(&["IN= OUT= ID=0".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn save_counters_by_position() {
+        let save = "*nat\n:OUTPUT ACCEPT [1:2]\nCOMMIT\n*filter\n:INPUT DROP [3:4]\n:U - [0:0]\n[5:6] -A INPUT -j U\n[7:8] -A U -p tcp\n[9:10] -A INPUT -j LOG\nCOMMIT\n";
+        assert_eq!(
+            save_counters(save),
+            [
+                "filter INPUT 1 [5:6]",
+                "filter INPUT 2 [9:10]",
+                "filter INPUT policy [3:4]",
+                "filter U 1 [7:8]",
+                "nat OUTPUT policy [1:2]"
+            ]
         );
     }
 

@@ -27,7 +27,7 @@ use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_engine::Packet;
-use ironwall_lab::corpus::{answer_line, case_files, Case};
+use ironwall_lab::corpus::{answer_line, case_files, save_counters, Case};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     server_ifaces, Controls, Lab, RawLink, CLIENT, PACKET_OUTGOING, SERVER_C, SERVER_S, STRANGER,
@@ -133,40 +133,6 @@ fn answers_of(o: &Outcome, into: &mut Vec<String>) {
     }
 }
 
-/// Every policy's and rule's counters, one a line (`filter INPUT 2
-/// [1:40]`): iptables-nft saves some rules in other words than it was
-/// given (`! --tcp-flags NONE NONE` left out), so the recorded save is
-/// compared by position.
-fn counts(rs: &Ruleset) -> Vec<String> {
-    let mut v = Vec::new();
-    for t in &rs.tables {
-        for c in &t.chains {
-            if c.is_builtin() {
-                let k = &c.counters;
-                v.push(format!(
-                    "{} {} policy [{}:{}]",
-                    t.name(),
-                    c.name,
-                    k.packets,
-                    k.bytes
-                ));
-            }
-            for (i, r) in c.rules.iter().enumerate() {
-                let k = &r.counters;
-                v.push(format!(
-                    "{} {} {} [{}:{}]",
-                    t.name(),
-                    c.name,
-                    i + 1,
-                    k.packets,
-                    k.bytes
-                ));
-            }
-        }
-    }
-    v
-}
-
 /// The lines of `text`, each without its trailing blanks (the kernel
 /// ends a LOG line with a space, which a case file does not keep).
 fn lines(text: &str) -> Vec<String> {
@@ -174,24 +140,12 @@ fn lines(text: &str) -> Vec<String> {
 }
 
 /// What a case's packets made: every policy's and rule's counters
-/// ([`counts`]), the LOG lines, the answers and the paths (sorted).
+/// ([`save_counters`]), the LOG lines, the answers and the paths (sorted).
 struct Results {
     counts: Vec<String>,
     logs: Vec<String>,
     answers: Vec<String>,
     paths: Vec<String>,
-}
-
-/// A ruleset text with counters, as [`counts`].
-fn saved_counts(name: &str, save: &str) -> Result<Vec<String>, String> {
-    let mut rs = Ruleset::new(Family::V4);
-    let with_counters = RestoreOpts {
-        counters: true,
-        ..RestoreOpts::default()
-    };
-    restore(&mut rs, save, &with_counters, &[])
-        .map_err(|e| format!("{name}: counters: {}", e.message.trim_end()))?;
-    Ok(counts(&rs))
 }
 
 /// The kernel's results recorded in a case.
@@ -204,7 +158,7 @@ fn recorded(name: &str, case: &Case) -> Result<Results, String> {
         ));
     };
     Ok(Results {
-        counts: saved_counts(name, counters)?,
+        counts: save_counters(counters),
         logs: logs.clone(),
         answers: answers.clone(),
         paths: paths.clone(),
@@ -260,8 +214,9 @@ fn replay(name: &str, case: &Case) -> Result<Results, String> {
     }
     paths.sort();
     e.add_counters_to(&mut rs);
+    let save = ironwall_model::save::save(&rs, None, true, "iptables-save", "");
     Ok(Results {
-        counts: counts(&rs),
+        counts: save_counters(&save),
         logs: logs.lines().map(str::to_string).collect(),
         answers,
         paths,
@@ -433,7 +388,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Resu
     let mut paths = traversal::kernel_paths(&lines, &trace::handles(&lab, &tables));
     paths.sort();
     let results = Results {
-        counts: saved_counts(name, &save)?,
+        counts: save_counters(&save),
         logs,
         answers,
         paths,
