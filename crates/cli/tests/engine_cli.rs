@@ -120,3 +120,60 @@ fn simulate_reads_pcap() {
         "{out}"
     );
 }
+
+/// `ironwall simulate` replays the engine's regression corpus
+/// (`crates/engine/tests/corpus/cases`, recorded from the kernel) to the
+/// kernel's counters and LOG lines: the command's own reading of rules,
+/// host files and packet lines, and its `iptables-save -c` output. A case
+/// with a wrong checksum (which a LOG line cannot say) is left to the
+/// engine's own replay.
+#[test]
+fn simulate_replays_the_corpus() {
+    use ironwall_lab::corpus::{case_files, save_counters, Case};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/corpus/cases");
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut replayed, mut failed) = (0, Vec::new());
+    for file in case_files(&dir).expect("the corpus") {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let case = Case::parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+        let packets = case.packets();
+        if packets.iter().any(|p| p.badsum) {
+            continue;
+        }
+        let (Some(counters), Some(logs)) = (&case.counters, &case.logs) else {
+            panic!("{name}: not recorded");
+        };
+        let path = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+        let lines: String = packets.iter().map(|p| format!("{}\n", p.line)).collect();
+        std::fs::write(path("rules"), &case.rules).unwrap();
+        std::fs::write(path("host"), case.host_text()).unwrap();
+        std::fs::write(path("packets"), lines).unwrap();
+        let (code, out, err) = run(
+            &[
+                "simulate",
+                "--rules",
+                &path("rules"),
+                "--host",
+                &path("host"),
+                "--log",
+                &path("log"),
+                &path("packets"),
+            ],
+            None,
+        );
+        assert_eq!((code, err.as_str()), (0, ""), "{name}");
+        let got_logs: Vec<String> = std::fs::read_to_string(path("log"))
+            .unwrap()
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        if save_counters(&out) != save_counters(counters) || &got_logs != logs {
+            eprintln!("{name}: simulate printed\n{out}and logged {got_logs:#?}");
+            failed.push(name);
+        }
+        replayed += 1;
+    }
+    eprintln!("simulate_replays_the_corpus: {replayed} cases; failed: {failed:?}");
+    assert!(replayed > 0 && failed.is_empty());
+}
