@@ -33,9 +33,9 @@
 //! after an RST closed it and during the handshake (see
 //! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
-//! way; a TCP reset carries the rejected packet's connection as RELATED
-//! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
-//! quotes a confirmed connection, else INVALID).
+//! way; the reset or ICMP error carries the rejected packet's connection
+//! as RELATED (`nf_ct_attach`); a reset (not an ICMP error) walks the nat
+//! chains of the manips that connection has not set up yet.
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
@@ -324,7 +324,12 @@ impl<'a> Engine<'a> {
                 c.nat_done.1
             }
         });
-        if cx.ct.state == CtState::New && done == Some(false) {
+        // nf_nat_inet_fn: the rules run for a NEW packet, and for a RELATED
+        // one that is not ICMP (an attached reset), while the connection's
+        // manip is not set up; a RELATED ICMP error is only translated.
+        let related =
+            cx.ct.state == CtState::Related && !matches!(pkt.transport, Transport::Icmp { .. });
+        if (cx.ct.state == CtState::New || related) && done == Some(false) {
             let trace = self.hook("nat", chain, pkt, cx, out);
             if let Some(Trace {
                 verdict: Verdict::Drop,
@@ -464,7 +469,9 @@ impl<'a> Engine<'a> {
                 (v, out.rejected, self.last.clone())
             {
                 if let Some(r) = self.host.reject(&p, with, now) {
-                    let attached = (with == 7 && view.conn.is_some()).then(|| {
+                    // Both the reset and the ICMP error carry the rejected
+                    // packet's connection (live: RELATED in OUTPUT).
+                    let attached = view.conn.is_some().then(|| {
                         let related = conntrack::CtView {
                             state: CtState::Related,
                             reply_dir: !view.reply_dir,
@@ -921,10 +928,10 @@ mod tests {
         );
     }
 
-    /// REJECT answers through OUTPUT: the reset is RELATED to the
-    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); the port
-    /// unreachable for a new UDP flow quotes an unconfirmed connection and
-    /// is INVALID (icmp_error_message finds nothing).
+    /// REJECT answers through OUTPUT: the reset, and the port unreachable
+    /// for a new UDP flow, are RELATED to the rejected packet's
+    /// (unconfirmed) connection (nf_ct_attach; live: the corpus case
+    /// trace-targets).
     #[test]
     fn reject_answers_go_through_output() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n");
@@ -945,7 +952,7 @@ mod tests {
         let udp = udp_in(1, 2);
         let o = e.process(&udp);
         let icmp = o.reply.unwrap();
-        assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
+        assert_eq!((icmp.ct, icmp.verdict), (CtState::Related, Verdict::Accept));
     }
 
     /// A mark set in mangle PREROUTING (xt_MARK) is seen by filter INPUT
