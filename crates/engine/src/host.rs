@@ -273,8 +273,11 @@ impl Host {
     /// The interface a packet to `ip` leaves by (longest prefix; the first
     /// interface is the default route).
     pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
+        // The longest prefix; among equals the first address (the
+        // interface's primary, which the kernel's answers come from).
         self.ifaces
             .iter()
+            .rev()
             .filter(|i| i.contains(ip))
             .max_by_key(|i| i.prefix)
             .or(self.ifaces.first())

@@ -152,6 +152,33 @@ pub struct Engine<'a> {
     quiet: Option<String>,
     /// The room of the packet a quiet replay copied last.
     scratch: Packet,
+    /// Whether a rule makes the kernel track connections in this
+    /// namespace ([`needs_conntrack`]); without, nat chains never run.
+    nat_runs: bool,
+}
+
+/// Whether a rule asks for connection tracking (`nf_ct_netns_get`): a
+/// conntrack or state match, a NAT or CT target. Without one (a nat
+/// table of LOG rules alone, say) packets have no connection and the nat
+/// chains are never walked (live: the corpus case rp-filter).
+fn needs_conntrack(r: &ironwall_model::rule::Rule) -> bool {
+    use ironwall_model::rule::Target;
+    r.matches
+        .iter()
+        .any(|m| matches!(m.def.name, "conntrack" | "state"))
+        || matches!(&r.target, Target::Ext(l)
+            if matches!(l.def.name, "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "CT"))
+}
+
+/// The view of a packet the kernel sends on behalf of another whose
+/// connection it carries (`nf_ct_attach`): RELATED, the other way.
+fn attached_to(h: Handle, view: &conntrack::CtView) -> (Handle, conntrack::CtView) {
+    let related = conntrack::CtView {
+        state: CtState::Related,
+        reply_dir: !view.reply_dir,
+        ..view.clone()
+    };
+    (h, related)
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -193,6 +220,12 @@ impl<'a> Engine<'a> {
             recent: Rc::default(),
             quiet: None,
             scratch: Packet::default(),
+            nat_runs: rs
+                .tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+                .any(needs_conntrack),
         })
     }
 
@@ -317,6 +350,9 @@ impl<'a> Engine<'a> {
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Verdict {
+        if !self.nat_runs {
+            return Verdict::Accept;
+        }
         let done = self.ct.get(h).map(|c| {
             if src_manip {
                 c.nat_done.0
@@ -471,14 +507,7 @@ impl<'a> Engine<'a> {
                 if let Some(r) = self.host.reject(&p, with, now) {
                     // Both the reset and the ICMP error carry the rejected
                     // packet's connection (live: RELATED in OUTPUT).
-                    let attached = view.conn.is_some().then(|| {
-                        let related = conntrack::CtView {
-                            state: CtState::Related,
-                            reply_dir: !view.reply_dir,
-                            ..view
-                        };
-                        (h, related)
-                    });
+                    let attached = view.conn.is_some().then(|| attached_to(h, &view));
                     out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
                 }
             }
@@ -556,7 +585,9 @@ impl<'a> Engine<'a> {
                 if p.ttl <= 1 {
                     out.dropped_by = Some("ttl");
                     if let Some(r) = self.host.time_exceeded(p, now) {
-                        out.reply = Some(Box::new(self.process_as(&r, None, Sock::Kernel)));
+                        // It carries the packet's connection (live: RELATED).
+                        let attached = cx.ct.conn.is_some().then(|| attached_to(h, &cx.ct));
+                        out.reply = Some(Box::new(self.process_as(&r, attached, Sock::Kernel)));
                     }
                     return Verdict::Drop;
                 }

@@ -158,7 +158,7 @@ pub fn engine_paths(o: &Outcome, into: &mut Vec<String>) {
             .iter()
             .flat_map(|w| trace::path_of(w.table, w.verdict, &w.steps))
             .collect();
-        into.push(format!("{} => {}", packet_key(p), events.join(" ")));
+        into.push(path_line(&packet_key(p), &events));
     }
     if let Some(r) = &o.reply {
         engine_paths(r, into);
@@ -183,8 +183,12 @@ pub fn kernel_paths(lines: &[String], handles: &trace::Handles) -> Vec<String> {
         });
         paths[i].1.extend(r.events);
     }
-    paths
-        .into_iter()
-        .map(|(k, e)| format!("{k} => {}", e.join(" ")))
-        .collect()
+    paths.into_iter().map(|(k, e)| path_line(&k, &e)).collect()
+}
+
+/// `KEY => EVENTS` (no trailing blank for a packet no chain saw).
+fn path_line(key: &str, events: &[String]) -> String {
+    format!("{key} => {}", events.join(" "))
+        .trim_end()
+        .to_string()
 }

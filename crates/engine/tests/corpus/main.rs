@@ -14,7 +14,7 @@
 //!   as frames on the `IN=` interface, sent ones from a raw socket of the
 //!   server); the kernel's counters and LOG lines must still be the
 //!   recorded ones (the answers: every frame the server sent but the
-//!   case's own sent packets). With `IRONWALL_LAB_RECORD=1` it writes
+//!   case's own packets it sent or forwarded). With `IRONWALL_LAB_RECORD=1` it writes
 //!   them into the case instead (the only way they are written).
 
 #[path = "../common/trace.rs"]
@@ -362,9 +362,10 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Resu
     let mut answers = Vec::new();
     for f in frames {
         let p = wire::from_ethernet(&f.data).map_err(|e| format!("{name}: a sent frame: {e}"))?;
+        // A packet of the case itself: sent by the host, or forwarded.
         let own = pkts
             .iter()
-            .any(|c| c.iface_in.is_empty() && (c.src, c.dst, c.id) == (p.src, p.dst, p.id));
+            .any(|c| (c.src, c.dst, c.id) == (p.src, p.dst, p.id));
         if !own {
             answers.push(answer(&p));
         }
