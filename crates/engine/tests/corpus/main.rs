@@ -362,10 +362,12 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Resu
     let mut answers = Vec::new();
     for f in frames {
         let p = wire::from_ethernet(&f.data).map_err(|e| format!("{name}: a sent frame: {e}"))?;
-        // A packet of the case itself: sent by the host, or forwarded.
-        let own = pkts
-            .iter()
-            .any(|c| (c.src, c.dst, c.id) == (p.src, p.dst, p.id));
+        // A packet of the case itself, sent by the host or forwarded
+        // (NAT may change its addresses, not its IP ID).
+        let own = pkts.iter().any(|c| {
+            (c.src, c.dst, c.id) == (p.src, p.dst, p.id)
+                || (c.id != 0 && c.id == p.id && c.transport.proto() == p.transport.proto())
+        });
         if !own {
             answers.push(answer(&p));
         }
