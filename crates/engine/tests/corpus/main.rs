@@ -225,16 +225,20 @@ fn replay(name: &str, case: &Case) -> Result<Results, String> {
 
 #[test]
 fn corpus_replays_as_the_kernel_recorded() {
+    let (mut packets, mut paths) = (0, 0);
     let runs = cases()
         .into_iter()
         .map(|(name, case)| {
             let run = case.and_then(|case| {
                 let want = recorded(&name, &case)?;
+                packets += case.packets().len();
+                paths += want.paths.len();
                 Ok(same(&name, "ironwall", &replay(&name, &case)?, &want))
             });
             (name, run)
         })
         .collect();
+    eprintln!("corpus: {packets} packets, {paths} TRACE paths");
     verdict("corpus_replays_as_the_kernel_recorded", runs);
 }
 
