@@ -659,13 +659,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         })
         .expect("enter server");
     let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
-    let lo = End {
-        iface: "lo",
-        addr: std::net::Ipv4Addr::LOCALHOST,
-        mac: [0; 6],
-    };
-    let taps =
-        [SERVER_C, SERVER_S, lo].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
+    let taps = server_taps(&lab);
 
     let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
     let s = "SRC=10.99.0.5 DST=10.99.0.1 TTL=64";
@@ -893,6 +887,16 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     check(what, &lab, &rules, &prefix, (seen, changes), &kmsg, monitor);
 }
 
+/// Taps on the server's interfaces, lo included.
+fn server_taps(lab: &Lab) -> [(End, RawLink); 3] {
+    let lo = End {
+        iface: "lo",
+        addr: std::net::Ipv4Addr::LOCALHOST,
+        mac: [0; 6],
+    };
+    [SERVER_C, SERVER_S, lo].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")))
+}
+
 /// Starts tracing every packet of the lab's server ([`traversal::start`]),
 /// then loads `rules` (with the real iptables-restore, which
 /// starts the counters afresh) and sets the server's kernel settings the
@@ -1048,13 +1052,7 @@ fn all_tables_trace_agrees_with_the_kernel() {
         .enter(|| TcpListener::bind(any(22)).expect("listen 22"))
         .expect("enter server");
     let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
-    let lo = End {
-        iface: "lo",
-        addr: std::net::Ipv4Addr::LOCALHOST,
-        mac: [0; 6],
-    };
-    let taps =
-        [SERVER_C, SERVER_S, lo].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")));
+    let taps = server_taps(&lab);
     let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
     let s = "SRC=10.99.0.5 DST=10.99.0.1 TTL=64";
     let paced = |from: End, line: String| {
