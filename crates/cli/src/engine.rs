@@ -138,13 +138,15 @@ fn json(e: &Engine, o: &Outcome) -> String {
                     )
                 })
                 .collect();
+            let trace: Vec<String> = w.trace_events().iter().map(|e| json_str(e)).collect();
             format!(
-                "{{\"table\":{},\"chain\":{},\"verdict\":{},\"path\":{},\"steps\":[{}]}}",
+                "{{\"table\":{},\"chain\":{},\"verdict\":{},\"path\":{},\"steps\":[{}],\"trace\":[{}]}}",
                 json_str(w.table),
                 json_str(w.chain),
                 json_str(verdict_name(w.verdict)),
                 json_str(&w.arrows()),
-                steps.join(",")
+                steps.join(","),
+                trace.join(",")
             )
         })
         .collect();

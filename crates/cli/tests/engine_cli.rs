@@ -50,6 +50,26 @@ fn trace_prints_the_guide_arrows() {
     assert_eq!(code, 0);
     assert!(json.starts_with("{\"packet\":"));
     assert!(json.contains("\"verdict\":\"DROP\",\"reply\":null}"));
+    // Each walk's TRACE events (held to the kernel's by the engine's live
+    // tests) are the library's.
+    let text = std::fs::read_to_string(rules).unwrap();
+    let mut rs = ironwall_model::ruleset::Ruleset::new(ironwall_model::addr::Family::V4);
+    ironwall_model::restore::restore(&mut rs, &text, &Default::default(), &[]).unwrap();
+    let mut host = ironwall_engine::host::Host::default();
+    host.option("--iface", "eth0=10.137.0.2/24").unwrap();
+    let mut engine = ironwall_engine::netfilter::Engine::new(&rs, host).unwrap();
+    let o = engine.process(&ironwall_engine::Packet::parse_line(pkt).unwrap());
+    for w in &o.walks {
+        let events: Vec<String> = w
+            .trace_events()
+            .iter()
+            .map(|e| format!("\"{e}\""))
+            .collect();
+        assert!(
+            json.contains(&format!("\"trace\":[{}]", events.join(","))),
+            "{json}"
+        );
+    }
     let (code, _, err) = run(&["trace", "--rules", rules, "SRC=1.2.3.999"], None);
     assert_eq!(code, 2);
     assert!(err.contains("packet 1: column 1: `SRC=1.2.3.999`"), "{err}");

@@ -95,6 +95,50 @@ impl Walk {
     }
 }
 
+/// A table's walk as iptables TRACE (`xtables-monitor --trace`) writes
+/// its events, rule handles as positions: `TABLE:CHAIN:N:VERDICT` for the
+/// N-th rule of a chain that matched (CONTINUE for a rule without a
+/// verdict, RETURN, `JUMP:X`, `GOTO:X`; a target that ends the walk, as
+/// NAT or REJECT, shows the walk's verdict), `TABLE:CHAIN:policy:VERDICT`
+/// for a built-in chain's policy, nothing for the end of a user chain.
+/// The live tests hold these to the kernel's.
+pub fn trace_events(table: &str, verdict: Verdict, steps: &[Step]) -> Vec<String> {
+    let name = |v: Verdict| match v {
+        Verdict::Accept => "ACCEPT",
+        Verdict::Drop => "DROP",
+        Verdict::Queue => "QUEUE",
+    };
+    let last = steps.len().saturating_sub(1);
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let what = match &*s.action {
+                "policy" => return Some(format!("{table}:{}:policy:{}", s.chain, name(verdict))),
+                "return" if s.rule == 0 => return None,
+                "return" => "RETURN".to_string(),
+                "hotdrop" | "DROP" => "DROP".to_string(),
+                "ACCEPT" => "ACCEPT".to_string(),
+                "match" => "CONTINUE".to_string(),
+                a => match a.split_once(' ') {
+                    Some(("jump", c)) => format!("JUMP:{c}"),
+                    Some(("goto", c)) => format!("GOTO:{c}"),
+                    _ if i == last => name(verdict).to_string(),
+                    _ => "CONTINUE".to_string(),
+                },
+            };
+            Some(format!("{table}:{}:{}:{what}", s.chain, s.rule))
+        })
+        .collect()
+}
+
+impl Walk {
+    /// Its TRACE events ([`trace_events`]).
+    pub fn trace_events(&self) -> Vec<String> {
+        trace_events(self.table, self.verdict, &self.steps)
+    }
+}
+
 /// What happened to one packet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {

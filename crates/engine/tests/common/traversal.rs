@@ -134,7 +134,8 @@ fn packet_key(p: &Packet) -> String {
 }
 
 /// The engine's paths of an outcome and its answers, one per traversal
-/// the kernel traces: `KEY => EVENTS` ([`packet_key`], [`trace::path_of`]).
+/// the kernel traces: `KEY => EVENTS` ([`packet_key`], `Walk::trace_events`,
+/// as `ironwall trace --json` prints them).
 /// A packet the host sends to itself is two: its way out, and its way
 /// back in through lo.
 pub fn engine_paths(o: &Outcome, into: &mut Vec<String>) {
@@ -154,10 +155,7 @@ pub fn engine_paths(o: &Outcome, into: &mut Vec<String>) {
         if p.iface_in == "lo" && walks.is_empty() {
             continue;
         }
-        let events: Vec<String> = walks
-            .iter()
-            .flat_map(|w| trace::path_of(w.table, w.verdict, &w.steps))
-            .collect();
+        let events: Vec<String> = walks.iter().flat_map(|w| w.trace_events()).collect();
         into.push(path_line(&packet_key(p), &events));
     }
     if let Some(r) = &o.reply {
