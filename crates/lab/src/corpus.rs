@@ -23,7 +23,8 @@
 //! in: IN=srv-c OUT= MAC=...        (recorded: the LOG lines, in order)
 //! [answers]
 //! IN= OUT= SRC=10.137.0.1 ... RST  (recorded: what the host sent on its
-//!                                   own, in LOG syntax, see [`answer_line`])
+//!                                   own, in LOG syntax, sorted; see
+//!                                   [`answer_line`])
 //! [paths]
 //! IN=srv-c ... => filter:INPUT:1:ACCEPT  (recorded: TRACE, sorted)
 //! ```
@@ -75,7 +76,7 @@ pub struct Case {
     pub counters: Option<String>,
     /// The kernel's LOG lines, in order.
     pub logs: Option<Vec<String>>,
-    /// The packets the host sent on its own (answers), in order.
+    /// The packets the host sent on its own (answers), sorted.
     pub answers: Option<Vec<String>>,
     /// Every packet's way through the tables as TRACE showed it, one a
     /// line, sorted.
