@@ -359,7 +359,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Resu
         std::thread::sleep(Duration::from_millis(2));
     }
     // The server's last answers, and every frame it sent but the case's.
-    let mut frames: Vec<_> = taps
+    let frames: Vec<_> = taps
         .iter()
         .flat_map(|t| t.drain(Duration::from_millis(100), Duration::from_secs(2)))
         .filter(|f| f.pkttype == PACKET_OUTGOING && f.data.get(12..14) == Some(&[8, 0]))
