@@ -33,7 +33,8 @@
 //! after an RST closed it and during the handshake (see
 //! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
-//! way; the reset or ICMP error carries the rejected packet's connection
+//! way (one rejected on its way out answers this host, through lo); the
+//! reset or ICMP error carries the rejected packet's connection
 //! as RELATED (`nf_ct_attach`); a reset (not an ICMP error) walks the nat
 //! chains of the manips that connection has not set up yet.
 
@@ -542,23 +543,32 @@ impl<'a> Engine<'a> {
         let mut p = std::mem::take(&mut self.scratch);
         p.clone_from(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
+        self.last = None;
         let verdict = if arriving {
-            self.last = None;
-            let v = self.arriving(&mut p, &mut out, None);
-            if let (Verdict::Drop, Some(with), Some((h, view, now))) =
-                (v, out.rejected, self.last.clone())
-            {
-                if let Some(r) = self.host.reject(&p, with, now) {
-                    // Both the reset and the ICMP error carry the rejected
-                    // packet's connection (live: RELATED in OUTPUT).
-                    let attached = view.conn.is_some().then(|| attached_to(h, &view));
-                    out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
-                }
-            }
-            v
+            self.arriving(&mut p, &mut out, None)
         } else {
             self.sent(&mut p, &mut out, attached, sock)
         };
+        if let (Verdict::Drop, Some(with), Some((h, view, now))) =
+            (verdict, out.rejected, self.last.clone())
+        {
+            if let Some(mut r) = self.host.reject(&p, with, now) {
+                if !arriving {
+                    // Rejected on its way out: the answer comes back to
+                    // this host through lo, an ICMP error from the address
+                    // the route back gives, its own (live: the corpus case
+                    // output-reject).
+                    r.iface_out = "lo".to_string();
+                    if with != 7 {
+                        r.src = p.src;
+                    }
+                }
+                // Both the reset and the ICMP error carry the rejected
+                // packet's connection (live: RELATED in OUTPUT).
+                let attached = view.conn.is_some().then(|| attached_to(h, &view));
+                out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
+            }
+        }
         out.verdict = verdict;
         if self.quiet.is_some() {
             self.scratch = p;
@@ -711,6 +721,7 @@ impl<'a> Engine<'a> {
             }
         };
         out.ct = view.state;
+        self.last = Some((h, view.clone(), now));
         let mut cx = Ctx { ct: view, ..base };
         if self.stop("mangle", "OUTPUT", p, &cx, out) {
             return Verdict::Drop;
