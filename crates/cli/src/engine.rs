@@ -148,6 +148,8 @@ struct JsonWalk {
     verdict: &'static str,
     path: String,
     steps: Vec<JsonStep>,
+    /// The events iptables TRACE would print for this walk.
+    trace: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -180,6 +182,7 @@ fn json(e: &Engine, o: &Outcome) -> JsonOutcome {
                         text: e.rule_text(w.table, s),
                     })
                     .collect(),
+                trace: w.trace_events(),
             })
             .collect(),
         nat: o.nat.clone(),

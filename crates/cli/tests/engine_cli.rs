@@ -50,6 +50,26 @@ fn trace_prints_the_guide_arrows() {
     assert_eq!(code, 0);
     assert!(json.starts_with("{\"packet\":"));
     assert!(json.contains("\"verdict\":\"DROP\",\"reply\":null}"));
+    // Each walk's TRACE events (held to the kernel's by the engine's live
+    // tests) are the library's.
+    let text = std::fs::read_to_string(rules).unwrap();
+    let mut rs = ironwall_model::ruleset::Ruleset::new(ironwall_model::addr::Family::V4);
+    ironwall_model::restore::restore(&mut rs, &text, &Default::default(), &[]).unwrap();
+    let mut host = ironwall_engine::host::Host::default();
+    host.option("--iface", "eth0=10.137.0.2/24").unwrap();
+    let mut engine = ironwall_engine::netfilter::Engine::new(&rs, host).unwrap();
+    let o = engine.process(&ironwall_engine::Packet::parse_line(pkt).unwrap());
+    for w in &o.walks {
+        let events: Vec<String> = w
+            .trace_events()
+            .iter()
+            .map(|e| format!("\"{e}\""))
+            .collect();
+        assert!(
+            json.contains(&format!("\"trace\":[{}]", events.join(","))),
+            "{json}"
+        );
+    }
     let (code, _, err) = run(&["trace", "--rules", rules, "SRC=1.2.3.999"], None);
     assert_eq!(code, 2);
     assert!(err.contains("packet 1: column 1: `SRC=1.2.3.999`"), "{err}");
@@ -149,4 +169,61 @@ fn simulate_bad_line_changes_nothing() {
     );
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "old\n");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
+}
+
+/// `ironwall simulate` replays the engine's regression corpus
+/// (`crates/engine/tests/corpus/cases`, recorded from the kernel) to the
+/// kernel's counters and LOG lines: the command's own reading of rules,
+/// host files and packet lines, and its `iptables-save -c` output. A case
+/// with a wrong checksum (which a LOG line cannot say) is left to the
+/// engine's own replay.
+#[test]
+fn simulate_replays_the_corpus() {
+    use ironwall_lab::corpus::{case_files, save_counters, Case};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/corpus/cases");
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut replayed, mut failed) = (0, Vec::new());
+    for file in case_files(&dir).expect("the corpus") {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let case = Case::parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+        let packets = case.packets();
+        if packets.iter().any(|p| p.badsum) {
+            continue;
+        }
+        let (Some(counters), Some(logs)) = (&case.counters, &case.logs) else {
+            panic!("{name}: not recorded");
+        };
+        let path = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+        let lines: String = packets.iter().map(|p| format!("{}\n", p.line)).collect();
+        std::fs::write(path("rules"), &case.rules).unwrap();
+        std::fs::write(path("host"), case.host_text()).unwrap();
+        std::fs::write(path("packets"), lines).unwrap();
+        let (code, out, err) = run(
+            &[
+                "simulate",
+                "--rules",
+                &path("rules"),
+                "--host",
+                &path("host"),
+                "--log",
+                &path("log"),
+                &path("packets"),
+            ],
+            None,
+        );
+        assert_eq!((code, err.as_str()), (0, ""), "{name}");
+        let got_logs: Vec<String> = std::fs::read_to_string(path("log"))
+            .unwrap()
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        if save_counters(&out) != save_counters(counters) || &got_logs != logs {
+            eprintln!("{name}: simulate printed\n{out}and logged {got_logs:#?}");
+            failed.push(name);
+        }
+        replayed += 1;
+    }
+    eprintln!("simulate_replays_the_corpus: {replayed} cases; failed: {failed:?}");
+    assert!(replayed > 0 && failed.is_empty());
 }

@@ -273,8 +273,11 @@ impl Host {
     /// The interface a packet to `ip` leaves by (longest prefix; the first
     /// interface is the default route).
     pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
+        // The longest prefix; among equals the first address (the
+        // interface's primary, which the kernel's answers come from).
         self.ifaces
             .iter()
+            .rev()
             .filter(|i| i.contains(ip))
             .max_by_key(|i| i.prefix)
             .or(self.ifaces.first())
@@ -477,6 +480,14 @@ impl Host {
         quoted.time = None;
         quoted.prefix.clear();
         let mut r = answer(pkt);
+        // icmp_send: from the quoted packet's destination when it is ours,
+        // else from our address on the route back (a forwarded packet's
+        // REJECT; live: the corpus case forward-reject).
+        if !self.is_local(pkt.dst) {
+            if let Some(i) = self.route(pkt.src) {
+                r.src = IpAddr::V4(i.addr);
+            }
+        }
         r.len = 20 + 8 + pkt.len.min(576 - 28);
         // icmp_send: tos = (tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL.
         r.tos = pkt.tos & 0x1E;

@@ -33,9 +33,10 @@
 //! after an RST closed it and during the handshake (see
 //! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
-//! way; a TCP reset carries the rejected packet's connection as RELATED
-//! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
-//! quotes a confirmed connection, else INVALID).
+//! way (one rejected on its way out answers this host, through lo); the
+//! reset or ICMP error carries the rejected packet's connection
+//! as RELATED (`nf_ct_attach`); a reset (not an ICMP error) walks the nat
+//! chains of the manips that connection has not set up yet.
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
@@ -93,6 +94,50 @@ impl Walk {
             parts.push(format!("{last} ({v})"));
         }
         parts.join(" -> ")
+    }
+}
+
+/// A table's walk as iptables TRACE (`xtables-monitor --trace`) writes
+/// its events, rule handles as positions: `TABLE:CHAIN:N:VERDICT` for the
+/// N-th rule of a chain that matched (CONTINUE for a rule without a
+/// verdict, RETURN, `JUMP:X`, `GOTO:X`; a target that ends the walk, as
+/// NAT or REJECT, shows the walk's verdict), `TABLE:CHAIN:policy:VERDICT`
+/// for a built-in chain's policy, nothing for the end of a user chain.
+/// The live tests hold these to the kernel's.
+pub fn trace_events(table: &str, verdict: Verdict, steps: &[Step]) -> Vec<String> {
+    let name = |v: Verdict| match v {
+        Verdict::Accept => "ACCEPT",
+        Verdict::Drop => "DROP",
+        Verdict::Queue => "QUEUE",
+    };
+    let last = steps.len().saturating_sub(1);
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let what = match &*s.action {
+                "policy" => return Some(format!("{table}:{}:policy:{}", s.chain, name(verdict))),
+                "return" if s.rule == 0 => return None,
+                "return" => "RETURN".to_string(),
+                "hotdrop" | "DROP" => "DROP".to_string(),
+                "ACCEPT" => "ACCEPT".to_string(),
+                "match" => "CONTINUE".to_string(),
+                a => match a.split_once(' ') {
+                    Some(("jump", c)) => format!("JUMP:{c}"),
+                    Some(("goto", c)) => format!("GOTO:{c}"),
+                    _ if i == last => name(verdict).to_string(),
+                    _ => "CONTINUE".to_string(),
+                },
+            };
+            Some(format!("{table}:{}:{}:{what}", s.chain, s.rule))
+        })
+        .collect()
+}
+
+impl Walk {
+    /// Its TRACE events ([`trace_events`]).
+    pub fn trace_events(&self) -> Vec<String> {
+        trace_events(self.table, self.verdict, &self.steps)
     }
 }
 
@@ -233,6 +278,9 @@ pub struct Engine<'a> {
         reason = "an outcome is handed on as a box (Outcome::reply); a box moves as a pointer"
     )]
     spare: Vec<Box<Outcome>>,
+    /// Whether a rule makes the kernel track connections in this
+    /// namespace ([`needs_conntrack`]); without, nat chains never run.
+    nat_runs: bool,
 }
 
 /// The packet on its way through the hooks: the caller's until a hook
@@ -248,6 +296,30 @@ fn own<'a>(p: &'a mut Pkt<'_>, room: &mut Packet) -> &'a mut Packet {
         *p = Cow::Owned(copy);
     }
     p.to_mut()
+}
+
+/// Whether a rule asks for connection tracking (`nf_ct_netns_get`): a
+/// conntrack or state match, a NAT or CT target. Without one (a nat
+/// table of LOG rules alone, say) packets have no connection and the nat
+/// chains are never walked (live: the corpus case rp-filter).
+fn needs_conntrack(r: &ironwall_model::rule::Rule) -> bool {
+    use ironwall_model::rule::Target;
+    r.matches
+        .iter()
+        .any(|m| matches!(m.def.name, "conntrack" | "state"))
+        || matches!(&r.target, Target::Ext(l)
+            if matches!(l.def.name, "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "CT"))
+}
+
+/// The view of a packet the kernel sends on behalf of another whose
+/// connection it carries (`nf_ct_attach`): RELATED, the other way.
+fn attached_to(h: Handle, view: &conntrack::CtView) -> (Handle, conntrack::CtView) {
+    let related = conntrack::CtView {
+        state: CtState::Related,
+        reply_dir: !view.reply_dir,
+        ..view.clone()
+    };
+    (h, related)
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -300,6 +372,12 @@ impl<'a> Engine<'a> {
             log_lines: String::new(),
             room: Packet::default(),
             spare: Vec::new(),
+            nat_runs: rs
+                .tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+                .any(needs_conntrack),
         })
     }
 
@@ -428,6 +506,9 @@ impl<'a> Engine<'a> {
         cx: &mut Ctx,
         out: &mut Outcome,
     ) -> Verdict {
+        if !self.nat_runs {
+            return Verdict::Accept;
+        }
         let done = self.ct.get(h).map(|c| {
             if src_manip {
                 c.nat_done.0
@@ -435,7 +516,12 @@ impl<'a> Engine<'a> {
                 c.nat_done.1
             }
         });
-        if cx.ct.state == CtState::New && done == Some(false) {
+        // nf_nat_inet_fn: the rules run for a NEW packet, and for a RELATED
+        // one that is not ICMP (an attached reset), while the connection's
+        // manip is not set up; a RELATED ICMP error is only translated.
+        let related =
+            cx.ct.state == CtState::Related && !matches!(pkt.transport, Transport::Icmp { .. });
+        if (cx.ct.state == CtState::New || related) && done == Some(false) {
             let trace = self.hook(hook, pkt, cx, out);
             if let Some(Hooked {
                 verdict: Verdict::Drop,
@@ -564,28 +650,32 @@ impl<'a> Engine<'a> {
         let mut out = self.outcome(pkt);
         let mut p = Cow::Borrowed(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
+        self.last = None;
         let verdict = if arriving {
-            self.last = None;
-            let v = self.arriving(&mut p, &mut out, None);
-            if let (Verdict::Drop, Some(with), Some((h, view, now))) =
-                (v, out.rejected, self.last.clone())
-            {
-                if let Some(r) = self.host.reject(&p, with, now) {
-                    let attached = (with == 7 && view.conn.is_some()).then(|| {
-                        let related = conntrack::CtView {
-                            state: CtState::Related,
-                            reply_dir: !view.reply_dir,
-                            ..view
-                        };
-                        (h, related)
-                    });
-                    out.reply = Some(self.process_as(&r, attached, Sock::None));
-                }
-            }
-            v
+            self.arriving(&mut p, &mut out, None)
         } else {
             self.sent(&mut p, &mut out, attached, sock)
         };
+        if let (Verdict::Drop, Some(with), Some((h, view, now))) =
+            (verdict, out.rejected, self.last.clone())
+        {
+            if let Some(mut r) = self.host.reject(&p, with, now) {
+                if !arriving {
+                    // Rejected on its way out: the answer comes back to
+                    // this host through lo, an ICMP error from the address
+                    // the route back gives, its own (live: the corpus case
+                    // output-reject).
+                    r.iface_out = "lo".to_string();
+                    if with != 7 {
+                        r.src = p.src;
+                    }
+                }
+                // Both the reset and the ICMP error carry the rejected
+                // packet's connection (live: RELATED in OUTPUT).
+                let attached = view.conn.is_some().then(|| attached_to(h, &view));
+                out.reply = Some(self.process_as(&r, attached, Sock::None));
+            }
+        }
         out.verdict = verdict;
         if !self.quiet {
             out.out = p.into_owned();
@@ -686,7 +776,9 @@ impl<'a> Engine<'a> {
                 if p.ttl <= 1 {
                     out.dropped_by = Some("ttl");
                     if let Some(r) = self.host.time_exceeded(p, now) {
-                        out.reply = Some(self.process_as(&r, None, Sock::Kernel));
+                        // It carries the packet's connection (live: RELATED).
+                        let attached = cx.ct.conn.is_some().then(|| attached_to(h, &cx.ct));
+                        out.reply = Some(self.process_as(&r, attached, Sock::Kernel));
                     }
                     return Verdict::Drop;
                 }
@@ -758,6 +850,7 @@ impl<'a> Engine<'a> {
         }
         let h = self.connect(raw, attached, p, &mut cx);
         out.ct = cx.ct.state;
+        self.last = Some((h, cx.ct.clone(), now));
         if self.stop(Hook::MangleOutput, p, &cx, out) {
             return Verdict::Drop;
         }
@@ -1045,10 +1138,10 @@ mod tests {
         );
     }
 
-    /// REJECT answers through OUTPUT: the reset is RELATED to the
-    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); the port
-    /// unreachable for a new UDP flow quotes an unconfirmed connection and
-    /// is INVALID (icmp_error_message finds nothing).
+    /// REJECT answers through OUTPUT: the reset, and the port unreachable
+    /// for a new UDP flow, are RELATED to the rejected packet's
+    /// (unconfirmed) connection (nf_ct_attach; live: the corpus case
+    /// trace-targets).
     #[test]
     fn reject_answers_go_through_output() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n");
@@ -1069,7 +1162,7 @@ mod tests {
         let udp = udp_in(1, 2);
         let o = e.process(&udp);
         let icmp = o.reply.unwrap();
-        assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
+        assert_eq!((icmp.ct, icmp.verdict), (CtState::Related, Verdict::Accept));
     }
 
     /// A mark set in mangle PREROUTING (xt_MARK) is seen by filter INPUT

@@ -21,6 +21,7 @@ mod common;
 
 use common::{dump_case, model, multiset_diff, reassembled, talk, trace};
 use ironwall_engine::eval::Ctx;
+use ironwall_engine::netfilter::trace_events;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::Compiled;
 use ironwall_engine::wire::{self, Corrupt};
@@ -444,7 +445,7 @@ fn differential(
     for (p, _) in seen.iter().filter(|(_, reaches)| *reaches) {
         let t = walk.walk("INPUT", p, &Ctx::default());
         if p.src == IpAddr::V4(CLIENT.addr) && p.iface_in == CLIENT_SIDE {
-            let path = trace::path_of("filter", t.verdict, &t.steps);
+            let path = trace_events("filter", t.verdict, &t.steps);
             paths.push(format!("{} => {}", packet_key(p), path.join(" ")));
         }
         logs.extend(t.logs);

@@ -21,12 +21,18 @@
 //! COMMIT
 //! [logs]
 //! in: IN=srv-c OUT= MAC=...        (recorded: the LOG lines, in order)
+//! [answers]
+//! IN= OUT= SRC=10.137.0.1 ... RST  (recorded: what the host sent on its
+//!                                   own, in LOG syntax, sorted; see
+//!                                   [`answer_line`])
+//! [paths]
+//! IN=srv-c ... => filter:INPUT:1:ACCEPT  (recorded: TRACE, sorted)
 //! ```
 //!
 //! A section starts at a line that is its name in brackets; `#` lines in
 //! `[host]` and `[packets]` are comments; empty lines are ignored except
-//! inside `[rules]` and `[counters]`. `[counters]` and `[logs]` are
-//! written only from the kernel, by the engine's live corpus test in
+//! inside `[rules]` and `[counters]`. `[counters]`, `[logs]`, `[answers]` and
+//! `[paths]` are written only from the kernel, by the engine's live corpus test in
 //! record mode (`IRONWALL_LAB_RECORD=1`); a case without them is new and
 //! waits for its recording. Errors name the file and line; nothing here
 //! panics on bad input.
@@ -70,9 +76,16 @@ pub struct Case {
     pub counters: Option<String>,
     /// The kernel's LOG lines, in order.
     pub logs: Option<Vec<String>>,
+    /// The packets the host sent on its own (answers), sorted.
+    pub answers: Option<Vec<String>>,
+    /// Every packet's way through the tables as TRACE showed it, one a
+    /// line, sorted.
+    pub paths: Option<Vec<String>>,
 }
 
-const SECTIONS: [&str; 5] = ["rules", "host", "packets", "counters", "logs"];
+const SECTIONS: [&str; 7] = [
+    "rules", "host", "packets", "counters", "logs", "answers", "paths",
+];
 
 impl Case {
     /// Reads a case; `file` names it in errors.
@@ -82,6 +95,8 @@ impl Case {
         let mut seen: Vec<&str> = Vec::new();
         let mut counters = String::new();
         let mut logs = Vec::new();
+        let mut answers = Vec::new();
+        let mut paths = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
             let t = raw.trim_end();
@@ -119,7 +134,9 @@ impl Case {
                 Some(_) if t.trim().is_empty() => {}
                 Some("host") => case.host.push(line),
                 Some("packets") => case.stream.push(line),
-                Some(_) => logs.push(t.to_string()),
+                Some("logs") => logs.push(t.to_string()),
+                Some("answers") => answers.push(t.to_string()),
+                Some(_) => paths.push(t.to_string()),
             }
         }
         for need in ["rules", "host", "packets"] {
@@ -132,6 +149,12 @@ impl Case {
         }
         if seen.contains(&"logs") {
             case.logs = Some(logs);
+        }
+        if seen.contains(&"answers") {
+            case.answers = Some(answers);
+        }
+        if seen.contains(&"paths") {
+            case.paths = Some(paths);
         }
         Ok(case)
     }
@@ -188,14 +211,76 @@ impl Case {
         if let Some(c) = &self.counters {
             let _ = write!(o, "[counters]\n{c}");
         }
-        if let Some(logs) = &self.logs {
-            let _ = writeln!(o, "[logs]");
-            for l in logs {
-                let _ = writeln!(o, "{l}");
+        for (name, lines) in [
+            ("logs", &self.logs),
+            ("answers", &self.answers),
+            ("paths", &self.paths),
+        ] {
+            if let Some(lines) = lines {
+                let _ = writeln!(o, "[{name}]");
+                for l in lines {
+                    let _ = writeln!(o, "{l}");
+                }
             }
         }
         o
     }
+}
+
+/// A packet the host sent, as a case keeps it: its LOG-syntax line
+/// (written without interfaces, MAC, mark, TCP sequence numbers or
+/// options) with the IP ID, which the kernel picks, made 0.
+pub fn answer_line(log_line: &str) -> String {
+    let mut out = Vec::new();
+    let mut first = true;
+    for w in log_line.split_whitespace() {
+        if first && w.starts_with("ID=") {
+            first = false;
+            out.push("ID=0");
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
+}
+
+/// Every policy's and rule's counters of an `iptables-save -c` text, one
+/// a line (`filter INPUT policy [2:80]`, `filter INPUT 1 [1:40]`),
+/// sorted: saves are compared by position, as iptables-nft saves some
+/// rules in other words than it was given, and lists tables in its own
+/// order.
+pub fn save_counters(save: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut table = "";
+    let mut rules: Vec<(&str, usize)> = Vec::new();
+    for l in save.lines() {
+        if let Some(t) = l.strip_prefix('*') {
+            table = t.trim();
+            rules.clear();
+        } else if let Some(rest) = l.strip_prefix(':') {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if let [chain, policy, counts] = words[..] {
+                if policy != "-" {
+                    out.push(format!("{table} {chain} policy {counts}"));
+                }
+            }
+        } else if let Some((counts, rule)) = l.split_once(" -A ") {
+            let chain = rule.split_whitespace().next().unwrap_or("");
+            let n = match rules.iter_mut().find(|(c, _)| *c == chain) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    rules.push((chain, 1));
+                    1
+                }
+            };
+            out.push(format!("{table} {chain} {n} {counts}"));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The `*.case` files of `dir`, sorted.
@@ -232,6 +317,8 @@ pub fn dump(
         stream: packets.iter().map(line).collect(),
         counters: None,
         logs: None,
+        answers: None,
+        paths: None,
     };
     std::fs::create_dir_all(dir)?;
     // A name already taken gets a number.
@@ -250,7 +337,7 @@ pub fn dump(
 mod tests {
     use super::*;
 
-    const CASE: &str = "# about\n[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\n# a comment\nbadsum [1.5] IN=srv-c SRC=1.2.3.4\n[counters]\n*filter\n:INPUT ACCEPT [1:20]\nCOMMIT\n[logs]\nx: IN=srv-c\n";
+    const CASE: &str = "# about\n[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\n# a comment\nbadsum [1.5] IN=srv-c SRC=1.2.3.4\n[counters]\n*filter\n:INPUT ACCEPT [1:20]\nCOMMIT\n[logs]\nx: IN=srv-c\n[answers]\nIN= OUT= ID=0\n[paths]\nK => filter:INPUT:policy:ACCEPT\n";
 
     #[test]
     fn round_trips() {
@@ -262,6 +349,33 @@ mod tests {
         assert_eq!(p[0].n, 10);
         assert_eq!(c.host_line(1), 7);
         assert_eq!(c.logs.as_deref(), Some(&["x: IN=srv-c".to_string()][..]));
+        assert_eq!(
+            c.answers.as_deref(),
+            Some(&["IN= OUT= ID=0".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn save_counters_by_position() {
+        let save = "*nat\n:OUTPUT ACCEPT [1:2]\nCOMMIT\n*filter\n:INPUT DROP [3:4]\n:U - [0:0]\n[5:6] -A INPUT -j U\n[7:8] -A U -p tcp\n[9:10] -A INPUT -j LOG\nCOMMIT\n";
+        assert_eq!(
+            save_counters(save),
+            [
+                "filter INPUT 1 [5:6]",
+                "filter INPUT 2 [9:10]",
+                "filter INPUT policy [3:4]",
+                "filter U 1 [7:8]",
+                "nat OUTPUT policy [1:2]"
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_lose_the_ip_id_only() {
+        assert_eq!(
+            answer_line("IN= OUT= SRC=1.2.3.4 LEN=28 ID=4711 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=1 "),
+            "IN= OUT= SRC=1.2.3.4 LEN=28 ID=0 PROTO=ICMP TYPE=0 CODE=0 ID=9 SEQ=1"
+        );
     }
 
     #[test]
@@ -277,7 +391,10 @@ mod tests {
         let c = Case::parse("d.case", &text).expect("parses");
         assert_eq!(c.about, ["# why", "# how"]);
         assert_eq!(c.packets()[0].line, pkts[0]);
-        assert_eq!((c.counters, c.logs), (None, None));
+        assert_eq!(
+            (c.counters, c.logs, c.answers, c.paths),
+            (None, None, None, None)
+        );
     }
 
     #[test]
@@ -290,9 +407,25 @@ mod tests {
         ] {
             assert_eq!(Case::parse("t.case", text), Err(want.to_string()));
         }
-        // Odd bytes never panic.
+        // Odd bytes never panic: a few by hand, then seeded random texts
+        // from the format's own characters.
         for text in ["[", "]", "[]", "\u{fffd}[\u{0}]", "[packets]\nbadsum"] {
             let _ = Case::parse("t.case", text);
+        }
+        let alphabet: Vec<char> = "[]#\n rulesthopackcnwgb\u{e9}=:0".chars().collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let text: String = (0..40)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            if let Ok(c) = Case::parse("t.case", &text) {
+                let _ = (c.packets(), c.host_text(), c.host_line(3), c.text());
+            }
         }
     }
 }

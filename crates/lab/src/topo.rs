@@ -578,7 +578,11 @@ impl Monitor {
     }
 
     /// Waits until no line came for `quiet` (at most `limit`), stops the
-    /// monitor and returns its lines.
+    /// monitor and returns its lines. Panics if the monitor had exited on
+    /// its own: xtables-monitor exits when its netlink socket overflows
+    /// ("No buffer space available"), as when traced packets come in a
+    /// burst faster than it prints them (it asks the kernel for each
+    /// traced rule's text), and every later event is lost.
     pub fn finish(mut self, quiet: Duration, limit: Duration) -> Vec<String> {
         let end = Instant::now() + limit;
         let (mut seen, mut last) = (usize::MAX, Instant::now());
@@ -590,6 +594,9 @@ impl Monitor {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("xtables-monitor --trace exited on its own ({status}): its socket overflowed, events were lost; send traced packets more slowly");
         }
         self.stop();
         let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,9 +6,10 @@
 //! matched (CONTINUE for a rule without a verdict, RETURN for `-j
 //! RETURN`, `JUMP:X`/`GOTO:X`), `TABLE:CHAIN:policy:VERDICT` for a
 //! built-in chain's policy; the kernel writes none for the end of a user
-//! chain. Rule handles are mapped to positions through `nft -a list`.
+//! chain (the engine's side: `netfilter::trace_events`, which `ironwall
+//! trace --json` prints). Rule handles are mapped to positions through
+//! `nft -a list`.
 
-use ironwall_engine::walk::{Step, Verdict};
 use ironwall_engine::wire;
 use ironwall_engine::Packet;
 use ironwall_lab::topo::{Lab, Monitor, RawLink, CLIENT, SERVER_C};
@@ -141,38 +142,4 @@ pub fn runs(lines: &[String], handles: &Handles) -> Vec<(String, Run)> {
         }
     }
     runs
-}
-
-/// A table's walk as TRACE writes it (see the module docs). A target that
-/// ends the walk (NAT, REJECT) shows the walk's verdict, as the kernel's
-/// native expressions do.
-pub fn path_of(table: &str, verdict: Verdict, steps: &[Step]) -> Vec<String> {
-    let name = |v: Verdict| match v {
-        Verdict::Accept => "ACCEPT",
-        Verdict::Drop => "DROP",
-        Verdict::Queue => "QUEUE",
-    };
-    let last = steps.len().saturating_sub(1);
-    steps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let what = match &*s.action {
-                "policy" => return Some(format!("{table}:{}:policy:{}", s.chain, name(verdict))),
-                // The kernel traces no event for the end of a user chain.
-                "return" if s.rule == 0 => return None,
-                "return" => "RETURN".to_string(),
-                "hotdrop" | "DROP" => "DROP".to_string(),
-                "ACCEPT" => "ACCEPT".to_string(),
-                "match" => "CONTINUE".to_string(),
-                a => match a.split_once(' ') {
-                    Some(("jump", c)) => format!("JUMP:{c}"),
-                    Some(("goto", c)) => format!("GOTO:{c}"),
-                    _ if i == last => name(verdict).to_string(),
-                    _ => "CONTINUE".to_string(),
-                },
-            };
-            Some(format!("{table}:{}:{}:{what}", s.chain, s.rule))
-        })
-        .collect()
 }

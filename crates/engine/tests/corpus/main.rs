@@ -5,23 +5,33 @@
 //!
 //! * `corpus_replays_as_the_kernel_recorded` (no root): each case's packets
 //!   through one `netfilter::Engine` (the replay `ironwall simulate` does);
-//!   every counter (`iptables-save -c`) and every LOG line must be what the
-//!   kernel wrote.
+//!   every counter (`iptables-save -c`), every LOG line, every answer the
+//!   host sent and every packet's path (TRACE, `common/traversal.rs`)
+//!   must be what the kernel did.
 //! * `corpus_still_matches_the_kernel` (root, CI): each case in the lab's
 //!   server (its ruleset loaded by the real iptables-restore, its sysctls
 //!   and listening sockets, its packets sent at their times: arriving ones
 //!   as frames on the `IN=` interface, sent ones from a raw socket of the
 //!   server); the kernel's counters and LOG lines must still be the
-//!   recorded ones. With `IRONWALL_LAB_RECORD=1` it writes them into the
-//!   case instead (the only way they are written).
+//!   recorded ones (the answers: every frame the server sent but the
+//!   case's own packets it sent or forwarded). With `IRONWALL_LAB_RECORD=1` it writes
+//!   them into the case instead (the only way they are written).
+
+#[path = "../common/trace.rs"]
+mod trace;
+#[path = "../common/traversal.rs"]
+mod traversal;
 
 use ironwall_engine::host::Host;
-use ironwall_engine::netfilter::Engine;
+use ironwall_engine::netfilter::{Engine, Outcome};
+use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_engine::Packet;
-use ironwall_lab::corpus::{case_files, Case};
+use ironwall_lab::corpus::{answer_line, case_files, save_counters, Case};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
-use ironwall_lab::topo::{server_ifaces, Controls, Lab, RawLink, CLIENT, STRANGER};
+use ironwall_lab::topo::{
+    server_ifaces, Controls, Lab, RawLink, CLIENT, PACKET_OUTGOING, SERVER_C, SERVER_S, STRANGER,
+};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
@@ -33,12 +43,15 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cases")
 }
 
-/// Every case file with its name for messages, read and parsed.
+/// Every case file (those whose name holds `IRONWALL_CORPUS_CASE`, if
+/// set) with its name for messages, read and parsed.
 fn cases() -> Vec<(String, Result<Case, String>)> {
     let files = case_files(&corpus_dir()).expect("the corpus directory");
     assert!(!files.is_empty(), "no cases in {}", corpus_dir().display());
+    let only = std::env::var("IRONWALL_CORPUS_CASE").unwrap_or_default();
     files
         .into_iter()
+        .filter(|f| f.to_string_lossy().contains(&only))
         .map(|f| {
             let name = f
                 .file_name()
@@ -63,10 +76,15 @@ fn load(name: &str, case: &Case) -> Result<(Ruleset, Host, Vec<Packet>), String>
         )
     })?;
     let mut host = Host::default();
-    for (i, l) in case.host_text().lines().enumerate() {
-        host.parse_file(l)
-            .map_err(|e| format!("{name}:{}: {e}", case.host_line(i + 1)))?;
-    }
+    host.parse_file(&case.host_text()).map_err(|e| {
+        // "line N: ..." of the host text, as the file's line.
+        let (n, msg) = e
+            .strip_prefix("line ")
+            .and_then(|r| r.split_once(": "))
+            .and_then(|(n, m)| Some((n.parse::<usize>().ok()?, m)))
+            .unwrap_or((0, &e));
+        format!("{name}:{}: {msg}", case.host_line(n))
+    })?;
     let packets = case
         .packets()
         .into_iter()
@@ -95,38 +113,24 @@ fn agree(name: &str, what: &str, ours: &[String], want: &[String]) -> bool {
     false
 }
 
-/// Every policy's and rule's counters, one a line (`filter INPUT 2
-/// [1:40]`): iptables-nft saves some rules in other words than it was
-/// given (`! --tcp-flags NONE NONE` left out), so the recorded save is
-/// compared by position.
-fn counts(rs: &Ruleset) -> Vec<String> {
-    let mut v = Vec::new();
-    for t in &rs.tables {
-        for c in &t.chains {
-            if c.is_builtin() {
-                let k = &c.counters;
-                v.push(format!(
-                    "{} {} policy [{}:{}]",
-                    t.name(),
-                    c.name,
-                    k.packets,
-                    k.bytes
-                ));
-            }
-            for (i, r) in c.rules.iter().enumerate() {
-                let k = &r.counters;
-                v.push(format!(
-                    "{} {} {} [{}:{}]",
-                    t.name(),
-                    c.name,
-                    i + 1,
-                    k.packets,
-                    k.bytes
-                ));
-            }
+/// A packet the host sent, as a case keeps it ([`answer_line`]).
+fn answer(p: &Packet) -> String {
+    let mut p = p.clone();
+    p.iface_in.clear();
+    p.iface_out.clear();
+    p.mac = None;
+    p.mark = 0;
+    answer_line(&p.log_line(Default::default()))
+}
+
+/// The answers an outcome sent that left (theirs too), as [`answer`]s.
+fn answers_of(o: &Outcome, into: &mut Vec<String>) {
+    if let Some(r) = &o.reply {
+        if r.verdict == Verdict::Accept {
+            into.push(answer(&r.out));
         }
+        answers_of(r, into);
     }
-    v
 }
 
 /// The lines of `text`, each without its trailing blanks (the kernel
@@ -135,38 +139,54 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().map(|l| l.trim_end().to_string()).collect()
 }
 
-#[test]
-fn corpus_replays_as_the_kernel_recorded() {
-    let (mut compared, mut packets, mut failed) = (0, 0, Vec::new());
-    for (name, case) in cases() {
-        let run = case.and_then(|case| {
-            let (Some(counters), Some(logs)) = (&case.counters, &case.logs) else {
-                return Err(format!(
-                    "{name}: not recorded yet (IRONWALL_LAB_RECORD=1 IRONWALL_KERNEL_TESTS=1 cargo test -p ironwall-engine --test corpus)"
-                ));
-            };
-            let (mut rs, host, pkts) = load(&name, &case)?;
-            let engine_rs = rs.clone();
-            let mut e = Engine::new(&engine_rs, host).map_err(|x| format!("{name}: {x}"))?;
-            let mut ours = String::new();
-            for p in &pkts {
-                e.process_quiet(p, &mut ours);
-            }
-            e.add_counters_to(&mut rs);
-            let mut kernel = Ruleset::new(Family::V4);
-            let with_counters = RestoreOpts {
-                counters: true,
-                ..RestoreOpts::default()
-            };
-            restore(&mut kernel, counters, &with_counters, &[])
-                .map_err(|e| format!("{name}: [counters]: {}", e.message.trim_end()))?;
-            packets += pkts.len();
-            let ok = agree(&name, "counters", &counts(&rs), &counts(&kernel))
-                & agree(&name, "LOG lines", &lines(&ours), logs);
-            Ok(ok)
-        });
+/// What a case's packets made: every policy's and rule's counters
+/// ([`save_counters`]), the LOG lines, the answers and the paths (these
+/// two sorted).
+struct Results {
+    counts: Vec<String>,
+    logs: Vec<String>,
+    answers: Vec<String>,
+    paths: Vec<String>,
+}
+
+/// The kernel's results recorded in a case.
+fn recorded(name: &str, case: &Case) -> Result<Results, String> {
+    let (Some(counters), Some(logs), Some(answers), Some(paths)) =
+        (&case.counters, &case.logs, &case.answers, &case.paths)
+    else {
+        return Err(format!(
+            "{name}: not recorded yet (IRONWALL_LAB_RECORD=1 IRONWALL_KERNEL_TESTS=1 cargo test -p ironwall-engine --test corpus)"
+        ));
+    };
+    Ok(Results {
+        counts: save_counters(counters),
+        logs: logs.clone(),
+        answers: answers.clone(),
+        paths: paths.clone(),
+    })
+}
+
+/// Whether `got` are the recorded results (printing what differs).
+fn same(name: &str, who: &str, got: &Results, want: &Results) -> bool {
+    let what = |w: &str| format!("{who} {w}");
+    agree(name, &what("counters"), &got.counts, &want.counts)
+        & agree(
+            name,
+            &what("LOG lines"),
+            &lines(&got.logs.join("\n")),
+            &want.logs,
+        )
+        & agree(name, &what("answers"), &got.answers, &want.answers)
+        & agree(name, &what("TRACE paths"), &got.paths, &want.paths)
+}
+
+/// Prints which cases failed (and why) and asserts none did.
+fn verdict(what: &str, runs: Vec<(String, Result<bool, String>)>) {
+    let mut failed = Vec::new();
+    let total = runs.len();
+    for (name, run) in runs {
         match run {
-            Ok(true) => compared += 1,
+            Ok(true) => {}
             Ok(false) => failed.push(name),
             Err(e) => {
                 eprintln!("{e}");
@@ -175,15 +195,59 @@ fn corpus_replays_as_the_kernel_recorded() {
         }
     }
     eprintln!(
-        "corpus: {compared} cases ({packets} packets) replay as recorded; failed: {failed:?}"
+        "{what}: {} of {total} cases agree; failed: {failed:?}",
+        total - failed.len()
     );
     assert!(failed.is_empty());
 }
 
-/// Runs a case in a fresh lab; returns the kernel's counters (save body)
-/// and LOG lines (the test's prefix taken off).
-fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<String>), String> {
-    let (_, _, pkts) = load(name, case)?;
+/// A case's packets through one engine.
+fn replay(name: &str, case: &Case) -> Result<Results, String> {
+    let (mut rs, host, pkts) = load(name, case)?;
+    let engine_rs = rs.clone();
+    let mut e = Engine::new(&engine_rs, host).map_err(|x| format!("{name}: {x}"))?;
+    let (mut logs, mut answers, mut paths) = (String::new(), Vec::new(), Vec::new());
+    for p in &pkts {
+        let o = e.process(p);
+        o.all_logs(&mut logs);
+        answers_of(&o, &mut answers);
+        traversal::engine_paths(&o, &mut paths);
+    }
+    answers.sort();
+    paths.sort();
+    e.add_counters_to(&mut rs);
+    let save = ironwall_model::save::save(&rs, None, true, "iptables-save", "");
+    Ok(Results {
+        counts: save_counters(&save),
+        logs: logs.lines().map(str::to_string).collect(),
+        answers,
+        paths,
+    })
+}
+
+#[test]
+fn corpus_replays_as_the_kernel_recorded() {
+    let (mut packets, mut paths) = (0, 0);
+    let runs = cases()
+        .into_iter()
+        .map(|(name, case)| {
+            let run = case.and_then(|case| {
+                let want = recorded(&name, &case)?;
+                packets += case.packets().len();
+                paths += want.paths.len();
+                Ok(same(&name, "ironwall", &replay(&name, &case)?, &want))
+            });
+            (name, run)
+        })
+        .collect();
+    eprintln!("corpus: {packets} packets, {paths} TRACE paths");
+    verdict("corpus_replays_as_the_kernel_recorded", runs);
+}
+
+/// Runs a case in a fresh lab: the kernel's `iptables-save -c` and
+/// results.
+fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Results), String> {
+    let (model, _, pkts) = load(name, case)?;
     // The engine's defaults are a fresh kernel's; the lab's are set to them.
     let controls = Controls {
         icmp_ratelimit: 1000,
@@ -200,6 +264,7 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
     let rules = case
         .rules
         .replace("--log-prefix \"", &format!("--log-prefix \"{prefix}"));
+    let monitor = traversal::start(&lab);
     let (code, _, err) = lab.server.restore(&[], &rules);
     if code != 0 {
         return Err(format!("{name}: iptables-restore: {err}"));
@@ -245,6 +310,8 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         }
     }
     let kmsg = Kmsg::open(&prefix).map_err(|e| format!("/dev/kmsg: {e}"))?;
+    let taps =
+        [SERVER_C.iface, SERVER_S.iface, "lo"].map(|i| RawLink::open(&lab.server, i).expect("tap"));
     let links = [CLIENT, STRANGER].map(|e| {
         let (ns, to) = lab.peer(e);
         (to.iface, e, RawLink::open(ns, e.iface).expect("sender"))
@@ -291,8 +358,27 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    // The server's last answers.
-    std::thread::sleep(Duration::from_millis(100));
+    // The server's last answers, and every frame it sent but the case's.
+    let frames: Vec<_> = taps
+        .iter()
+        .flat_map(|t| t.drain(Duration::from_millis(100), Duration::from_secs(2)))
+        .filter(|f| f.pkttype == PACKET_OUTGOING && f.data.get(12..14) == Some(&[8, 0]))
+        .collect();
+    let mut answers = Vec::new();
+    for f in frames {
+        let p = wire::from_ethernet(&f.data).map_err(|e| format!("{name}: a sent frame: {e}"))?;
+        // A packet of the case itself, sent by the host or forwarded
+        // (NAT may change its addresses, not its IP ID).
+        let own = pkts.iter().any(|c| {
+            (c.src, c.dst, c.id) == (p.src, p.dst, p.id)
+                || (c.id != 0 && c.id == p.id && c.transport.proto() == p.transport.proto())
+        });
+        if !own {
+            answers.push(answer(&p));
+        }
+    }
+    // A multiset: the taps' timestamps do not order frames reliably.
+    answers.sort();
     let save = lab
         .server
         .save(&["-c"])
@@ -307,7 +393,17 @@ fn run_in_lab(name: &str, case: &Case, want_logs: usize) -> Result<(String, Vec<
         .map(|l| l.strip_prefix(&prefix).unwrap_or(&l).trim_end().to_string())
         .collect();
     drop(sockets);
-    Ok((save, logs))
+    let lines = monitor.finish(Duration::from_millis(200), Duration::from_secs(5));
+    let tables: Vec<&str> = model.tables.iter().map(|t| t.name()).collect();
+    let mut paths = traversal::kernel_paths(&lines, &trace::handles(&lab, &tables));
+    paths.sort();
+    let results = Results {
+        counts: save_counters(&save),
+        logs,
+        answers,
+        paths,
+    };
+    Ok((save, results))
 }
 
 #[test]
@@ -317,42 +413,64 @@ fn corpus_still_matches_the_kernel() {
         return;
     };
     let record = std::env::var_os("IRONWALL_LAB_RECORD").is_some();
-    let (mut checked, mut failed) = (0, Vec::new());
-    for (name, case) in cases() {
-        let t = Instant::now();
-        let run = case.and_then(|mut case| {
-            let want = case.logs.as_ref().map_or(0, Vec::len);
-            let (counters, logs) = run_in_lab(&name, &case, want)?;
-            if record {
-                case.counters = Some(counters);
-                case.logs = Some(logs);
-                let path = corpus_dir().join(&name);
-                std::fs::write(&path, case.text()).map_err(|e| format!("{name}: {e}"))?;
-                eprintln!("recorded {} in {:?}", path.display(), t.elapsed());
-                return Ok(true);
-            }
-            let (Some(want_counters), Some(want_logs)) = (&case.counters, &case.logs) else {
-                return Err(format!("{name}: not recorded yet (IRONWALL_LAB_RECORD=1)"));
-            };
-            Ok(agree(
-                &name,
-                "kernel counters",
-                &lines(&counters),
-                &lines(want_counters),
-            ) & agree(&name, "kernel LOG lines", &logs, want_logs))
-        });
-        match run {
-            Ok(true) => {
-                eprintln!("{name}: {:?}", t.elapsed());
-                checked += 1
-            }
-            Ok(false) => failed.push(name),
-            Err(e) => {
-                eprintln!("{e}");
-                failed.push(name);
-            }
+    let check = |name: &str, case: Result<Case, String>| -> Result<bool, String> {
+        let mut case = case?;
+        let want = case.logs.as_ref().map_or(0, Vec::len);
+        let (save, got) = run_in_lab(name, &case, want)?;
+        if !record {
+            return Ok(same(name, "kernel", &got, &recorded(name, &case)?));
         }
+        case.counters = Some(save);
+        case.logs = Some(got.logs);
+        case.answers = Some(got.answers);
+        case.paths = Some(got.paths);
+        let path = corpus_dir().join(name);
+        std::fs::write(&path, case.text()).map_err(|e| format!("{name}: {e}"))?;
+        eprintln!("recorded {}", path.display());
+        Ok(true)
+    };
+    // A few labs at a time: a case mostly waits.
+    let mut runs = Vec::new();
+    let all = cases();
+    for chunk in all.chunks(4) {
+        std::thread::scope(|sc| {
+            let threads: Vec<_> = chunk
+                .iter()
+                .map(|(name, case)| (name, sc.spawn(|| check(name, case.clone()))))
+                .collect();
+            for (name, t) in threads {
+                let run = t
+                    .join()
+                    .unwrap_or_else(|_| Err(format!("{name}: panicked")));
+                runs.push((name.clone(), run));
+            }
+        });
     }
-    eprintln!("{what}: {checked} cases agree with the kernel; failed: {failed:?}");
-    assert!(failed.is_empty());
+    verdict(what, runs);
+}
+
+/// A broken case is an error naming its file and line, never a panic.
+#[test]
+fn broken_cases_name_file_and_line() {
+    let good = "[rules]\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n[host]\niface srv-c=10.137.0.1/24\n[packets]\nIN=srv-c SRC=10.137.0.16 DST=10.137.0.1 LEN=20\n";
+    for (from, to, want) in [
+        ("LEN=20", "LEN=x", "b.case:8: "),
+        (
+            "iface srv-c=10.137.0.1/24",
+            "iface srv-c",
+            "b.case:6: --iface",
+        ),
+        (":INPUT ACCEPT [0:0]", ":INPUT MAYBE [0:0]", "b.case:3: "),
+        ("COMMIT", "-A NOPE -j ACCEPT", "b.case:"),
+    ] {
+        let text = good.replace(from, to);
+        let case = Case::parse("b.case", &text).expect("the sections parse");
+        let Err(e) = load("b.case", &case) else {
+            panic!("{to}: loads");
+        };
+        assert!(e.starts_with(want), "{to}: {e}");
+    }
+    let case = Case::parse("b.case", good).expect("parses");
+    assert!(load("b.case", &case).is_ok());
+    assert!(recorded("b.case", &case).is_err_and(|e| e.starts_with("b.case: not recorded")));
 }
