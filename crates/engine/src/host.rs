@@ -348,6 +348,25 @@ impl Host {
     /// The packet the stack answers `pkt` with, once `pkt` was accepted
     /// for a local address (see the module docs). `now` is the time.
     pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        let r = self.stack_answer(pkt, now)?;
+        Some(self.routed(r))
+    }
+
+    /// An answer leaves by the route to its destination (`lo` for the
+    /// host's own addresses), not by the way the packet came: a packet
+    /// with a foreign source on one link is answered through the default
+    /// route.
+    fn routed(&self, mut r: Packet) -> Packet {
+        if !self.is_own(r.dst) {
+            if let Some(i) = self.route(r.dst) {
+                r.iface_out.clone_from(&i.name);
+            }
+        }
+        r
+    }
+
+    /// [`Host::reply`] before routing.
+    fn stack_answer(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
         // Nothing answers a broadcast or multicast: tcp_v4_rcv discards
         // non-host packets, icmp_send skips them, and
         // icmp_echo_ignore_broadcasts defaults to 1.
@@ -434,7 +453,7 @@ impl Host {
     /// ICMP error, a rate-limited one).
     pub fn reject(&mut self, pkt: &Packet, with: usize, now: f64) -> Option<Packet> {
         let code = match with {
-            7 => return tcp_reset(pkt),
+            7 => return tcp_reset(pkt).map(|r| self.routed(r)),
             0..=3 => with as u8,
             5 => 9,
             6 => 10,
@@ -446,23 +465,24 @@ impl Host {
                 return None;
             }
         }
-        self.icmp_error(pkt, 3, code, now)
+        let r = self.icmp_error(pkt, 3, code, now)?;
+        Some(self.routed(r))
     }
 
     /// The time exceeded (TTL exceeded in transit) `ip_forward` sends for
     /// a packet whose TTL would reach 0, from the address of the interface
     /// that routes back to the sender (icmp_errors_use_inbound_ifaddr=0).
     pub fn time_exceeded(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
-        let mut r = self.icmp_error(pkt, 11, 0, now)?;
-        if let Some(i) = self.route(pkt.src) {
-            r.src = IpAddr::V4(i.addr);
-            r.iface_out = i.name.clone();
-        }
-        Some(r)
+        let r = self.icmp_error(pkt, 11, 0, now)?;
+        Some(self.routed(r))
     }
 
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
-    /// all), rate limited.
+    /// all), rate limited. Its source is `pkt`'s destination only when
+    /// that is local; else (a packet REJECTed or timed out on its way
+    /// through) the address of the interface that routes back to the
+    /// sender (`icmp_send` leaves saddr 0 for the route lookup when the
+    /// packet's route is not RTCF_LOCAL).
     fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {
         if pkt.frag != 0
             || matches!(self.addr_type(pkt.dst), 3 | 5)
@@ -477,6 +497,11 @@ impl Host {
         quoted.time = None;
         quoted.prefix.clear();
         let mut r = answer(pkt);
+        if !self.is_local(pkt.dst) {
+            if let Some(i) = self.route(pkt.src) {
+                r.src = IpAddr::V4(i.addr);
+            }
+        }
         r.len = 20 + 8 + pkt.len.min(576 - 28);
         // icmp_send: tos = (tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL.
         r.tos = pkt.tos & 0x1E;

@@ -1,0 +1,71 @@
+//! Disagreements `live_engine_random.rs` found between the engine and the
+//! kernel, each minimized to a ruleset, a host and packet lines, with the
+//! kernel's result as the live lab showed it (kept here until the
+//! regression corpus format exists).
+
+use ironwall_engine::host::Host;
+use ironwall_engine::netfilter::{Engine, Outcome};
+use ironwall_engine::Packet;
+use ironwall_model::addr::Family;
+use ironwall_model::ruleset::Ruleset;
+
+fn ruleset(text: &str) -> Ruleset {
+    let mut rs = Ruleset::new(Family::V4);
+    ironwall_model::restore::restore(&mut rs, text, &Default::default(), &[]).unwrap();
+    rs
+}
+
+/// A router: `eth0` (holding the default route) and `eth1`, forwarding.
+fn router() -> Host {
+    let mut h = Host::default();
+    for (k, v) in [
+        ("--iface", "eth0=10.137.0.1/24"),
+        ("--iface", "eth1=10.99.0.1/24"),
+        ("--sysctl", "net.ipv4.ip_forward=1"),
+        ("--sysctl", "net.ipv4.icmp_ratelimit=0"),
+    ] {
+        h.option(k, v).unwrap();
+    }
+    h
+}
+
+fn run(rules: &str, line: &str) -> Outcome {
+    let rs = ruleset(rules);
+    let mut e = Engine::new(&rs, router()).unwrap();
+    e.process(&Packet::parse_line(line).unwrap())
+}
+
+/// The answer's line without its interfaces, as compared.
+fn answer(o: &Outcome) -> String {
+    let r = o.reply.as_ref().expect("an answer");
+    format!("OUT={} {} > {}", r.out.iface_out, r.out.src, r.out.dst)
+}
+
+/// REJECT in FORWARD: the ICMP error comes from the address of the
+/// interface that routes back to the sender, not from the rejected
+/// packet's destination (icmp_send takes the destination as source only
+/// when the packet's route is local). Kernel: `OUT=srv-s SRC=10.99.0.1
+/// DST=10.99.0.5 ... TYPE=3 CODE=3 [SRC=10.99.0.5 DST=192.168.121.255
+/// ... TTL=63 ...]`.
+#[test]
+fn forward_reject_answers_from_the_way_back() {
+    let o = run(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -o eth0 -j REJECT\nCOMMIT\n",
+        "IN=eth1 OUT= SRC=10.99.0.5 DST=192.168.121.255 LEN=28 TTL=64 ID=1 PROTO=UDP SPT=7000 DPT=7000 LEN=8",
+    );
+    assert_eq!(answer(&o), "OUT=eth1 10.99.0.1 > 10.99.0.5");
+}
+
+/// An answer to a foreign source that came in on one link leaves by the
+/// route to it (here the default route, `eth0`), not by the link it came
+/// in on: the kernel routes every answer by its destination (in the lab,
+/// answers to edge sources sent from the stranger's link leave by the
+/// client's, where the default route points).
+#[test]
+fn answers_leave_by_the_route() {
+    let o = run(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        "IN=eth1 OUT= SRC=192.168.123.0 DST=10.99.0.1 LEN=40 TTL=64 ID=2 PROTO=TCP SPT=7001 DPT=81 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0",
+    );
+    assert_eq!(answer(&o), "OUT=eth0 10.99.0.1 > 192.168.123.0");
+}
