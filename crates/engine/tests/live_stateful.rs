@@ -32,12 +32,13 @@
 mod common;
 mod stateful;
 
-use common::{log_guard, model, talk};
+use common::{log_guard, model};
 use ironwall_engine::host::Iface;
 use ironwall_engine::netfilter::Engine;
 use ironwall_engine::packet::Packet;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::topo::talk;
 use ironwall_lab::topo::{
     Controls, End, Lab, RawLink, CLIENT, SERVER_C, SERVER_EXTRA, SERVER_S, STRANGER,
 };

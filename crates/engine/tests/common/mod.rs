@@ -7,9 +7,6 @@ use ironwall_lab::kmsg::{Kmsg, LogAllNetns};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
 
 /// The gate of a live test that reads LOG lines: `None` (after one line
 /// saying why) when kernel tests do not run here; otherwise the guard that
@@ -67,33 +64,6 @@ pub fn model(rules: &str, counters: bool) -> Ruleset {
     };
     restore(&mut rs, rules, &opts, &[]).expect("our model loads the ruleset");
     rs
-}
-
-/// A real TCP connection from a socket made in `client` to `addr`, where
-/// `listener` listens: handshake, `hello` one way and `world` back, then
-/// the client closes, then the server; waits a little for the last
-/// segments. Returns the client's port.
-pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAddr) -> u16 {
-    let mut conn = client
-        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
-        .expect("enter the client's namespace")
-        .expect("connect");
-    let (mut srv, peer) = listener.accept().expect("accept");
-    for s in [&conn, &srv] {
-        s.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-    }
-    conn.write_all(b"hello").expect("write");
-    let mut buf = [0u8; 5];
-    srv.read_exact(&mut buf).expect("server read");
-    srv.write_all(b"world").expect("write back");
-    conn.read_exact(&mut buf).expect("client read");
-    drop(conn);
-    let mut rest = Vec::new();
-    let _ = srv.read_to_end(&mut rest);
-    drop(srv);
-    std::thread::sleep(Duration::from_millis(50));
-    peer.port()
 }
 
 /// The packets the kernel reassembles from the fragments received (each

@@ -1,0 +1,781 @@
+//! Issue 3's differential test beyond the guide's ruleset: the real-world
+//! rulesets of `../shared/rulesets/` that the real iptables-restore loads,
+//! and seeded random stateful rulesets, each in the lab's server, with a
+//! packet stream aimed at the edges of its rules, compared with ONE
+//! `netfilter::Engine` fed the server's capture (the replay of
+//! `stateful`): every rule's and policy's counters of every table, every
+//! LOG line, every answer of the host and every forwarded packet.
+//!
+//! The edges come from the rules themselves (their save text): the first
+//! and last address of every prefix and range and the addresses just
+//! outside, the first and last port of every port range and the ports
+//! just outside, ICMP types, NAT targets. The server is adapted to the
+//! ruleset, never the rules: its two interfaces take the names the rules
+//! use most, the first address of every destination prefix becomes one of
+//! its addresses (so that packets at the prefix's edge are local and the
+//! ones just outside are forwarded: forwarding is on, the default route
+//! points at the trusted client, which drops what is not its own), and
+//! only the log prefixes get the test's unique prefix in front (as the
+//! guide's test does). The trusted client and the stranger drop
+//! everything they receive, so that only the server answers.
+//!
+//! The stream: single packets from both links (from the links' own
+//! addresses and from the rules' edge sources) of every protocol, every
+//! TCP flag combination once, some with wrong checksums and TTL 1, and
+//! connections driven through every conntrack state: handshakes read off
+//! the server's interface then data, segments outside the window, an RST
+//! and an ACK after it; echo requests answered then repeated; the server's
+//! own UDP query and echo request (from a raw socket) answered, and ICMP
+//! errors quoting known and unknown flows; a flow forwarded both ways.
+//!
+//! `IRONWALL_LAB_SEED` changes the seed (packets and random rulesets);
+//! `IRONWALL_LAB_RULESETS` the number of random rulesets;
+//! `IRONWALL_LAB_ALL=1` runs every real-world ruleset instead of a seeded
+//! subset, `IRONWALL_LAB_ONLY=TEXT` those whose path holds TEXT.
+
+mod common;
+mod rng;
+mod stateful;
+
+use common::{log_guard, model};
+use ironwall_engine::netfilter::Engine;
+use ironwall_engine::packet::{tcp_flags, Packet};
+use ironwall_engine::wire::{self, Corrupt};
+use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::topo::{
+    Controls, End, Lab, RawLink, CLIENT, SERVER_C, SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
+};
+use ironwall_model::ruleset::Ruleset;
+use rng::Rng;
+use stateful::{captured, compare_with_kernel, inject, lab_host, replay, syn_ack, Tally};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::time::Duration;
+
+/// The TCP ports the server always listens on (more come from the rules).
+const LISTEN: [u16; 3] = [22, 80, 443];
+
+/// The server's UDP socket that answers nothing.
+const UDP_OPEN: u16 = 5353;
+
+/// The port the server sends its UDP query from (a socket bound to it
+/// keeps the answer from being unreachable).
+const UDP_QUERY: u16 = 40053;
+
+/// Single packets per ruleset (besides the flag sweep and connections).
+const SINGLES: usize = 160;
+
+/// Whether `a` is a source or destination the lab cannot use: 0/8, 127/8,
+/// multicast and above (martians, broadcasts), or inside the lab's own
+/// subnets (where a reply would wait on ARP).
+fn unusable(a: Ipv4Addr) -> bool {
+    let o = a.octets();
+    o[0] == 0
+        || o[0] == 127
+        || o[0] >= 224
+        || (o[0], o[1]) == (10, 137) && o[2] == 0
+        || (o[0], o[1], o[2]) == (10, 99, 0)
+}
+
+/// What a ruleset's rules test, as packets can aim at it.
+#[derive(Default, Debug)]
+struct Edges {
+    /// Source addresses at and just outside the edges of prefixes and
+    /// ranges.
+    srcs: Vec<Ipv4Addr>,
+    /// The same for destinations (and NAT targets).
+    dsts: Vec<Ipv4Addr>,
+    /// The first address of every destination prefix and range.
+    firsts: Vec<Ipv4Addr>,
+    /// Ports at and just outside the edges of port ranges.
+    ports: Vec<u16>,
+    /// ICMP type and code pairs.
+    icmp: Vec<(u8, u8)>,
+    /// Interface names of `-i`/`-o`, with how often each is named.
+    ifaces: Vec<(String, usize)>,
+}
+
+/// `A.B.C.D[/LEN]` as its first and last address.
+fn prefix(v: &str) -> Option<(u32, u32)> {
+    let (a, len) = v.split_once('/').unwrap_or((v, "32"));
+    let a = u32::from(a.parse::<Ipv4Addr>().ok()?);
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
+    let host = u32::MAX.checked_shr(len).unwrap_or(0);
+    Some((a & !host, a | host))
+}
+
+/// `LO[SEP HI]` as numbers.
+fn span<T: std::str::FromStr + Copy>(v: &str, sep: char) -> Option<(T, T)> {
+    let (lo, hi) = v.split_once(sep).unwrap_or((v, v));
+    Some((lo.parse().ok()?, hi.parse().ok()?))
+}
+
+impl Edges {
+    fn addrs(&mut self, dst: bool, (lo, hi): (u32, u32)) {
+        let into = if dst { &mut self.dsts } else { &mut self.srcs };
+        into.extend(
+            [lo.wrapping_sub(1), lo, hi, hi.wrapping_add(1)]
+                .into_iter()
+                .map(Ipv4Addr::from),
+        );
+        if dst {
+            self.firsts.push(Ipv4Addr::from(lo));
+        }
+    }
+
+    fn port_range(&mut self, (lo, hi): (u16, u16)) {
+        self.ports
+            .extend([lo.saturating_sub(1), lo, hi, hi.saturating_add(1)]);
+    }
+
+    /// The edges of every rule of `rs`.
+    fn of(rs: &Ruleset) -> Edges {
+        let mut e = Edges::default();
+        for t in &rs.tables {
+            for c in &t.chains {
+                for r in &c.rules {
+                    let words = ironwall_lab::shell_split(&r.save_text(false));
+                    for w in words.windows(2) {
+                        e.word(&w[0], &w[1]);
+                    }
+                }
+            }
+        }
+        for v in [&mut e.srcs, &mut e.dsts, &mut e.firsts] {
+            v.sort();
+            v.dedup();
+        }
+        e.ports.sort_unstable();
+        e.ports.dedup();
+        e.icmp.sort_unstable();
+        e.icmp.dedup();
+        e.ifaces.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        e
+    }
+
+    /// One option `k` of a rule's save text and its value `v`.
+    fn word(&mut self, k: &str, v: &str) {
+        match k {
+            "-s" | "-d" => {
+                if let Some(p) = prefix(v) {
+                    self.addrs(k == "-d", p);
+                }
+            }
+            "--src-range" | "--dst-range" => {
+                if let Some((lo, hi)) = span::<Ipv4Addr>(v, '-') {
+                    self.addrs(k == "--dst-range", (u32::from(lo), u32::from(hi)));
+                }
+            }
+            "--dport" | "--sport" | "--dports" | "--sports" | "--ports" => {
+                for part in v.split(',') {
+                    if let Some(r) = span(part, ':') {
+                        self.port_range(r);
+                    }
+                }
+            }
+            "--to-ports" => {
+                if let Some(r) = span(v, '-') {
+                    self.port_range(r);
+                }
+            }
+            "--to-destination" | "--to-source" => {
+                let (addrs, ports) = v.split_once(':').unwrap_or((v, ""));
+                if let Some((lo, hi)) = span::<Ipv4Addr>(addrs, '-') {
+                    self.dsts.extend([lo, hi]);
+                }
+                if let Some(r) = span(ports, '-') {
+                    self.port_range(r);
+                }
+            }
+            "--icmp-type" => {
+                if let Some(tc) = span::<u8>(v, '/') {
+                    self.icmp.push(if v.contains('/') { tc } else { (tc.0, 0) });
+                }
+            }
+            "-i" | "-o" => {
+                let name = match v.strip_suffix('+') {
+                    Some("") => return,
+                    Some(stem) => format!("{stem}0"),
+                    None => v.to_string(),
+                };
+                if name == "lo" || name.len() > 15 {
+                    return;
+                }
+                match self.ifaces.iter_mut().find(|(n, _)| *n == name) {
+                    Some(n) => n.1 += 1,
+                    None => self.ifaces.push((name, 1)),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `rules` (canonical save text) with `prefix` in front of every LOG
+/// prefix (shortened to LOG's 29 characters), and a LOG rule without one
+/// given `prefix`: the kernel's lines of this run are told apart by it.
+fn prefixed(rules: &str, prefix: &str) -> String {
+    let room = 29 - prefix.len();
+    let mut out = String::new();
+    for line in rules.lines() {
+        if !line.contains(" -j LOG ") && !line.ends_with(" -j LOG") {
+            out.push_str(line);
+        } else if let Some((head, rest)) = line.split_once("--log-prefix \"") {
+            let end = rest.find('"').unwrap_or(rest.len());
+            let old: String = rest[..end]
+                .chars()
+                .filter(|c| *c != '\\')
+                .take(room)
+                .collect();
+            let tail = rest.get(end + 1..).unwrap_or("");
+            out.push_str(&format!("{head}--log-prefix \"{prefix}{old}\"{tail}"));
+        } else {
+            out.push_str(&format!("{line} --log-prefix \"{prefix}\""));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The lab server as one ruleset needs it: its interfaces' names, its
+/// addresses, the ports it listens on.
+struct Server {
+    /// The interface towards the trusted client (the default route).
+    c: String,
+    /// The interface towards the stranger.
+    s: String,
+    /// Its addresses besides the lab's (each a /32 on `c`).
+    locals: Vec<Ipv4Addr>,
+    /// TCP ports listened on.
+    tcp: Vec<u16>,
+}
+
+impl Server {
+    /// Every address of the server.
+    fn addrs(&self) -> Vec<Ipv4Addr> {
+        let mut v = vec![SERVER_C.addr, SERVER_S.addr];
+        v.extend(SERVER_EXTRA);
+        v.extend(&self.locals);
+        v
+    }
+
+    /// The interface a packet to `dst` leaves by.
+    fn route(&self, dst: Ipv4Addr) -> &str {
+        if (dst.octets()[0], dst.octets()[1], dst.octets()[2]) == (10, 99, 0) {
+            &self.s
+        } else {
+            &self.c
+        }
+    }
+}
+
+/// Runs `ip ARGS` in the server; panics on failure.
+fn server_ip(lab: &Lab, args: &[&str]) {
+    let (code, _, err) = ironwall_lab::triple(lab.server.run("ip", args, None));
+    assert_eq!(code, 0, "ip {}: {err}", args.join(" "));
+}
+
+/// The kernel settings the server gets (and the engine's host).
+const SYSCTLS: [&str; 2] = ["net.ipv4.ip_forward=1", "net.ipv4.icmp_ratemask=0"];
+
+/// Adapts the lab's server to `edges`: interface names, addresses, the
+/// default route, forwarding on without redirects, no ICMP rate limit;
+/// the client and the stranger drop all they receive.
+fn adapt(lab: &Lab, edges: &Edges) -> Server {
+    let mut names = edges.ifaces.iter().map(|(n, _)| n.as_str());
+    let c = names.next().unwrap_or(SERVER_C.iface).to_string();
+    let s = names
+        .find(|n| *n != c)
+        .unwrap_or(SERVER_S.iface)
+        .to_string();
+    for (end, name) in [(SERVER_C, &c), (SERVER_S, &s)] {
+        if end.iface != name {
+            lab.rename_server(end, name).expect("rename");
+        }
+    }
+    let locals: Vec<Ipv4Addr> = edges
+        .firsts
+        .iter()
+        .copied()
+        .filter(|a| !unusable(*a))
+        .take(6)
+        .collect();
+    for a in &locals {
+        server_ip(lab, &["addr", "add", &format!("{a}/32"), "dev", &c]);
+    }
+    server_ip(
+        lab,
+        &["route", "add", "default", "via", &CLIENT.addr.to_string()],
+    );
+    let mut set: Vec<(String, String)> = SYSCTLS
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for dev in ["all", "default", &c, &s] {
+        // sysctl writes a dot of an interface name as a slash.
+        let dev = dev.replace('.', "/");
+        set.push((format!("net.ipv4.conf.{dev}.send_redirects"), "0".into()));
+    }
+    let pairs: Vec<(&str, &str)> = set.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    lab.server.sysctl(&pairs).expect("sysctl");
+    for peer in [&lab.client, &lab.stranger] {
+        let (code, _, err) = peer.iptables(&["-P", "INPUT", "DROP"]);
+        assert_eq!(code, 0, "peer firewall: {err}");
+    }
+    let mut tcp = LISTEN.to_vec();
+    tcp.extend(
+        edges
+            .ports
+            .iter()
+            .filter(|p| **p > 0 && !LISTEN.contains(p) && **p != UDP_OPEN)
+            .take(2),
+    );
+    Server { c, s, locals, tcp }
+}
+
+/// The engine's host for `server`.
+fn host_of(lab: &Lab, server: &Server) -> ironwall_engine::host::Host {
+    let mut ifaces = vec![
+        format!("{}={}/24", server.c, SERVER_C.addr),
+        format!("{}={}/24", server.s, SERVER_S.addr),
+    ];
+    ifaces.extend(SERVER_EXTRA.iter().map(|a| format!("{}={a}/24", server.c)));
+    ifaces.extend(server.locals.iter().map(|a| format!("{}={a}/32", server.c)));
+    let mut listen: Vec<String> = server.tcp.iter().map(|p| format!("tcp/{p}")).collect();
+    listen.extend([UDP_OPEN, UDP_QUERY].map(|p| format!("udp/{p}")));
+    let sysctls = SYSCTLS.map(String::from);
+    lab_host(lab, &ifaces, &listen.join(","), &sysctls)
+}
+
+/// Sends crafted frames from the trusted client's and the stranger's
+/// links, paced so that LOG lines of a burst do not overrun the kernel's
+/// log ring.
+struct Driver<'a> {
+    lab: &'a Lab,
+    server: &'a Server,
+    links: [(End, RawLink); 2],
+    sent: usize,
+    /// The next IP ID (unique per packet, so that a forwarded copy is
+    /// told by it).
+    id: u16,
+}
+
+/// TCP flags in LOG order, as a log line writes them.
+fn flag_names(f: u16) -> String {
+    let names: Vec<&str> = tcp_flags::LOG_ORDER
+        .iter()
+        .filter(|(_, b)| f & b != 0)
+        .map(|(n, _)| *n)
+        .collect();
+    names.join(" ")
+}
+
+impl<'a> Driver<'a> {
+    fn new(lab: &'a Lab, server: &'a Server) -> Self {
+        let links = [CLIENT, STRANGER].map(|e| {
+            let (ns, _) = lab.peer(e);
+            (e, RawLink::open(ns, e.iface).expect("sender"))
+        });
+        Driver {
+            lab,
+            server,
+            links,
+            sent: 0,
+            id: 1,
+        }
+    }
+
+    fn next_id(&mut self) -> u16 {
+        self.id = self.id.wrapping_add(1).max(1);
+        self.id
+    }
+
+    /// Sends `line` (no `ID=`: one is added) from `from`'s link.
+    fn send(&mut self, from: End, line: &str, corrupt: Corrupt) {
+        let id = self.next_id();
+        let line = format!("{line} ID={id}");
+        let pkt = Packet::parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let (_, to) = self.lab.peer(from);
+        let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
+        let link = &self.links.iter().find(|(e, _)| *e == from).expect("link").1;
+        link.send(&frame).expect("send");
+        self.sent += 1;
+        if self.sent.is_multiple_of(8) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// A TCP segment; a SYN the listener would answer is followed by an
+    /// RST in its window, so that no half-open connection retransmits
+    /// its SYN-ACK (a timer the engine does not model).
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(&mut self, from: End, ip: &str, sp: u16, dp: u16, seq: u32, ack: u32, f: u16) {
+        let line = format!("{ip} LEN=40 PROTO=TCP SPT={sp} DPT={dp} SEQ={seq} ACK={ack} WINDOW=1024 RES=0x00 {} URGP=0", flag_names(f));
+        self.send(from, &line, Corrupt::default());
+        if f & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN {
+            let rst = format!(
+                "{ip} LEN=40 PROTO=TCP SPT={sp} DPT={dp} SEQ={} ACK=0 WINDOW=0 RES=0x00 RST URGP=0",
+                seq.wrapping_add(1)
+            );
+            self.send(from, &rst, Corrupt::default());
+        }
+    }
+
+    /// A source for a packet from `from`'s link: the link's own address
+    /// (or the stranger's other ones) or an edge source.
+    fn source(&self, rng: &mut Rng, from: End, edges: &[Ipv4Addr]) -> Ipv4Addr {
+        if !edges.is_empty() && rng.one_in(2) {
+            return rng.pick(edges);
+        }
+        if from == STRANGER && rng.one_in(3) {
+            rng.pick(&STRANGER_SPOOF)
+        } else {
+            from.addr
+        }
+    }
+
+    /// One packet of any protocol at the edges.
+    fn single(&mut self, rng: &mut Rng, e: &Edges, srcs: &[Ipv4Addr], dsts: &[Ipv4Addr]) {
+        let from = rng.pick(&[CLIENT, STRANGER]);
+        let src = self.source(rng, from, srcs);
+        let dst = if rng.one_in(2) {
+            rng.pick(dsts)
+        } else {
+            let (_, near) = self.lab.peer(from);
+            let any = rng.pick(&self.server.addrs());
+            rng.pick(&[near.addr, any])
+        };
+        let port = |rng: &mut Rng| {
+            if !e.ports.is_empty() && !rng.one_in(4) {
+                rng.pick(&e.ports)
+            } else {
+                1024 + (rng.next() % 64000) as u16
+            }
+        };
+        let (sp, dp) = (port(rng), port(rng));
+        let ttl = if rng.one_in(20) { 1 } else { 64 };
+        let df = if rng.one_in(2) { " DF" } else { "" };
+        let ip = format!("SRC={src} DST={dst} TTL={ttl}{df}");
+        let corrupt = Corrupt {
+            ip: false,
+            transport: rng.one_in(30),
+        };
+        match rng.next() % 10 {
+            0..=3 => {
+                let f = rng.pick(&[
+                    0x02u16, 0x02, 0x10, 0x12, 0x18, 0x11, 0x04, 0x14, 0x01, 0x00,
+                ]);
+                if corrupt.transport {
+                    let line = format!("{ip} LEN=40 PROTO=TCP SPT={sp} DPT={dp} SEQ=1 ACK=0 WINDOW=512 RES=0x00 {} URGP=0", flag_names(f));
+                    self.send(from, &line, corrupt);
+                } else {
+                    self.tcp(from, &ip, sp, dp, rng.next() as u32, rng.next() as u32, f);
+                }
+            }
+            4..=6 => self.send(
+                from,
+                &format!("{ip} LEN=30 PROTO=UDP SPT={sp} DPT={dp} LEN=10"),
+                corrupt,
+            ),
+            7 | 8 => {
+                let mut types = vec![(8u8, 0u8), (0, 0), (13, 0), (3, 3)];
+                types.extend(&e.icmp);
+                let (t, c) = rng.pick(&types);
+                let line = if matches!(t, 3 | 4 | 5 | 11 | 12) {
+                    // An error quoting a flow of the server's (never seen:
+                    // INVALID unless a rule's state allows it).
+                    format!("{ip} LEN=56 PROTO=ICMP TYPE={t} CODE={c} [SRC={dst} DST={src} LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT={dp} DPT={sp} LEN=8 ]")
+                } else {
+                    format!("{ip} LEN=28 PROTO=ICMP TYPE={t} CODE={c} ID={sp} SEQ=1")
+                };
+                self.send(from, &line, corrupt);
+            }
+            _ => self.send(
+                from,
+                &format!("{ip} LEN=40 PROTO={}", rng.pick(&[47u8, 50, 132])),
+                corrupt,
+            ),
+        }
+    }
+
+    /// Every combination of the eight TCP flags once, at edge ports and
+    /// addresses.
+    fn flag_sweep(&mut self, rng: &mut Rng, e: &Edges, srcs: &[Ipv4Addr], dsts: &[Ipv4Addr]) {
+        let locals = self.server.addrs();
+        for f in 0u16..256 {
+            let from = rng.pick(&[CLIENT, STRANGER]);
+            let src = self.source(rng, from, srcs);
+            let dst = if rng.one_in(3) {
+                rng.pick(dsts)
+            } else {
+                rng.pick(&locals)
+            };
+            let dp = if e.ports.is_empty() || rng.one_in(3) {
+                rng.pick(&self.server.tcp)
+            } else {
+                rng.pick(&e.ports)
+            };
+            let ip = format!("SRC={src} DST={dst} TTL=64");
+            self.tcp(
+                from,
+                &ip,
+                30000 + f,
+                dp,
+                rng.next() as u32,
+                rng.next() as u32,
+                f,
+            );
+        }
+    }
+
+    /// A connection written segment by segment from `src` on `from`'s
+    /// link to `dst`:`dp`: the SYN, and when the server's SYN-ACK comes
+    /// (read off its interface), the handshake's ACK, data, data outside
+    /// the window, an ACK of data never sent, an RST in the window and an
+    /// ACK after it; else an RST.
+    fn connection(&mut self, from: End, src: Ipv4Addr, dst: Ipv4Addr, sp: u16, dp: u16) {
+        let ip = format!("SRC={src} DST={dst} TTL=64");
+        let peek = RawLink::open(&self.lab.server, self.server.route(src)).expect("peek");
+        let syn = format!("{ip} LEN=44 PROTO=TCP SPT={sp} DPT={dp} SEQ=1000 ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B4)");
+        self.send(from, &syn, Corrupt::default());
+        let Some(a) = syn_ack(&peek, sp, Duration::from_millis(300)) else {
+            self.tcp(from, &ip, sp, dp, 1001, 0, tcp_flags::RST);
+            return;
+        };
+        let far = 1001u32.wrapping_add(2_000_000_000);
+        for (len, seq, ack, flags) in [
+            (40, 1001u32, a, "ACK"),
+            (50, 1001, a, "ACK PSH"),
+            (50, far, a, "ACK PSH"),
+            (40, 1011, a.wrapping_add(1_000_000), "ACK"),
+            (40, 1011, a, "ACK RST"),
+            (40, 1011, a, "ACK"),
+        ] {
+            let line = format!("{ip} LEN={len} PROTO=TCP SPT={sp} DPT={dp} SEQ={seq} ACK={ack} WINDOW=502 RES=0x00 {flags} URGP=0");
+            self.send(from, &line, Corrupt::default());
+        }
+    }
+
+    /// Flows that take conntrack through ESTABLISHED and RELATED in both
+    /// directions, and forwarded both ways; returns the packets the
+    /// server sent from a raw socket.
+    fn flows(&mut self, rng: &mut Rng, dsts: &[Ipv4Addr]) -> Vec<Packet> {
+        let c = CLIENT.addr;
+        let srv = SERVER_C.addr;
+        let t = STRANGER.addr;
+        let tsrv = SERVER_S.addr;
+        // Echo from the client, answered, then again (ESTABLISHED); an
+        // echo reply never asked for (INVALID).
+        for seq in [1, 2] {
+            let line = format!(
+                "SRC={c} DST={srv} TTL=64 LEN=28 PROTO=ICMP TYPE=8 CODE=0 ID=4242 SEQ={seq}"
+            );
+            self.send(CLIENT, &line, Corrupt::default());
+        }
+        let line = format!("SRC={t} DST={tsrv} TTL=64 LEN=28 PROTO=ICMP TYPE=0 CODE=0 ID=99 SEQ=1");
+        self.send(STRANGER, &line, Corrupt::default());
+        // UDP to the open socket, then an error quoting the server's side
+        // of that flow (RELATED).
+        let line =
+            format!("SRC={t} DST={tsrv} TTL=64 LEN=28 PROTO=UDP SPT=5000 DPT={UDP_OPEN} LEN=8");
+        self.send(STRANGER, &line, Corrupt::default());
+        let line = format!("SRC={t} DST={tsrv} TTL=64 LEN=56 PROTO=ICMP TYPE=3 CODE=3 [SRC={tsrv} DST={t} LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=7 PROTO=UDP SPT={UDP_OPEN} DPT=5000 LEN=8 ]");
+        self.send(STRANGER, &line, Corrupt::default());
+        // The server's own query and echo request, answered (ESTABLISHED)
+        // and refused (RELATED).
+        let query =
+            format!("SRC={srv} DST={c} TTL=64 LEN=28 ID=61 PROTO=UDP SPT={UDP_QUERY} DPT=53 LEN=8");
+        let echo =
+            format!("SRC={tsrv} DST={t} TTL=64 LEN=28 ID=62 PROTO=ICMP TYPE=8 CODE=0 ID=77 SEQ=1");
+        let injected = vec![
+            inject(self.lab, &query, &self.server.c),
+            inject(self.lab, &echo, &self.server.s),
+        ];
+        let line =
+            format!("SRC={c} DST={srv} TTL=64 LEN=28 PROTO=UDP SPT=53 DPT={UDP_QUERY} LEN=8");
+        self.send(CLIENT, &line, Corrupt::default());
+        let line = format!("SRC={c} DST={srv} TTL=64 LEN=56 PROTO=ICMP TYPE=3 CODE=3 [SRC={srv} DST={c} LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=61 PROTO=UDP SPT={UDP_QUERY} DPT=53 LEN=8 ]");
+        self.send(CLIENT, &line, Corrupt::default());
+        let line = format!("SRC={t} DST={tsrv} TTL=64 LEN=28 PROTO=ICMP TYPE=0 CODE=0 ID=77 SEQ=1");
+        self.send(STRANGER, &line, Corrupt::default());
+        // Connections to listening ports, from the client and from an edge
+        // source.
+        let ports = self.server.tcp.clone();
+        self.connection(CLIENT, c, srv, 43000, rng.pick(&ports));
+        let locals = self.server.addrs();
+        self.connection(STRANGER, t, rng.pick(&locals), 43001, rng.pick(&ports));
+        // A flow forwarded both ways: the stranger's UDP and TCP to a
+        // foreign address, and that address's answers from the client's
+        // link.
+        if let Some(far) = dsts.iter().copied().find(|d| !locals.contains(d)) {
+            for (from, src, dst) in [(STRANGER, t, far), (CLIENT, far, t)] {
+                let line =
+                    format!("SRC={src} DST={dst} TTL=64 LEN=28 PROTO=UDP SPT=7000 DPT=7000 LEN=8");
+                self.send(from, &line, Corrupt::default());
+            }
+            let ip = format!("SRC={t} DST={far} TTL=64");
+            self.tcp(STRANGER, &ip, 7001, 80, 500, 0, tcp_flags::SYN);
+            let back = format!("SRC={far} DST={t} TTL=64");
+            self.tcp(
+                CLIENT,
+                &back,
+                80,
+                7001,
+                9000,
+                501,
+                tcp_flags::SYN | tcp_flags::ACK,
+            );
+            self.tcp(STRANGER, &ip, 7001, 80, 501, 9001, tcp_flags::ACK);
+        }
+        injected
+    }
+}
+
+/// Binds the server's sockets (TCP listeners, the UDP sockets); they live
+/// as long as the returned value.
+fn sockets(lab: &Lab, server: &Server) -> (Vec<TcpListener>, [UdpSocket; 2]) {
+    let any = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    lab.server
+        .enter(|| {
+            let tcp = server
+                .tcp
+                .iter()
+                .map(|p| TcpListener::bind(any(*p)).expect("listen"))
+                .collect();
+            let udp = [UDP_OPEN, UDP_QUERY].map(|p| UdpSocket::bind(any(p)).expect("udp"));
+            (tcp, udp)
+        })
+        .expect("enter server")
+}
+
+/// Loads `rules` (canonical save text, log prefixes already `prefix`ed)
+/// into a fresh lab adapted to them, sends the stream, replays the
+/// capture through one engine and compares; adds to `tally`. `None` when
+/// the engine does not model a match of the ruleset (the reason).
+fn differential(
+    tag: &str,
+    rules: &str,
+    prefix: &str,
+    rng: &mut Rng,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let ruleset = model(rules, false);
+    let edges = Edges::of(&ruleset);
+    let lab = Lab::new(tag, &Controls::default());
+    let server = adapt(&lab, &edges);
+    // The engine first: a ruleset it cannot model is skipped before the
+    // kernel sees it.
+    let mut engine = Engine::new(&ruleset, host_of(&lab, &server)).map_err(|e| e.0)?;
+    let (code, _, err) = lab.server.restore(&[], rules);
+    assert_eq!(code, 0, "iptables-restore: {err}\n{rules}");
+    let _sockets = sockets(&lab, &server);
+    if std::env::var_os("DEBUGX").is_some() {
+        for a in [&["route"][..], &["addr"], &["neigh"]] {
+            eprintln!("{}", ironwall_lab::triple(lab.server.run("ip", a, None)).1);
+        }
+    }
+    let kmsg = Kmsg::open(prefix).expect("/dev/kmsg");
+    let names = [server.c.as_str(), server.s.as_str(), "lo"];
+    let taps = names.map(|i| (i, RawLink::open(&lab.server, i).expect("tap")));
+    let locals = server.addrs();
+    let srcs: Vec<Ipv4Addr> = edges
+        .srcs
+        .iter()
+        .copied()
+        .filter(|a| !unusable(*a) && !locals.contains(a))
+        .collect();
+    let mut dsts: Vec<Ipv4Addr> = edges
+        .dsts
+        .iter()
+        .copied()
+        .filter(|a| !unusable(*a))
+        .collect();
+    dsts.extend(&locals);
+    let mut d = Driver::new(&lab, &server);
+    let injected = d.flows(rng, &dsts);
+    for _ in 0..SINGLES {
+        d.single(rng, &edges, &srcs, &dsts);
+    }
+    d.flag_sweep(rng, &edges, &srcs, &dsts);
+    let seen = captured(&taps, &injected);
+    let logs = replay(&mut engine, seen, Vec::new(), tally);
+    compare_with_kernel(&lab, &engine, rules, &kmsg, &logs, tally);
+    Ok(())
+}
+
+/// A number from the environment.
+fn env(key: &str) -> Option<u64> {
+    std::env::var(key).ok().and_then(|v| v.parse().ok())
+}
+
+/// The seed of this run: `IRONWALL_LAB_SEED` or a fixed default.
+fn seed() -> u64 {
+    env("IRONWALL_LAB_SEED").unwrap_or(0x5eed_0301).max(1)
+}
+
+#[test]
+fn shared_rulesets_agree_with_the_engine() {
+    let what = "shared_rulesets_agree_with_the_engine";
+    let Some(_logs) = log_guard(what) else {
+        return;
+    };
+    let Some(shared) = ironwall_lab::shared(what) else {
+        return;
+    };
+    let seed = seed();
+    let mut rng = Rng(seed);
+    let mut files = Vec::new();
+    for dir in ["iptables-upstream", "iptables_semantics", "net-network"] {
+        let Ok(entries) = std::fs::read_dir(shared.join("rulesets").join(dir)) else {
+            continue;
+        };
+        let mut names: Vec<_> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+        names.sort();
+        files.extend(names);
+    }
+    let all = std::env::var_os("IRONWALL_LAB_ALL").is_some();
+    let mut tally = Tally::default();
+    let (mut compared, mut refused, mut unmodelled) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failed = Vec::new();
+    for file in &files {
+        let name = file
+            .strip_prefix(shared.join("rulesets"))
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let chosen = match std::env::var("IRONWALL_LAB_ONLY") {
+            Ok(only) => name.contains(&only),
+            Err(_) => all || rng.one_in(4),
+        };
+        if !chosen {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(file).expect("read")).into_owned();
+        // The real iptables-restore decides which load.
+        let probe = ironwall_lab::Netns::new("rload");
+        let (code, _, _) = probe.restore(&[], &text);
+        drop(probe);
+        if code != 0 {
+            refused.push(name);
+            continue;
+        }
+        let prefix = unique_prefix();
+        let canonical =
+            ironwall_model::save::save(&model(&text, false), None, false, "iptables-save", "");
+        let rules = prefixed(&canonical, &prefix);
+        let before = tally.disagreements;
+        match differential("rset", &rules, &prefix, &mut rng, &mut tally) {
+            Ok(()) => compared.push(name.clone()),
+            Err(m) => unmodelled.push(format!("{name} ({m})")),
+        }
+        if tally.disagreements > before {
+            eprintln!("{name}: {} disagreements", tally.disagreements - before);
+            failed.push(name);
+        }
+    }
+    eprintln!("{what} (seed {seed:#x}{}): {} rulesets compared {compared:?}; refused by iptables-restore: {refused:?}; not modelled by the engine: {unmodelled:?}; {}",
+        if all { ", all" } else { ", a quarter: IRONWALL_LAB_ALL=1 runs all" },
+        compared.len(),
+        tally.report());
+    assert!(failed.is_empty(), "disagreements in {failed:?}");
+}
