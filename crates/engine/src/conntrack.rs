@@ -639,6 +639,22 @@ impl Table {
         }
     }
 
+    /// The connection of a packet conntrack found INVALID (a segment
+    /// outside the window has no connection attached) as its socket sees
+    /// it: the stack finds the socket by addresses and ports whatever
+    /// conntrack decided, so such a segment reaches the connection's
+    /// socket and is not answered by a listener.
+    pub fn socket_of(&mut self, pkt: &Packet) -> Option<CtView> {
+        let (id, reply) = self.find(&tuple_of(pkt))?;
+        let seen = self.conns.get(&id)?.status & status::SEEN_REPLY != 0;
+        let state = if seen || reply {
+            CtState::Established
+        } else {
+            CtState::New
+        };
+        Some(self.view(Handle::Confirmed(id), state, reply))
+    }
+
     /// The view of a connection for the matches.
     pub fn view(&self, h: Handle, state: CtState, reply_dir: bool) -> CtView {
         let conn = self.get(h).copied();

@@ -442,6 +442,13 @@ impl Host {
                 };
                 Some(r)
             }
+            // ip_local_deliver_finish: a protocol no handler is
+            // registered for is answered protocol unreachable (the lab's
+            // kernel has handlers for ICMP, IGMP, TCP, UDP, PIM and
+            // UDP-Lite, none for IPIP, GRE, ESP, AH, SCTP, ...).
+            Transport::Other(p) if !matches!(p, 1 | 2 | 6 | 17 | 103 | 136) => {
+                self.icmp_error(pkt, 3, 2, now)
+            }
             _ => None,
         }
     }

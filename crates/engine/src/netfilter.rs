@@ -587,7 +587,11 @@ impl<'a> Engine<'a> {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
-        if reaches_socket(&cx.ct, &p.transport) {
+        let socket = match cx.ct.state {
+            CtState::Invalid => self.ct.socket_of(p),
+            _ => None,
+        };
+        if reaches_socket(socket.as_ref().unwrap_or(&cx.ct), &p.transport) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {

@@ -15,12 +15,14 @@ fn ruleset(text: &str) -> Ruleset {
     rs
 }
 
-/// A router: `eth0` (holding the default route) and `eth1`, forwarding.
+/// A router: `eth0` (holding the default route) and `eth1`, forwarding,
+/// listening on TCP port 80.
 fn router() -> Host {
     let mut h = Host::default();
     for (k, v) in [
         ("--iface", "eth0=10.137.0.1/24"),
         ("--iface", "eth1=10.99.0.1/24"),
+        ("--listen", "tcp/80"),
         ("--sysctl", "net.ipv4.ip_forward=1"),
         ("--sysctl", "net.ipv4.icmp_ratelimit=0"),
     ] {
@@ -29,10 +31,23 @@ fn router() -> Host {
     h
 }
 
-fn run(rules: &str, line: &str) -> Outcome {
+/// An accepting ruleset.
+const OPEN: &str =
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+
+/// The outcome of the last of `lines`, all through one engine.
+fn run_all(rules: &str, lines: &[&str]) -> Outcome {
     let rs = ruleset(rules);
     let mut e = Engine::new(&rs, router()).unwrap();
-    e.process(&Packet::parse_line(line).unwrap())
+    let mut last = None;
+    for l in lines {
+        last = Some(e.process(&Packet::parse_line(l).unwrap()));
+    }
+    last.expect("a packet")
+}
+
+fn run(rules: &str, line: &str) -> Outcome {
+    run_all(rules, &[line])
 }
 
 /// The answer's line without its interfaces, as compared.
@@ -64,8 +79,55 @@ fn forward_reject_answers_from_the_way_back() {
 #[test]
 fn answers_leave_by_the_route() {
     let o = run(
-        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        OPEN,
         "IN=eth1 OUT= SRC=192.168.123.0 DST=10.99.0.1 LEN=40 TTL=64 ID=2 PROTO=TCP SPT=7001 DPT=81 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0",
     );
     assert_eq!(answer(&o), "OUT=eth0 10.99.0.1 > 192.168.123.0");
+}
+
+/// A protocol no handler is registered for (GRE, ESP, AH, SCTP, IPIP on
+/// the lab's kernel) is answered protocol unreachable (3/2) when it is
+/// delivered locally. Kernel: `SRC=10.99.0.1 DST=192.168.255.255 ...
+/// TYPE=3 CODE=2 [SRC=192.168.255.255 DST=10.99.0.1 ... PROTO=47 ]`.
+#[test]
+fn unknown_protocol_is_unreachable() {
+    let o = run(
+        OPEN,
+        "IN=eth1 OUT= SRC=10.99.0.5 DST=10.99.0.1 LEN=40 TTL=64 ID=3 PROTO=47",
+    );
+    let r = o.reply.as_ref().expect("protocol unreachable");
+    assert!(
+        r.out
+            .log_line(Default::default())
+            .contains("TYPE=3 CODE=2 "),
+        "{:?}",
+        r.out
+    );
+    let igmp = run(
+        OPEN,
+        "IN=eth1 OUT= SRC=10.99.0.5 DST=10.99.0.1 LEN=40 TTL=64 ID=4 PROTO=2",
+    );
+    assert!(igmp.reply.is_none());
+}
+
+/// A segment of an established connection that conntrack finds INVALID
+/// (here an ACK of data never sent: over the window's upper bound) still
+/// reaches the connection's socket, which discards it; the listener does
+/// not reset it. Kernel: no answer to `ACK=a+1000000` after the
+/// handshake, none to the segments after it.
+#[test]
+fn invalid_segment_of_a_connection_meets_its_socket() {
+    let c = "IN=eth1 OUT= SRC=10.99.0.5 DST=10.99.0.1 TTL=64 PROTO=TCP SPT=43001 DPT=80";
+    let o = run_all(
+        OPEN,
+        &[
+            &format!(
+                "{c} LEN=44 ID=5 SEQ=1000 ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B4)"
+            ),
+            &format!("{c} LEN=40 ID=6 SEQ=1001 ACK=1 WINDOW=502 RES=0x00 ACK URGP=0"),
+            &format!("{c} LEN=40 ID=7 SEQ=1001 ACK=1000001 WINDOW=502 RES=0x00 ACK URGP=0"),
+        ],
+    );
+    assert_eq!(o.ct, ironwall_engine::conntrack::CtState::Invalid);
+    assert!(o.reply.is_none(), "{:?}", o.reply);
 }
