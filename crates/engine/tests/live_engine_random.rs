@@ -390,10 +390,10 @@ impl<'a> Driver<'a> {
         self.id
     }
 
-    /// Sends `line` (no `ID=`: one is added) from `from`'s link.
+    /// Sends `line` (no IP `ID=`: one is added) from `from`'s link.
     fn send(&mut self, from: End, line: &str, corrupt: Corrupt) {
         let id = self.next_id();
-        let line = format!("{line} ID={id}");
+        let line = line.replacen(" PROTO=", &format!(" ID={id} PROTO="), 1);
         let pkt = Packet::parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         let (_, to) = self.lab.peer(from);
         let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
@@ -492,7 +492,7 @@ impl<'a> Driver<'a> {
             }
             _ => self.send(
                 from,
-                &format!("{ip} LEN=40 PROTO={}", rng.pick(&[47u8, 50, 132])),
+                &format!("{ip} LEN=40 PROTO={}", rng.pick(&[2u8, 47, 253])),
                 corrupt,
             ),
         }
@@ -762,7 +762,13 @@ fn shared_rulesets_agree_with_the_engine() {
         let prefix = unique_prefix();
         let canonical =
             ironwall_model::save::save(&model(&text, false), None, false, "iptables-save", "");
-        let rules = prefixed(&canonical, &prefix);
+        let mut rules = prefixed(&canonical, &prefix);
+        if let Ok(x) = std::env::var("DEBUGX_LOG") {
+            let (t, c) = x.split_once(':').unwrap();
+            let at = rules.find(&format!("*{t}\n")).unwrap();
+            let end = at + rules[at..].find("COMMIT").unwrap();
+            rules.insert_str(end, &format!("-I {c} 1 -j LOG --log-prefix \"{prefix}\"\n"));
+        }
         let before = tally.disagreements;
         match differential("rset", &rules, &prefix, &mut rng, &mut tally) {
             Ok(()) => compared.push(name.clone()),
