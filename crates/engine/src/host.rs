@@ -270,11 +270,13 @@ impl Host {
         }
     }
 
-    /// The interface a packet to `ip` leaves by (longest prefix; the first
-    /// interface is the default route).
+    /// The interface a packet to `ip` leaves by (longest prefix, the
+    /// first-added address of equal ones: the primary address the kernel
+    /// takes as source; the first interface is the default route).
     pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
         self.ifaces
             .iter()
+            .rev()
             .filter(|i| i.contains(ip))
             .max_by_key(|i| i.prefix)
             .or(self.ifaces.first())

@@ -33,9 +33,9 @@
 //! after an RST closed it and during the handshake (see
 //! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
-//! way; a TCP reset carries the rejected packet's connection as RELATED
-//! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
-//! quotes a confirmed connection, else INVALID).
+//! way; the reset or ICMP error carries the rejected packet's connection
+//! as RELATED (`nf_ct_attach`; `icmp_glue_bits` attaches every ICMP
+//! error), confirmed or not, as does a time exceeded on the way through.
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
@@ -464,14 +464,7 @@ impl<'a> Engine<'a> {
                 (v, out.rejected, self.last.clone())
             {
                 if let Some(r) = self.host.reject(&p, with, now) {
-                    let attached = (with == 7 && view.conn.is_some()).then(|| {
-                        let related = conntrack::CtView {
-                            state: CtState::Related,
-                            reply_dir: !view.reply_dir,
-                            ..view
-                        };
-                        (h, related)
-                    });
+                    let attached = related_to(h, view);
                     out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
                 }
             }
@@ -549,7 +542,8 @@ impl<'a> Engine<'a> {
                 if p.ttl <= 1 {
                     out.dropped_by = Some("ttl");
                     if let Some(r) = self.host.time_exceeded(p, now) {
-                        out.reply = Some(Box::new(self.process_as(&r, None, Sock::Kernel)));
+                        let attached = related_to(h, cx.ct.clone());
+                        out.reply = Some(Box::new(self.process_as(&r, attached, Sock::Kernel)));
                     }
                     return Verdict::Drop;
                 }
@@ -717,11 +711,30 @@ fn reaches_socket(ct: &conntrack::CtView, t: &Transport) -> bool {
         Transport::Tcp { flags, .. } => flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST),
         _ => 0,
     };
+    // icmp_echo answers every echo request, whatever its connection.
+    if matches!(t, Transport::Icmp { typ: 8, .. }) {
+        return false;
+    }
     let closed = tcp_state == Some(conntrack::TcpState::Close);
     let handshake = tcp_state == Some(conntrack::TcpState::SynRecv)
         && !ct.reply_dir
         && matches!(flags, tcp_flags::SYN | tcp_flags::ACK);
     !closed && !handshake && (ct.reply_dir || ct.state == CtState::Established)
+}
+
+/// `nf_ct_attach`: the packet the host sends about another (a reset, and
+/// any ICMP error: `icmp_glue_bits` attaches too) carries that packet's
+/// connection, RELATED in the other direction, confirmed or not; a packet
+/// without a connection (INVALID, untracked) passes none on.
+fn related_to(h: Handle, view: conntrack::CtView) -> Option<(Handle, conntrack::CtView)> {
+    view.conn.is_some().then(|| {
+        let related = conntrack::CtView {
+            state: CtState::Related,
+            reply_dir: !view.reply_dir,
+            ..view
+        };
+        (h, related)
+    })
 }
 
 /// Sets the source (or destination) address of a packet, and its port
@@ -926,9 +939,10 @@ mod tests {
     }
 
     /// REJECT answers through OUTPUT: the reset is RELATED to the
-    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); the port
-    /// unreachable for a new UDP flow quotes an unconfirmed connection and
-    /// is INVALID (icmp_error_message finds nothing).
+    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); so is the
+    /// port unreachable for a new UDP flow (icmp_glue_bits attaches the
+    /// rejected packet's connection; the live lab's OUTPUT counts it
+    /// RELATED).
     #[test]
     fn reject_answers_go_through_output() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n");
@@ -949,7 +963,7 @@ mod tests {
         let udp = udp_in(1, 2);
         let o = e.process(&udp);
         let icmp = o.reply.unwrap();
-        assert_eq!((icmp.ct, icmp.verdict), (CtState::Invalid, Verdict::Drop));
+        assert_eq!((icmp.ct, icmp.verdict), (CtState::Related, Verdict::Accept));
     }
 
     /// A mark set in mangle PREROUTING (xt_MARK) is seen by filter INPUT

@@ -131,3 +131,51 @@ fn invalid_segment_of_a_connection_meets_its_socket() {
     assert_eq!(o.ct, ironwall_engine::conntrack::CtState::Invalid);
     assert!(o.reply.is_none(), "{:?}", o.reply);
 }
+
+/// REJECT's ICMP error carries the rejected packet's (unconfirmed)
+/// connection, RELATED (icmp_glue_bits calls nf_ct_attach for every
+/// error): an OUTPUT that accepts only RELATED,ESTABLISHED lets it out.
+/// Kernel (ipt-save-filter.txt): the port unreachables REJECT sent were
+/// counted by `-A block -m state --state RELATED,ESTABLISHED -j ACCEPT`
+/// in OUTPUT, none by its DROP policy.
+#[test]
+fn reject_icmp_error_is_related() {
+    let o = run(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+        "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=28 TTL=64 ID=8 PROTO=UDP SPT=5000 DPT=9 LEN=8",
+    );
+    let r = o.reply.as_ref().expect("port unreachable");
+    assert_eq!(
+        (r.ct, r.verdict),
+        (
+            ironwall_engine::conntrack::CtState::Related,
+            ironwall_engine::walk::Verdict::Accept
+        )
+    );
+}
+
+/// Every echo request is answered, also one of a connection already seen
+/// both ways (the second request of an id). Kernel: `TYPE=0 CODE=0
+/// ID=4242 SEQ=2` sent for the second request.
+#[test]
+fn second_echo_request_is_answered() {
+    let e = "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=28 TTL=64 PROTO=ICMP TYPE=8 CODE=0 ID=4242";
+    let o = run_all(OPEN, &[&format!("{e} SEQ=1"), &format!("{e} SEQ=2")]);
+    assert_eq!(o.ct, ironwall_engine::conntrack::CtState::Established);
+    assert!(o.reply.is_some());
+}
+
+/// An answer's source is the interface's primary (first) address when it
+/// has several in the subnet. Kernel: REJECT in FORWARD answered
+/// 10.137.0.16 from 10.137.0.1, not from the secondary 10.137.0.17.
+#[test]
+fn answers_come_from_the_primary_address() {
+    let rs = ruleset(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -j REJECT\nCOMMIT\n",
+    );
+    let mut h = router();
+    h.option("--iface", "eth0=10.137.0.17/24").unwrap();
+    let mut e = Engine::new(&rs, h).unwrap();
+    let o = e.process(&Packet::parse_line("IN=eth0 OUT= SRC=10.137.0.16 DST=192.168.100.76 LEN=28 TTL=64 ID=9 PROTO=UDP SPT=1 DPT=2 LEN=8").unwrap());
+    assert_eq!(answer(&o), "OUT=eth0 10.137.0.1 > 10.137.0.16");
+}
