@@ -395,11 +395,19 @@ impl Host {
                 if flags & (F::SYN | F::FIN) != F::SYN {
                     return None;
                 }
+                // tcp_ecn_create_request: a SYN asking for ECN (ECE and
+                // CWR) in a packet not ECN-capable is granted it
+                // (tcp_ecn=2): the SYN-ACK carries ECE.
+                let ecn = if flags & (F::ECE | F::CWR) == F::ECE | F::CWR && !pkt.ce {
+                    F::ECE
+                } else {
+                    0
+                };
                 let mut r = tcp_answer(
                     pkt,
                     Some(0),
                     seq.map(|s| s.wrapping_add(1)),
-                    F::SYN | F::ACK,
+                    F::SYN | F::ACK | ecn,
                 )?;
                 // ipv4_default_advmss: the MTU less 40, at most 65495
                 // (lo's 65536-byte MTU gives 65495; an Ethernet one 1460).
@@ -469,11 +477,6 @@ impl Host {
             8 => 13,
             _ => return None,
         };
-        if let Transport::Icmp { typ, .. } = &pkt.transport {
-            if !matches!(typ, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18) {
-                return None;
-            }
-        }
         let r = self.icmp_error(pkt, 3, code, now)?;
         Some(self.routed(r))
     }
@@ -492,8 +495,19 @@ impl Host {
     /// through) the address of the interface that routes back to the
     /// sender (`icmp_send` leaves saddr 0 for the route lookup when the
     /// packet's route is not RTCF_LOCAL).
+    /// None about an ICMP error (`icmp_pointers[type].error`: 3, 4, 5,
+    /// 11, 12) or an unknown ICMP type, whatever sends it (REJECT, time
+    /// exceeded on the way through, ...).
     fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {
-        if pkt.frag != 0
+        let about_error = matches!(
+            pkt.transport,
+            Transport::Icmp {
+                typ: 3 | 4 | 5 | 11 | 12 | 19..,
+                ..
+            }
+        );
+        if about_error
+            || pkt.frag != 0
             || matches!(self.addr_type(pkt.dst), 3 | 5)
             || !self.icmp_allowed(typ, pkt.src, now)
         {

@@ -179,3 +179,32 @@ fn answers_come_from_the_primary_address() {
     let o = e.process(&Packet::parse_line("IN=eth0 OUT= SRC=10.137.0.16 DST=192.168.100.76 LEN=28 TTL=64 ID=9 PROTO=UDP SPT=1 DPT=2 LEN=8").unwrap());
     assert_eq!(answer(&o), "OUT=eth0 10.137.0.1 > 10.137.0.16");
 }
+
+/// A SYN asking for ECN (ECE and CWR) is granted it: the SYN-ACK carries
+/// ECE (tcp_ecn_create_request, tcp_ecn=2). Kernel: `SPT=22 ... ECE ACK
+/// SYN` for a SYN with `CWR ECE`.
+#[test]
+fn ecn_syn_gets_ece_in_the_syn_ack() {
+    let o = run(
+        OPEN,
+        "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=40 TTL=64 ID=10 PROTO=TCP SPT=30194 DPT=80 SEQ=1 ACK=0 WINDOW=1024 RES=0x00 CWR ECE SYN URGP=0",
+    );
+    let r = o.reply.as_ref().expect("a SYN-ACK");
+    assert!(
+        r.out.log_line(Default::default()).contains(" ECE ACK SYN "),
+        "{:?}",
+        r.out
+    );
+}
+
+/// No ICMP error about an ICMP error, also not a time exceeded on the
+/// way through. Kernel: an error with TTL 1 to a foreign address is
+/// dropped without an answer.
+#[test]
+fn no_time_exceeded_about_an_icmp_error() {
+    let o = run(
+        OPEN,
+        "IN=eth0 OUT= SRC=10.137.0.16 DST=192.0.2.9 LEN=56 TTL=1 ID=11 PROTO=ICMP TYPE=3 CODE=3 [SRC=192.0.2.9 DST=10.137.0.16 LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=1 DPT=2 LEN=8 ]",
+    );
+    assert!(o.reply.is_none(), "{:?}", o.reply);
+}
