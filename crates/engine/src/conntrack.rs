@@ -544,9 +544,9 @@ impl Table {
         }
     }
 
-    /// The confirmed connections.
+    /// The confirmed connections still alive.
     pub fn conns(&self) -> impl Iterator<Item = &Conn> {
-        self.conns.values()
+        self.conns.values().filter(|c| c.expires > self.now)
     }
 
     /// A connection by handle (the pending one for `Unconfirmed`).
@@ -954,12 +954,16 @@ impl Table {
                 }
                 if !seen_reply && idx == TcpIndex::Rst {
                     // "If only reply is a RST ... delete the conntrack
-                    // immediately": the packet still has it.
+                    // immediately" (nf_ct_kill): the packet still has it,
+                    // NAT binding included (a DNATed SYN's RST goes where
+                    // the SYN went); no later packet finds it.
                     let view = self.view(h, state, reply);
-                    self.remove(id);
+                    if let Some(slot) = self.conns.get_mut(&id) {
+                        slot.expires = now;
+                    }
                     return Tracked {
                         view,
-                        handle: Handle::None,
+                        handle: h,
                         now,
                     };
                 }

@@ -208,3 +208,22 @@ fn no_time_exceeded_about_an_icmp_error() {
     );
     assert!(o.reply.is_none(), "{:?}", o.reply);
 }
+
+/// An RST in the original direction before any reply kills the
+/// connection, but that RST still carries it, NAT binding included: the
+/// RST after a DNATed SYN is forwarded to where the SYN went. Kernel: the
+/// RST to 192.0.2.x left translated to 198.51.100.7.
+#[test]
+fn rst_of_a_dnat_connection_follows_its_syn() {
+    let o = run_all(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -s 10.137.0.16 -d 192.0.2.0/24 -j DNAT --to-destination 198.51.100.7\nCOMMIT\n",
+        &[
+            "IN=eth0 OUT= SRC=10.137.0.16 DST=192.0.2.5 LEN=40 TTL=64 ID=1 PROTO=TCP SPT=30130 DPT=52 SEQ=2561987802 ACK=77 WINDOW=1024 RES=0x00 CWR SYN URGP=0",
+            "IN=eth0 OUT= SRC=10.137.0.16 DST=192.0.2.5 LEN=40 TTL=64 ID=2 PROTO=TCP SPT=30130 DPT=52 SEQ=2561987803 ACK=0 WINDOW=0 RES=0x00 RST URGP=0",
+        ],
+    );
+    assert_eq!(
+        (o.out.dst.to_string(), o.out.iface_out.as_str()),
+        ("198.51.100.7".to_string(), "eth0")
+    );
+}
