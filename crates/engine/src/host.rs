@@ -469,6 +469,11 @@ impl Host {
     /// (a reset for a non-TCP packet or an RST, an ICMP error about an
     /// ICMP error, a rate-limited one).
     pub fn reject(&mut self, pkt: &Packet, with: usize, now: f64) -> Option<Packet> {
+        // nf_send_unreach and nf_reject_ip_tcphdr_get verify the rejected
+        // packet's checksum first: a wrong one gets no answer.
+        if pkt.bad_checksum {
+            return None;
+        }
         let code = match with {
             7 => return tcp_reset(pkt).map(|r| self.routed(r)),
             0..=3 => with as u8,

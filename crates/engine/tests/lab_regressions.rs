@@ -227,3 +227,17 @@ fn rst_of_a_dnat_connection_follows_its_syn() {
         ("198.51.100.7".to_string(), "eth0")
     );
 }
+
+/// REJECT answers nothing for a packet with a wrong checksum
+/// (nf_send_unreach and nf_send_reset verify it first). Kernel: a UDP
+/// datagram with a wrong checksum REJECTed with icmp-net-unreachable got
+/// no answer (the OUTPUT counters).
+#[test]
+fn reject_ignores_a_wrong_checksum() {
+    let rs = ruleset("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p udp -j REJECT --reject-with icmp-net-unreachable\nCOMMIT\n");
+    let mut e = Engine::new(&rs, router()).unwrap();
+    let mut p = Packet::parse_line("IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=30 TTL=64 ID=12 PROTO=UDP SPT=5000 DPT=53 LEN=10").unwrap();
+    p.bad_checksum = true;
+    let o = e.process(&p);
+    assert!(o.reply.is_none(), "{:?}", o.reply);
+}
