@@ -39,11 +39,12 @@ mod stateful;
 
 use common::{log_guard, model};
 use ironwall_engine::netfilter::Engine;
-use ironwall_engine::packet::{tcp_flags, Packet};
+use ironwall_engine::packet::{tcp_flags, Packet, Transport};
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
-    Controls, End, Lab, RawLink, CLIENT, SERVER_C, SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
+    Controls, End, Lab, RawLink, CLIENT, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA, SERVER_S,
+    STRANGER, STRANGER_SPOOF,
 };
 use ironwall_model::ruleset::Ruleset;
 use rng::Rng;
@@ -398,8 +399,32 @@ impl<'a> Driver<'a> {
         self.id
     }
 
-    /// Sends `line` (no IP `ID=`: one is added) from `from`'s link.
-    fn send(&mut self, from: End, line: &str, corrupt: Corrupt) {
+    /// Sends `line` from the stranger's link and returns the packet the
+    /// server forwarded by the client's link (found by its IP ID), as
+    /// (source, source port, destination, destination port).
+    fn through(&mut self, line: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
+        let peek = RawLink::open(&self.lab.server, &self.server.c).expect("peek");
+        let id = self.send(STRANGER, line, Corrupt::default());
+        let end = std::time::Instant::now() + Duration::from_millis(300);
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            let f = peek.recv(left)?;
+            let Ok(p) = wire::from_ethernet(&f.data) else {
+                continue;
+            };
+            if f.pkttype == PACKET_OUTGOING && p.id == id {
+                let (sp, dp) = match p.transport {
+                    Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => (spt, dpt),
+                    _ => (0, 0),
+                };
+                return Some((p.src, sp, p.dst, dp));
+            }
+        }
+        None
+    }
+
+    /// Sends `line` (no IP `ID=`: one is added) from `from`'s link;
+    /// returns the ID.
+    fn send(&mut self, from: End, line: &str, corrupt: Corrupt) -> u16 {
         let id = self.next_id();
         let line = line.replacen(" PROTO=", &format!(" ID={id} PROTO="), 1);
         let pkt = Packet::parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -411,6 +436,7 @@ impl<'a> Driver<'a> {
         if self.sent.is_multiple_of(8) {
             std::thread::sleep(Duration::from_millis(1));
         }
+        id
     }
 
     /// A TCP segment; a SYN the listener would answer is followed by an
@@ -468,42 +494,33 @@ impl<'a> Driver<'a> {
             ip: false,
             transport: rng.one_in(30),
         };
-        match rng.next() % 10 {
+        let line = match rng.next() % 10 {
             0..=3 => {
                 let f = rng.pick(&[
                     0x02u16, 0x02, 0x10, 0x12, 0x18, 0x11, 0x04, 0x14, 0x01, 0x00,
                 ]);
-                if corrupt.transport {
-                    let line = format!("{ip} LEN=40 PROTO=TCP SPT={sp} DPT={dp} SEQ=1 ACK=0 WINDOW=512 RES=0x00 {} URGP=0", flag_names(f));
-                    self.send(from, &line, corrupt);
-                } else {
+                if !corrupt.transport {
                     self.tcp(from, &ip, sp, dp, rng.next() as u32, rng.next() as u32, f);
+                    return;
                 }
+                format!("{ip} LEN=40 PROTO=TCP SPT={sp} DPT={dp} SEQ=1 ACK=0 WINDOW=512 RES=0x00 {} URGP=0", flag_names(f))
             }
-            4..=6 => self.send(
-                from,
-                &format!("{ip} LEN=30 PROTO=UDP SPT={sp} DPT={dp} LEN=10"),
-                corrupt,
-            ),
+            4..=6 => format!("{ip} LEN=30 PROTO=UDP SPT={sp} DPT={dp} LEN=10"),
             7 | 8 => {
                 let mut types = vec![(8u8, 0u8), (0, 0), (13, 0), (3, 3)];
                 types.extend(&e.icmp);
                 let (t, c) = rng.pick(&types);
-                let line = if matches!(t, 3 | 4 | 5 | 11 | 12) {
+                if matches!(t, 3 | 4 | 5 | 11 | 12) {
                     // An error quoting a flow of the server's (never seen:
                     // INVALID unless a rule's state allows it).
                     format!("{ip} LEN=56 PROTO=ICMP TYPE={t} CODE={c} [SRC={dst} DST={src} LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT={dp} DPT={sp} LEN=8 ]")
                 } else {
                     format!("{ip} LEN=28 PROTO=ICMP TYPE={t} CODE={c} ID={sp} SEQ=1")
-                };
-                self.send(from, &line, corrupt);
+                }
             }
-            _ => self.send(
-                from,
-                &format!("{ip} LEN=40 PROTO={}", rng.pick(&[2u8, 47, 253])),
-                corrupt,
-            ),
-        }
+            _ => format!("{ip} LEN=40 PROTO={}", rng.pick(&[2u8, 47, 253])),
+        };
+        self.send(from, &line, corrupt);
     }
 
     /// Every combination of the eight TCP flags once, at edge ports and
@@ -612,28 +629,25 @@ impl<'a> Driver<'a> {
         self.connection(CLIENT, c, srv, 43000, rng.pick(&ports));
         let locals = self.server.addrs();
         self.connection(STRANGER, t, rng.pick(&locals), 43001, rng.pick(&ports));
-        // A flow forwarded both ways: the stranger's UDP and TCP to a
-        // foreign address, and that address's answers from the client's
+        // Flows forwarded both ways: the stranger's UDP and TCP to a
+        // foreign address, read off the server's way out (NAT may have
+        // changed them), and the answers from there through the client's
         // link.
         if let Some(far) = dsts.iter().copied().find(|d| !locals.contains(d)) {
-            for (from, src, dst) in [(STRANGER, t, far), (CLIENT, far, t)] {
+            let udp = format!("SRC={t} DST={far} TTL=64 LEN=28 PROTO=UDP SPT=7000 DPT=7000 LEN=8");
+            if let Some((src, sp, dst, dp)) = self.through(&udp) {
                 let line =
-                    format!("SRC={src} DST={dst} TTL=64 LEN=28 PROTO=UDP SPT=7000 DPT=7000 LEN=8");
-                self.send(from, &line, Corrupt::default());
+                    format!("SRC={dst} DST={src} TTL=64 LEN=28 PROTO=UDP SPT={dp} DPT={sp} LEN=8");
+                self.send(CLIENT, &line, Corrupt::default());
             }
-            let ip = format!("SRC={t} DST={far} TTL=64");
-            self.tcp(STRANGER, &ip, 7001, 80, 500, 0, tcp_flags::SYN);
-            let back = format!("SRC={far} DST={t} TTL=64");
-            self.tcp(
-                CLIENT,
-                &back,
-                80,
-                7001,
-                9000,
-                501,
-                tcp_flags::SYN | tcp_flags::ACK,
-            );
-            self.tcp(STRANGER, &ip, 7001, 80, 501, 9001, tcp_flags::ACK);
+            let syn = format!("SRC={t} DST={far} TTL=64 LEN=40 PROTO=TCP SPT=7001 DPT=80 SEQ=500 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0");
+            if let Some((src, sp, dst, dp)) = self.through(&syn) {
+                let back = format!("SRC={dst} DST={src} TTL=64");
+                let f = tcp_flags::SYN | tcp_flags::ACK;
+                self.tcp(CLIENT, &back, dp, sp, 9000, 501, f);
+                let ip = format!("SRC={t} DST={far} TTL=64");
+                self.tcp(STRANGER, &ip, 7001, 80, 501, 9001, tcp_flags::ACK);
+            }
         }
         injected
     }

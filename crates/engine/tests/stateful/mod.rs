@@ -194,12 +194,14 @@ fn kind(p: &Packet) -> String {
     format!("{} > {} {t}", p.src, p.dst)
 }
 
-/// A packet as compared between the engine's answer and the kernel's: its
-/// log line without the IP ID, the SYN-ACK's sequence number and the
-/// timestamp option's values (all chosen at random by the kernel).
+/// A packet as compared between the engine's answer (or forwarded
+/// packet) and the kernel's: its log line without the IP ID, the SYN-ACK's
+/// sequence number and the timestamp option's values (all chosen at random
+/// by the kernel), and the mark (not on the wire).
 fn answer_text(p: &Packet) -> String {
     let mut p = p.clone();
     p.id = 0;
+    p.mark = 0;
     p.time = None;
     p.iface_in.clear();
     p.iface_out.clear();
@@ -272,22 +274,58 @@ fn is_answer(p: &Packet) -> bool {
     }
 }
 
-/// The answers an outcome sent that left (their own answers too).
-fn answers_of(o: &Outcome, into: &mut Vec<Packet>) {
+/// The answers an outcome sent that left (their own answers too, and
+/// when `answer`, the outcome itself if it left), each with the
+/// range of `logs` its own walk wrote; every LOG line of the outcome and
+/// its answers goes to `logs`.
+fn answers_of(o: &Outcome, answer: bool, logs: &mut Vec<String>, into: &mut Vec<Predicted>) {
+    let start = logs.len();
+    logs.extend(o.logs.iter().cloned());
+    if answer && o.verdict == Verdict::Accept {
+        into.push((o.out.clone(), start..logs.len()));
+    }
     if let Some(r) = &o.reply {
-        if r.verdict == Verdict::Accept {
-            into.push(r.out.clone());
-        }
-        answers_of(r, into);
+        answers_of(r, true, logs, into);
     }
 }
 
-/// Every LOG line of an outcome and its answers.
-fn logs_of(o: &Outcome, into: &mut Vec<String>) {
-    into.extend(o.logs.iter().cloned());
-    if let Some(r) = &o.reply {
-        logs_of(r, into);
+/// A packet the engine predicts the server sends, with the range of the
+/// run's LOG lines its own walk wrote.
+type Predicted = (Packet, std::ops::Range<usize>);
+
+/// A LOG line the engine wrote for its answer `ours`, with the fields the
+/// kernel chose at random (the IP ID, the SYN-ACK's sequence number and
+/// TCP options, which hold timestamps) taken from the kernel's `theirs`.
+fn adopt(line: &str, ours: &Packet, theirs: &Packet) -> String {
+    let mut l = line.replacen(
+        &format!(" ID={} ", ours.id),
+        &format!(" ID={} ", theirs.id),
+        1,
+    );
+    if let (
+        Transport::Tcp {
+            seq: Some(a),
+            options: oa,
+            ..
+        },
+        Transport::Tcp {
+            seq: Some(b),
+            options: ob,
+            ..
+        },
+    ) = (&ours.transport, &theirs.transport)
+    {
+        l = l.replacen(&format!(" SEQ={a} "), &format!(" SEQ={b} "), 1);
+        let hex = |o: &[u8]| o.iter().map(|b| format!("{b:02X}")).collect::<String>();
+        if !oa.is_empty() {
+            l = l.replacen(
+                &format!("OPT ({})", hex(oa)),
+                &format!("OPT ({})", hex(ob)),
+                1,
+            );
+        }
     }
+    l
 }
 
 /// What a run compared, and the disagreements it found.
@@ -333,11 +371,11 @@ pub type Change = (f64, Box<dyn FnOnce(&mut Engine)>);
 /// forwarded packet, matched by `same`): compared field by field.
 fn predicted(
     pkt: &Packet,
-    from: &mut Vec<Packet>,
+    from: &mut Vec<Predicted>,
     same: impl Fn(&Packet, &Packet) -> bool,
     tally: &mut Tally,
-) -> Option<Packet> {
-    let a = from.remove(from.iter().position(|a| same(a, pkt))?);
+) -> Option<Predicted> {
+    let (a, lines) = from.remove(from.iter().position(|(a, _)| same(a, pkt))?);
     if answer_text(&a) != answer_text(pkt) {
         tally.disagreements += 1;
         eprintln!(
@@ -346,7 +384,7 @@ fn predicted(
             answer_text(pkt)
         );
     }
-    Some(a)
+    Some((a, lines))
 }
 
 /// Feeds the capture through one engine, making each change to it from
@@ -357,9 +395,9 @@ pub fn replay(
     mut changes: Vec<Change>,
     tally: &mut Tally,
 ) -> Vec<String> {
-    let mut logs = Vec::new();
-    let mut pending: Vec<Packet> = Vec::new();
-    let mut through: Vec<Packet> = Vec::new();
+    let mut logs: Vec<String> = Vec::new();
+    let mut pending: Vec<Predicted> = Vec::new();
+    let mut through: Vec<Predicted> = Vec::new();
     let mut shifts: Vec<Shift> = Vec::new();
     changes.reverse();
     for Seen { mut pkt, sent } in seen {
@@ -374,8 +412,12 @@ pub fn replay(
                 tally.forwarded += 1;
                 continue;
             }
-            if let Some(i) = pending.iter().position(|a| kind(a) == kind(&pkt)) {
+            if let Some(i) = pending.iter().position(|(a, _)| kind(a) == kind(&pkt)) {
                 tally.answers += 1;
+                let (ours, lines) = &pending[i];
+                for l in &mut logs[lines.clone()] {
+                    *l = adopt(l, ours, &pkt);
+                }
                 if let (
                     Transport::Tcp {
                         seq: Some(k),
@@ -385,7 +427,7 @@ pub fn replay(
                         ..
                     },
                     Transport::Tcp { seq: Some(m), .. },
-                ) = (&pkt.transport, &pending[i].transport)
+                ) = (&pkt.transport, &pending[i].0.transport)
                 {
                     if flags & F::SYN != 0 {
                         let d = k.wrapping_sub(*m);
@@ -413,13 +455,12 @@ pub fn replay(
             && !out.iface_in.is_empty()
             && !out.iface_out.is_empty()
         {
-            through.push(out.clone());
+            through.push((out.clone(), 0..0));
         }
-        answers_of(&o, &mut pending);
-        logs_of(&o, &mut logs);
+        answers_of(&o, false, &mut logs, &mut pending);
     }
     for (what, left) in [("answered", pending), ("forwarded", through)] {
-        for a in left {
+        for (a, _) in left {
             tally.disagreements += 1;
             eprintln!("ironwall {what}, the kernel did not: {}", a.log_line(ALL));
         }
