@@ -957,10 +957,14 @@ impl Table {
                     // immediately" (nf_ct_kill): the packet still has it,
                     // NAT binding included (a DNATed SYN's RST goes where
                     // the SYN went); no later packet finds it.
-                    let view = self.view(h, state, reply);
+                    // nf_conntrack_in still sets SEEN_REPLY for a reply.
                     if let Some(slot) = self.conns.get_mut(&id) {
                         slot.expires = now;
+                        if reply {
+                            slot.status |= status::SEEN_REPLY;
+                        }
                     }
+                    let view = self.view(h, state, reply);
                     return Tracked {
                         view,
                         handle: h,

@@ -241,3 +241,17 @@ fn reject_ignores_a_wrong_checksum() {
     let o = e.process(&p);
     assert!(o.reply.is_none(), "{:?}", o.reply);
 }
+
+/// The reset the host answers a SYN to a closed port with is the first
+/// reply of the SYN's connection: conntrack kills the connection (an RST
+/// as the only reply) but still marks it SEEN_REPLY, which OUTPUT's
+/// `--ctstatus SEEN_REPLY` sees. Kernel: such a rule counted every reset.
+#[test]
+fn reset_reply_is_seen_reply() {
+    let o = run(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A OUTPUT -p tcp -m conntrack --ctstatus SEEN_REPLY -j ACCEPT\nCOMMIT\n",
+        "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=40 TTL=64 ID=13 PROTO=TCP SPT=40000 DPT=81 SEQ=1 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0",
+    );
+    let r = o.reply.as_ref().expect("a reset");
+    assert_eq!(r.verdict, ironwall_engine::walk::Verdict::Accept);
+}
