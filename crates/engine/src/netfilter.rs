@@ -293,6 +293,12 @@ impl<'a> Engine<'a> {
         if let Some(m) = trace.mark {
             pkt.mark = m;
         }
+        if let Some((o, len)) = trace.tcp_options.take() {
+            pkt.len = len;
+            if let Transport::Tcp { options, .. } = &mut pkt.transport {
+                *options = o;
+            }
+        }
         if !quiet {
             out.walks.push(Walk {
                 table,

@@ -255,3 +255,23 @@ fn reset_reply_is_seen_reply() {
     let r = o.reply.as_ref().expect("a reset");
     assert_eq!(r.verdict, ironwall_engine::walk::Verdict::Accept);
 }
+
+/// `-j TCPMSS --clamp-mss-to-pmtu` on a forwarded SYN without an MSS
+/// option adds one of 536 (RFC 1122's default, below the path's 1460):
+/// 4 bytes more, which later rules and the policy count. Kernel:
+/// `LEN=44 ... SYN URGP=0 OPT (02040218)` forwarded for a 40-byte SYN.
+#[test]
+fn tcpmss_adds_an_mss_option() {
+    let o = run(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n",
+        "IN=eth1 OUT= SRC=10.99.0.5 DST=192.0.2.9 LEN=40 TTL=64 ID=14 PROTO=TCP SPT=7001 DPT=80 SEQ=500 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0",
+    );
+    let line = o.out.log_line(ironwall_engine::packet::LogFlags {
+        tcp_opt: true,
+        ..Default::default()
+    });
+    assert!(
+        line.contains("LEN=44 ") && line.contains("OPT (02040218)"),
+        "{line}"
+    );
+}
