@@ -794,9 +794,9 @@ fn shared_rulesets_agree_with_the_engine() {
         let before = tally.disagreements;
         // Each ruleset's packets depend on the seed and its name only, so
         // that IRONWALL_LAB_ONLY repeats them.
-        let own = name
-            .bytes()
-            .fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let own = name.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         match differential("rset", &rules, &prefix, &mut Rng(own.max(1)), &mut tally) {
             Ok(()) => compared.push(name.clone()),
             Err(m) => unmodelled.push(format!("{name} ({m})")),
