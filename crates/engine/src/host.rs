@@ -359,10 +359,10 @@ impl Host {
     /// with a foreign source on one link is answered through the default
     /// route.
     fn routed(&self, mut r: Packet) -> Packet {
-        if !self.is_own(r.dst) {
-            if let Some(i) = self.route(r.dst) {
-                r.iface_out.clone_from(&i.name);
-            }
+        if self.is_own(r.dst) {
+            r.iface_out = "lo".into();
+        } else if let Some(i) = self.route(r.dst) {
+            r.iface_out.clone_from(&i.name);
         }
         r
     }

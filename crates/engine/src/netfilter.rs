@@ -463,21 +463,21 @@ impl<'a> Engine<'a> {
         let mut p = std::mem::take(&mut self.scratch);
         p.clone_from(pkt);
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
+        self.last = None;
         let verdict = if arriving {
-            self.last = None;
-            let v = self.arriving(&mut p, &mut out, None);
-            if let (Verdict::Drop, Some(with), Some((h, view, now))) =
-                (v, out.rejected, self.last.clone())
-            {
-                if let Some(r) = self.host.reject(&p, with, now) {
-                    let attached = related_to(h, view);
-                    out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
-                }
-            }
-            v
+            self.arriving(&mut p, &mut out, None)
         } else {
             self.sent(&mut p, &mut out, attached, sock)
         };
+        // REJECT answers a packet dropped on its way in or out alike.
+        if let (Verdict::Drop, Some(with), Some((h, view, now))) =
+            (verdict, out.rejected, self.last.clone())
+        {
+            if let Some(r) = self.host.reject(&p, with, now) {
+                let attached = related_to(h, view);
+                out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
+            }
+        }
         out.verdict = verdict;
         if self.quiet.is_some() {
             self.scratch = p;
@@ -586,7 +586,11 @@ impl<'a> Engine<'a> {
         if self.nat_hook("INPUT", true, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        self.ct.confirm(h);
+        // ipv4_confirm skips a RELATED reply (an attached error or reset
+        // coming back through lo): its connection stays unconfirmed.
+        if !(cx.ct.state == CtState::Related && cx.ct.reply_dir) {
+            self.ct.confirm(h);
+        }
         let socket = match cx.ct.state {
             CtState::Invalid => self.ct.socket_of(p),
             _ => None,
@@ -633,6 +637,7 @@ impl<'a> Engine<'a> {
             }
         };
         out.ct = view.state;
+        self.last = Some((h, view.clone(), now));
         let mut cx = Ctx { ct: view, ..base };
         if self.stop("mangle", "OUTPUT", p, &cx, out) {
             return Verdict::Drop;

@@ -275,3 +275,29 @@ fn tcpmss_adds_an_mss_option() {
         "{line}"
     );
 }
+
+/// REJECT in OUTPUT answers the host's own packet: the port unreachable
+/// goes to the host itself through lo, RELATED to the rejected packet's
+/// connection, which stays unconfirmed (ipv4_confirm skips a RELATED
+/// reply): a later answer to the rejected query is NEW. Kernel (tails):
+/// `OUT=lo SRC=10.137.0.1 DST=10.137.0.1 ... TYPE=3 CODE=3 [SRC=10.137.0.1
+/// DST=10.137.0.16 ... UDP SPT=40053 DPT=53 ...]` accepted by INPUT's
+/// RELATED rule; the client's answer from port 53 met INPUT's policy.
+#[test]
+fn output_reject_answers_the_host_itself() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\n-A OUTPUT -p udp -m udp --dport 53 -j REJECT\nCOMMIT\n";
+    let rs = ruleset(rules);
+    let mut e = Engine::new(&rs, router()).unwrap();
+    let q = e.process(&Packet::parse_line("IN= OUT=eth0 SRC=10.137.0.1 DST=10.137.0.16 LEN=28 TTL=64 ID=61 PROTO=UDP SPT=40053 DPT=53 LEN=8").unwrap());
+    let r = q.reply.as_ref().expect("port unreachable to itself");
+    assert_eq!(
+        (r.verdict, r.out.iface_in.as_str(), r.ct),
+        (
+            ironwall_engine::walk::Verdict::Accept,
+            "lo",
+            ironwall_engine::conntrack::CtState::Related
+        )
+    );
+    let a = e.process(&Packet::parse_line("IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=28 TTL=64 ID=62 PROTO=UDP SPT=53 DPT=40053 LEN=8").unwrap());
+    assert_eq!(a.ct, ironwall_engine::conntrack::CtState::New);
+}
