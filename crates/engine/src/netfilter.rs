@@ -330,7 +330,15 @@ impl<'a> Engine<'a> {
                 c.nat_done.1
             }
         });
-        if cx.ct.state == CtState::New && done == Some(false) {
+        // nf_nat_ipv4_fn: a RELATED ICMP error is translated, never walks;
+        // a RELATED other packet (REJECT's reset) walks like a NEW one
+        // while its connection has no binding of this manip type.
+        let walks = match cx.ct.state {
+            CtState::New => true,
+            CtState::Related => !matches!(pkt.transport, Transport::Icmp { .. }),
+            _ => false,
+        };
+        if walks && done == Some(false) {
             let trace = self.hook("nat", chain, pkt, cx, out);
             if let Some(Trace {
                 verdict: Verdict::Drop,

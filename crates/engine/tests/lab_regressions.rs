@@ -301,3 +301,24 @@ fn output_reject_answers_the_host_itself() {
     let a = e.process(&Packet::parse_line("IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 LEN=28 TTL=64 ID=62 PROTO=UDP SPT=53 DPT=40053 LEN=8").unwrap());
     assert_eq!(a.ct, ironwall_engine::conntrack::CtState::New);
 }
+
+/// REJECT's reset is RELATED to the rejected packet's connection, and a
+/// RELATED packet other than an ICMP error walks the nat chains like a
+/// NEW one while that connection has no binding (nf_nat_ipv4_fn only
+/// translates RELATED ICMP). Kernel (openlab): the reset for a segment to
+/// port 21 was counted in nat POSTROUTING.
+#[test]
+fn reject_reset_walks_nat_postrouting() {
+    let o = run(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with tcp-reset\nCOMMIT\n",
+        "IN=eth1 OUT= SRC=10.99.0.5 DST=10.99.0.1 LEN=40 TTL=64 ID=15 PROTO=TCP SPT=30152 DPT=21 SEQ=1 ACK=1 WINDOW=1024 RES=0x00 CWR ACK PSH URGP=0",
+    );
+    let r = o.reply.as_ref().expect("a reset");
+    assert!(
+        r.walks
+            .iter()
+            .any(|w| (w.table, w.chain) == ("nat", "POSTROUTING")),
+        "{:?}",
+        r.walks
+    );
+}
