@@ -149,10 +149,11 @@ pub fn captured(taps: &[(&str, RawLink)], injected: &[Packet]) -> Vec<Seen> {
                     p.iface_in = iface.to_string();
                     false
                 }
+                // (NAT may have changed its source or destination.)
                 PACKET_OUTGOING
                     if injected
                         .iter()
-                        .any(|i| (i.src, i.dst, i.id) == (p.src, p.dst, p.id)) =>
+                        .any(|i| i.id == p.id && (i.src == p.src || i.dst == p.dst)) =>
                 {
                     continue;
                 }
