@@ -381,6 +381,7 @@ fn flag_names(f: u16) -> String {
 
 impl<'a> Driver<'a> {
     fn new(lab: &'a Lab, server: &'a Server) -> Self {
+        ironwall_lab::topo::pin_thread().expect("pin the sending thread");
         let links = [CLIENT, STRANGER].map(|e| {
             let (ns, _) = lab.peer(e);
             (e, RawLink::open(ns, e.iface).expect("sender"))

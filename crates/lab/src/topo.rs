@@ -638,3 +638,25 @@ pub fn talk(client: &Netns, listener: &std::net::TcpListener, addr: std::net::So
     std::thread::sleep(Duration::from_millis(50));
     peer.port()
 }
+
+/// Pins the calling thread to the CPU it runs on. Frames a thread sends
+/// into a veth link queue on the backlog of the CPU it runs on; frames
+/// queued on two CPUs' backlogs may reach the stack out of the order they
+/// were sent (and stamped) in, which a test comparing with a replay in
+/// time order must avoid (a `limit` match, conntrack).
+pub fn pin_thread() -> io::Result<()> {
+    // SAFETY: sched_getcpu and sched_setaffinity on the calling thread
+    // with a zeroed, then filled, cpu_set_t.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        if cpu < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
