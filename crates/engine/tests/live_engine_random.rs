@@ -651,12 +651,17 @@ impl<'a> Driver<'a> {
                 self.send(CLIENT, &line, Corrupt::default());
             }
             let syn = format!("SRC={t} DST={far} TTL=64 LEN=40 PROTO=TCP SPT=7001 DPT=80 SEQ=500 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0");
-            if let Some((src, sp, dst, dp)) = self.through(&syn) {
-                let back = format!("SRC={dst} DST={src} TTL=64");
-                let f = tcp_flags::SYN | tcp_flags::ACK;
-                self.tcp(CLIENT, &back, dp, sp, 9000, 501, f);
-                let ip = format!("SRC={t} DST={far} TTL=64");
-                self.tcp(STRANGER, &ip, 7001, 80, 501, 9001, tcp_flags::ACK);
+            let ip = format!("SRC={t} DST={far} TTL=64");
+            match self.through(&syn) {
+                Some((src, sp, dst, dp)) => {
+                    let back = format!("SRC={dst} DST={src} TTL=64");
+                    let f = tcp_flags::SYN | tcp_flags::ACK;
+                    self.tcp(CLIENT, &back, dp, sp, 9000, 501, f);
+                    self.tcp(STRANGER, &ip, 7001, 80, 501, 9001, tcp_flags::ACK);
+                }
+                // NAT may have made it local: no half-open connection
+                // may be left to retransmit its SYN-ACK.
+                None => self.tcp(STRANGER, &ip, 7001, 80, 501, 0, tcp_flags::RST),
             }
         }
         injected

@@ -319,9 +319,11 @@ fn any_id(line: &str) -> String {
 /// run's LOG lines its own walk wrote.
 type Predicted = (Packet, std::ops::Range<usize>);
 
-/// A LOG line the engine wrote for its answer `ours`, with the fields the
-/// kernel chose at random (the IP ID, the SYN-ACK's sequence number and
-/// TCP options, which hold timestamps) taken from the kernel's `theirs`.
+/// A LOG line the engine wrote for `ours`, with the fields the kernel
+/// chose at random taken from the kernel's `theirs`: for an answer the IP
+/// ID, the SYN-ACK's sequence number and TCP options (which hold
+/// timestamps); for a packet whose numbers the replay moved into the
+/// engine's sequence space, its own SEQ and ACK.
 fn adopt(line: &str, ours: &Packet, theirs: &Packet) -> String {
     let mut l = line.replacen(
         &format!(" ID={} ", ours.id),
@@ -331,17 +333,22 @@ fn adopt(line: &str, ours: &Packet, theirs: &Packet) -> String {
     if let (
         Transport::Tcp {
             seq: Some(a),
+            ack: ack_a,
             options: oa,
             ..
         },
         Transport::Tcp {
             seq: Some(b),
+            ack: ack_b,
             options: ob,
             ..
         },
     ) = (&ours.transport, &theirs.transport)
     {
         l = l.replacen(&format!(" SEQ={a} "), &format!(" SEQ={b} "), 1);
+        if let (Some(x), Some(y)) = (ack_a, ack_b) {
+            l = l.replacen(&format!(" ACK={x} "), &format!(" ACK={y} "), 1);
+        }
         let hex = |o: &[u8]| o.iter().map(|b| format!("{b:02X}")).collect::<String>();
         if !oa.is_empty() {
             l = l.replacen(
@@ -430,6 +437,7 @@ pub fn replay(
         while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
             change(e);
         }
+        let before = pkt.clone();
         shifted(&mut pkt, &shifts);
         if sent {
             tally.packets_out += 1;
@@ -483,7 +491,13 @@ pub fn replay(
         {
             through.push((out.clone(), 0..0));
         }
+        let start = logs.len();
         answers_of(&o, false, &mut logs, &mut pending);
+        if before.transport != pkt.transport {
+            for l in &mut logs[start..start + o.logs.len()] {
+                *l = adopt(l, &pkt, &before);
+            }
+        }
     }
     for (what, left) in [("answered", pending), ("forwarded", through)] {
         for (a, _) in left {
