@@ -404,7 +404,8 @@ impl<'a> Driver<'a> {
             server,
             links,
             sent: 0,
-            id: 1,
+            // Above the IDs of the packets the server injects.
+            id: 1000,
         }
     }
 

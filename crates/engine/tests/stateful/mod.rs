@@ -149,12 +149,8 @@ pub fn captured(taps: &[(&str, RawLink)], injected: &[Packet]) -> Vec<Seen> {
                     p.iface_in = iface.to_string();
                     false
                 }
-                // (NAT may have changed its source or destination.)
-                PACKET_OUTGOING
-                    if injected
-                        .iter()
-                        .any(|i| i.id == p.id && (i.src == p.src || i.dst == p.dst)) =>
-                {
+                // (NAT may have changed its source or destination end.)
+                PACKET_OUTGOING if injected.iter().any(|i| same_but_nat(i, &p)) => {
                     continue;
                 }
                 PACKET_OUTGOING => {
@@ -179,6 +175,20 @@ pub fn captured(taps: &[(&str, RawLink)], injected: &[Packet]) -> Vec<Seen> {
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     v
+}
+
+/// Whether `b` is `a` on the wire: the same IP ID and protocol, and the
+/// same source or destination end (address and port: NAT changes at most
+/// one of them).
+fn same_but_nat(a: &Packet, b: &Packet) -> bool {
+    let ports = |p: &Packet| match p.transport {
+        Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => (spt, dpt),
+        _ => (0, 0),
+    };
+    let ((asp, adp), (bsp, bdp)) = (ports(a), ports(b));
+    a.id == b.id
+        && a.transport.proto() == b.transport.proto()
+        && ((a.src, asp) == (b.src, bsp) || (a.dst, adp) == (b.dst, bdp))
 }
 
 /// What identifies a packet's flow and kind: addresses, ports, TCP flags
