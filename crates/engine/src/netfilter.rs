@@ -694,7 +694,17 @@ impl<'a> Engine<'a> {
         if cx.ct.state == CtState::Related && cx.ct.reply_dir {
             return Some(h);
         }
-        Some(self.ct.confirm(h))
+        let confirmed = self.ct.confirm(h);
+        // __nf_conntrack_confirm: a new connection whose (NATed) tuples
+        // clash with a live one is dropped. NAT picks another port or ICMP
+        // id for a clash; a protocol without them (GRE, IGMP, ...) keeps
+        // the clashing tuple, so two sources masqueraded to one address
+        // for the same destination: the second is dropped.
+        let portless = !matches!(p.transport.proto(), 1 | 6 | 17 | 136);
+        if h == Handle::Unconfirmed && confirmed == Handle::None && portless {
+            return None;
+        }
+        Some(confirmed)
     }
 
     /// Walks a hook; true when the packet is stopped there (DROP, REJECT,

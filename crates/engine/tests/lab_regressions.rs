@@ -322,3 +322,20 @@ fn reject_reset_walks_nat_postrouting() {
         r.walks
     );
 }
+
+/// Two sources masqueraded to one address for the same destination, in a
+/// protocol without ports (IGMP here): the second connection's tuples
+/// clash with the first's at confirmation and it is dropped (NAT has no
+/// port to change). Kernel: the second IGMP packet was counted in nat
+/// POSTROUTING but never left.
+#[test]
+fn masquerade_clash_without_ports_drops() {
+    let o = run_all(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n",
+        &[
+            "IN=eth1 OUT= SRC=10.99.0.5 DST=10.136.255.255 LEN=40 TTL=64 ID=17 PROTO=2",
+            "IN=eth1 OUT= SRC=10.99.0.4 DST=10.136.255.255 LEN=40 TTL=64 ID=18 PROTO=2",
+        ],
+    );
+    assert_eq!(o.verdict, ironwall_engine::walk::Verdict::Drop);
+}
