@@ -653,9 +653,9 @@ impl Table {
         }
     }
 
-    /// The confirmed connections.
+    /// The confirmed connections still alive.
     pub fn conns(&self) -> impl Iterator<Item = &Conn> {
-        self.conns.values()
+        self.conns.values().filter(|c| c.expires > self.now)
     }
 
     /// A connection by handle (the pending one for `Unconfirmed`).
@@ -746,6 +746,22 @@ impl Table {
             handle: Handle::None,
             now: self.now,
         }
+    }
+
+    /// The connection of a packet conntrack found INVALID (a segment
+    /// outside the window has no connection attached) as its socket sees
+    /// it: the stack finds the socket by addresses and ports whatever
+    /// conntrack decided, so such a segment reaches the connection's
+    /// socket and is not answered by a listener.
+    pub fn socket_of(&mut self, pkt: &Packet) -> Option<CtView> {
+        let (id, reply) = self.find(&tuple_of(pkt))?;
+        let seen = self.conns.get(id)?.status & status::SEEN_REPLY != 0;
+        let state = if seen || reply {
+            CtState::Established
+        } else {
+            CtState::New
+        };
+        Some(self.view(Handle::Confirmed(id), state, reply))
     }
 
     /// The view of a connection for the matches.
@@ -1030,10 +1046,17 @@ impl Table {
                 }
                 if !seen_reply && idx == TcpIndex::Rst {
                     // "If only reply is a RST ... delete the conntrack
-                    // immediately": the packet still has it.
-                    self.fill(view, h, state, reply);
-                    self.remove(id);
-                    return Handle::None;
+                    // immediately" (nf_ct_kill): the packet still has it,
+                    // NAT binding included (a DNATed SYN's RST goes where
+                    // the SYN went); no later packet finds it.
+                    // nf_conntrack_in still sets SEEN_REPLY for a reply.
+                    if let Some(slot) = self.conns.get_mut(id) {
+                        slot.expires = now;
+                        if reply {
+                            slot.status |= status::SEEN_REPLY;
+                        }
+                    }
+                    return self.fill(view, h, state, reply);
                 }
                 let tt = self.sysctl.tcp_timeouts;
                 let mut to = tt.of(if idx == TcpIndex::Rst {

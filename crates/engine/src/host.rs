@@ -270,11 +270,10 @@ impl Host {
         }
     }
 
-    /// The interface a packet to `ip` leaves by (longest prefix; the first
-    /// interface is the default route).
+    /// The interface a packet to `ip` leaves by (longest prefix, the
+    /// first-added address of equal ones: the primary address the kernel
+    /// takes as source; the first interface is the default route).
     pub fn route(&self, ip: IpAddr) -> Option<&Iface> {
-        // The longest prefix; among equals the first address (the
-        // interface's primary, which the kernel's answers come from).
         self.ifaces
             .iter()
             .rev()
@@ -351,6 +350,25 @@ impl Host {
     /// The packet the stack answers `pkt` with, once `pkt` was accepted
     /// for a local address (see the module docs). `now` is the time.
     pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
+        let r = self.stack_answer(pkt, now)?;
+        Some(self.routed(r))
+    }
+
+    /// An answer leaves by the route to its destination (`lo` for the
+    /// host's own addresses), not by the way the packet came: a packet
+    /// with a foreign source on one link is answered through the default
+    /// route.
+    fn routed(&self, mut r: Packet) -> Packet {
+        if self.is_own(r.dst) {
+            r.iface_out = "lo".into();
+        } else if let Some(i) = self.route(r.dst) {
+            r.iface_out.clone_from(&i.name);
+        }
+        r
+    }
+
+    /// [`Host::reply`] before routing.
+    fn stack_answer(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
         // Nothing answers a broadcast or multicast: tcp_v4_rcv discards
         // non-host packets, icmp_send skips them, and
         // icmp_echo_ignore_broadcasts defaults to 1.
@@ -377,11 +395,19 @@ impl Host {
                 if flags & (F::SYN | F::FIN) != F::SYN {
                     return None;
                 }
+                // tcp_ecn_create_request: a SYN asking for ECN (ECE and
+                // CWR) in a packet not ECN-capable is granted it
+                // (tcp_ecn=2): the SYN-ACK carries ECE.
+                let ecn = if flags & (F::ECE | F::CWR) == F::ECE | F::CWR && !pkt.ce {
+                    F::ECE
+                } else {
+                    0
+                };
                 let mut r = tcp_answer(
                     pkt,
                     Some(0),
                     seq.map(|s| s.wrapping_add(1)),
-                    F::SYN | F::ACK,
+                    F::SYN | F::ACK | ecn,
                 )?;
                 // ipv4_default_advmss: the MTU less 40, at most 65495
                 // (lo's 65536-byte MTU gives 65495; an Ethernet one 1460).
@@ -426,6 +452,13 @@ impl Host {
                 };
                 Some(r)
             }
+            // ip_local_deliver_finish: a protocol no handler is
+            // registered for is answered protocol unreachable (the lab's
+            // kernel has handlers for ICMP, IGMP, TCP, UDP, PIM and
+            // UDP-Lite, none for IPIP, GRE, ESP, AH, SCTP, ...).
+            Transport::Other(p) if !matches!(p, 1 | 2 | 6 | 17 | 103 | 136) => {
+                self.icmp_error(pkt, 3, 2, now)
+            }
             _ => None,
         }
     }
@@ -436,38 +469,50 @@ impl Host {
     /// (a reset for a non-TCP packet or an RST, an ICMP error about an
     /// ICMP error, a rate-limited one).
     pub fn reject(&mut self, pkt: &Packet, with: usize, now: f64) -> Option<Packet> {
+        // nf_send_unreach and nf_reject_ip_tcphdr_get verify the rejected
+        // packet's checksum first: a wrong one gets no answer.
+        if pkt.bad_checksum {
+            return None;
+        }
         let code = match with {
-            7 => return tcp_reset(pkt),
+            7 => return tcp_reset(pkt).map(|r| self.routed(r)),
             0..=3 => with as u8,
             5 => 9,
             6 => 10,
             8 => 13,
             _ => return None,
         };
-        if let Transport::Icmp { typ, .. } = &pkt.transport {
-            if !matches!(typ, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18) {
-                return None;
-            }
-        }
-        self.icmp_error(pkt, 3, code, now)
+        let r = self.icmp_error(pkt, 3, code, now)?;
+        Some(self.routed(r))
     }
 
     /// The time exceeded (TTL exceeded in transit) `ip_forward` sends for
     /// a packet whose TTL would reach 0, from the address of the interface
     /// that routes back to the sender (icmp_errors_use_inbound_ifaddr=0).
     pub fn time_exceeded(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
-        let mut r = self.icmp_error(pkt, 11, 0, now)?;
-        if let Some(i) = self.route(pkt.src) {
-            r.src = IpAddr::V4(i.addr);
-            r.iface_out = i.name.clone();
-        }
-        Some(r)
+        let r = self.icmp_error(pkt, 11, 0, now)?;
+        Some(self.routed(r))
     }
 
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
-    /// all), rate limited.
+    /// all), rate limited. Its source is `pkt`'s destination only when
+    /// that is local; else (a packet REJECTed or timed out on its way
+    /// through) the address of the interface that routes back to the
+    /// sender (`icmp_send` leaves saddr 0 for the route lookup when the
+    /// packet's route is not RTCF_LOCAL).
+    /// None about an ICMP error (`icmp_pointers[type].error`: 3, 4, 5,
+    /// 11, 12) or an unknown ICMP type, whatever sends it (REJECT, time
+    /// exceeded on the way through, ...).
     fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {
-        if pkt.frag != 0
+        let about_error = matches!(
+            pkt.transport,
+            Transport::Icmp {
+                typ: 3 | 4 | 5 | 11 | 12 | 19..,
+                ..
+            }
+        );
+        if about_error
+            || pkt.frag != 0
             || matches!(self.addr_type(pkt.dst), 3 | 5)
             || !self.icmp_allowed(typ, pkt.src, now)
         {

@@ -34,9 +34,11 @@
 //! `reaches_socket`). A packet a
 //! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
 //! way (one rejected on its way out answers this host, through lo); the
-//! reset or ICMP error carries the rejected packet's connection
-//! as RELATED (`nf_ct_attach`); a reset (not an ICMP error) walks the nat
-//! chains of the manips that connection has not set up yet.
+//! reset or ICMP error carries the rejected packet's connection as
+//! RELATED (`nf_ct_attach`; `icmp_glue_bits` attaches every ICMP error),
+//! confirmed or not, as does a time exceeded on the way through; a reset
+//! (not an ICMP error) walks the nat chains of the manips that connection
+//! has not set up yet.
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
@@ -311,17 +313,6 @@ fn needs_conntrack(r: &ironwall_model::rule::Rule) -> bool {
             if matches!(l.def.name, "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "CT"))
 }
 
-/// The view of a packet the kernel sends on behalf of another whose
-/// connection it carries (`nf_ct_attach`): RELATED, the other way.
-fn attached_to(h: Handle, view: &conntrack::CtView) -> (Handle, conntrack::CtView) {
-    let related = conntrack::CtView {
-        state: CtState::Related,
-        reply_dir: !view.reply_dir,
-        ..view.clone()
-    };
-    (h, related)
-}
-
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
     match t {
         Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => Some((spt, dpt)),
@@ -476,6 +467,13 @@ impl<'a> Engine<'a> {
         let verdict = t.walk_at(start, pkt, cx, rec, &mut trace);
         if let Some(m) = trace.mark.filter(|m| *m != pkt.mark) {
             own(pkt, &mut self.room).mark = m;
+        }
+        if let Some((o, len)) = trace.tcp_options.take() {
+            let pkt = own(pkt, &mut self.room);
+            pkt.len = len;
+            if let Transport::Tcp { options, .. } = &mut pkt.transport {
+                *options = o;
+            }
         }
         if !quiet {
             let (table, chain) = hook.names();
@@ -672,7 +670,7 @@ impl<'a> Engine<'a> {
                 }
                 // Both the reset and the ICMP error carry the rejected
                 // packet's connection (live: RELATED in OUTPUT).
-                let attached = view.conn.is_some().then(|| attached_to(h, &view));
+                let attached = related_to(h, view);
                 out.reply = Some(self.process_as(&r, attached, Sock::None));
             }
         }
@@ -777,7 +775,7 @@ impl<'a> Engine<'a> {
                     out.dropped_by = Some("ttl");
                     if let Some(r) = self.host.time_exceeded(p, now) {
                         // It carries the packet's connection (live: RELATED).
-                        let attached = cx.ct.conn.is_some().then(|| attached_to(h, &cx.ct));
+                        let attached = related_to(h, cx.ct.clone());
                         out.reply = Some(self.process_as(&r, attached, Sock::Kernel));
                     }
                     return Verdict::Drop;
@@ -813,8 +811,16 @@ impl<'a> Engine<'a> {
         if self.nat_hook(Hook::NatInput, true, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        self.ct.confirm(h);
-        if reaches_socket(&cx.ct, &p.transport) {
+        // ipv4_confirm skips a RELATED reply (an attached error or reset
+        // coming back through lo): its connection stays unconfirmed.
+        if !(cx.ct.state == CtState::Related && cx.ct.reply_dir) {
+            self.ct.confirm(h);
+        }
+        let socket = match cx.ct.state {
+            CtState::Invalid => self.ct.socket_of(p),
+            _ => None,
+        };
+        if reaches_socket(socket.as_ref().unwrap_or(&cx.ct), &p.transport) {
             return Verdict::Accept;
         }
         if let Some(r) = self.host.reply(p, now) {
@@ -899,7 +905,17 @@ impl<'a> Engine<'a> {
         if cx.ct.state == CtState::Related && cx.ct.reply_dir {
             return Some(h);
         }
-        Some(self.ct.confirm(h))
+        let confirmed = self.ct.confirm(h);
+        // __nf_conntrack_confirm: a new connection whose (NATed) tuples
+        // clash with a live one is dropped. NAT picks another port or ICMP
+        // id for a clash; a protocol without them (GRE, IGMP, ...) keeps
+        // the clashing tuple, so two sources masqueraded to one address
+        // for the same destination: the second is dropped.
+        let portless = !matches!(p.transport.proto(), 1 | 6 | 17 | 136);
+        if h == Handle::Unconfirmed && confirmed == Handle::None && portless {
+            return None;
+        }
+        Some(confirmed)
     }
 
     /// Walks a hook; true when the packet is stopped there (DROP, REJECT,
@@ -928,11 +944,30 @@ fn reaches_socket(ct: &conntrack::CtView, t: &Transport) -> bool {
         Transport::Tcp { flags, .. } => flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST),
         _ => 0,
     };
+    // icmp_echo answers every echo request, whatever its connection.
+    if matches!(t, Transport::Icmp { typ: 8, .. }) {
+        return false;
+    }
     let closed = tcp_state == Some(conntrack::TcpState::Close);
     let handshake = tcp_state == Some(conntrack::TcpState::SynRecv)
         && !ct.reply_dir
         && matches!(flags, tcp_flags::SYN | tcp_flags::ACK);
     !closed && !handshake && (ct.reply_dir || ct.state == CtState::Established)
+}
+
+/// `nf_ct_attach`: the packet the host sends about another (a reset, and
+/// any ICMP error: `icmp_glue_bits` attaches too) carries that packet's
+/// connection, RELATED in the other direction, confirmed or not; a packet
+/// without a connection (INVALID, untracked) passes none on.
+fn related_to(h: Handle, view: conntrack::CtView) -> Option<(Handle, conntrack::CtView)> {
+    view.conn.is_some().then(|| {
+        let related = conntrack::CtView {
+            state: CtState::Related,
+            reply_dir: !view.reply_dir,
+            ..view
+        };
+        (h, related)
+    })
 }
 
 /// Sets the source (or destination) address of a packet, and its port
@@ -1138,10 +1173,11 @@ mod tests {
         );
     }
 
-    /// REJECT answers through OUTPUT: the reset, and the port unreachable
-    /// for a new UDP flow, are RELATED to the rejected packet's
-    /// (unconfirmed) connection (nf_ct_attach; live: the corpus case
-    /// trace-targets).
+    /// REJECT answers through OUTPUT: the reset is RELATED to the
+    /// rejected SYN's (unconfirmed) connection (nf_ct_attach); so is the
+    /// port unreachable for a new UDP flow (icmp_glue_bits attaches the
+    /// rejected packet's connection; live: the corpus case trace-targets,
+    /// and the lab's OUTPUT counts it RELATED).
     #[test]
     fn reject_answers_go_through_output() {
         let rs = rs("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n");

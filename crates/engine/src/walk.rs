@@ -19,7 +19,7 @@
 
 use crate::conntrack::{CtState, CtView};
 use crate::eval::{compile, Ctx, Eval, Unsupported};
-use crate::packet::{LogFlags, Packet};
+use crate::packet::{LogFlags, Packet, Transport};
 use ironwall_model::addr::Iface;
 use ironwall_model::ext::comment::Comment;
 use ironwall_model::ext::ct::{Ct, NOTRACK_FLAG};
@@ -27,6 +27,7 @@ use ironwall_model::ext::log::Log;
 use ironwall_model::ext::mark_tg::MarkTarget;
 use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
+use ironwall_model::ext::tcpmss_tg::{Tcpmss, CLAMP_PMTU};
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
 use std::borrow::Cow;
@@ -62,6 +63,9 @@ pub struct Trace<'a> {
     pub notrack: bool,
     /// The packet mark after `-j MARK` rules, when one ran.
     pub mark: Option<u32>,
+    /// The TCP options and IP total length after a `-j TCPMSS` rule
+    /// changed them.
+    pub tcp_options: Option<(Vec<u8>, u16)>,
 }
 
 impl Trace<'_> {
@@ -75,6 +79,7 @@ impl Trace<'_> {
             reject: None,
             notrack: false,
             mark: None,
+            tcp_options: None,
         }
     }
 }
@@ -224,6 +229,8 @@ enum Action<'a> {
     Notrack,
     /// MARK: changes the packet's mark.
     Mark(&'a MarkTarget),
+    /// TCPMSS: clamps or adds the MSS option.
+    Tcpmss(&'a Tcpmss),
     /// Any other extension target: on.
     Other,
     /// RETURN.
@@ -291,6 +298,8 @@ fn action<'a>(target: &'a Target, index: impl Fn(&str) -> Option<usize>) -> Acti
                 Action::Notrack
             } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
                 Action::Mark(m)
+            } else if let Some(t) = any.downcast_ref::<Tcpmss>() {
+                Action::Tcpmss(t)
             } else {
                 Action::Other
             }
@@ -450,7 +459,7 @@ impl<'a> Compiled<'a> {
                 });
             }
         };
-        let bytes = u64::from(pkt.len);
+        let mut bytes = u64::from(pkt.len);
         let (mut ci, mut ri) = (start, 0usize);
         // Bounded: every rule visit advances, loops are refused by the model.
         for _ in 0..1_000_000 {
@@ -569,6 +578,20 @@ impl<'a> Compiled<'a> {
                     p.mark = (p.mark & !m.mask) ^ m.mark;
                     out.mark = Some(p.mark);
                 }
+                Action::Tcpmss(t) => match tcpmss(&cur, t.mss) {
+                    Err(()) => return Verdict::Drop,
+                    Ok(None) => {}
+                    Ok(Some((options, len))) => {
+                        // Later rules and the policy count the new length.
+                        bytes = u64::from(len);
+                        let p = cur.to_mut();
+                        p.len = len;
+                        if let Transport::Tcp { options: o, .. } = &mut p.transport {
+                            o.clone_from(&options);
+                        }
+                        out.tcp_options = Some((options, len));
+                    }
+                },
                 _ => {}
             }
             ri += 1;
@@ -585,6 +608,60 @@ impl Compiled<'_> {
         self.policy[start].1 += bytes;
         self.policies[start]
     }
+}
+
+/// `tcpmss_mangle_packet`: the TCP options and IP total length after
+/// `-j TCPMSS` (`None`: unchanged; `Err`: the kernel drops the packet).
+/// An MSS option above the new MSS is lowered (never raised); without
+/// one, a segment without payload whose header has room gets one at the
+/// front, at most 536 (RFC 1122's default). Clamping to the path MTU
+/// takes the smaller MTU of the way out and the way back (1500 on
+/// Ethernet, 65536 on lo) less 40.
+fn tcpmss(p: &Packet, mss: u16) -> Result<Option<(Vec<u8>, u16)>, ()> {
+    let Transport::Tcp { options, .. } = &p.transport else {
+        return Ok(None);
+    };
+    let mtu = |iface: &str| if iface == "lo" { 65536u32 } else { 1500 };
+    let back = if p.iface_in.is_empty() {
+        65536
+    } else {
+        mtu(&p.iface_in)
+    };
+    let new = if mss == CLAMP_PMTU {
+        let min = mtu(&p.iface_out).min(back);
+        u16::try_from(min - 40).unwrap_or(u16::MAX)
+    } else {
+        mss
+    };
+    let tcp_len = usize::from(p.len).saturating_sub(20 + p.ip_options.len());
+    let hdr = 20 + options.len();
+    if tcp_len < hdr {
+        return Err(());
+    }
+    let mut i = 0;
+    while i + 4 <= options.len() {
+        if options[i] == 2 && options[i + 1] == 4 {
+            let old = u16::from_be_bytes([options[i + 2], options[i + 3]]);
+            if old <= new {
+                return Ok(None);
+            }
+            let mut o = options.clone();
+            o[i + 2..i + 4].copy_from_slice(&new.to_be_bytes());
+            return Ok(Some((o, p.len)));
+        }
+        i += match options[i + 1] {
+            _ if options[i] <= 1 => 1,
+            0 => 1,
+            n => usize::from(n),
+        };
+    }
+    if tcp_len > hdr || hdr >= 60 {
+        return Ok(None);
+    }
+    let mut o = vec![2, 4];
+    o.extend(new.min(536).to_be_bytes());
+    o.extend_from_slice(options);
+    Ok(Some((o, p.len.saturating_add(4))))
 }
 
 /// The line the kernel's LOG target writes for `pkt`.

@@ -18,14 +18,22 @@
 //! come later.
 
 mod common;
+mod rng;
 
-use common::{dump_case, model, multiset_diff, reassembled, talk, trace};
+#[path = "common/dump.rs"]
+mod dump;
+#[path = "common/trace.rs"]
+mod trace;
+
+use common::{model, multiset_diff, reassembled};
+use dump::dump_case;
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::netfilter::trace_events;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::Compiled;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
+use ironwall_lab::topo::talk;
 use ironwall_lab::topo::{
     Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C,
     SERVER_EXTRA, SERVER_S, STRANGER, STRANGER_SPOOF,
@@ -33,6 +41,7 @@ use ironwall_lab::topo::{
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
+use rng::Rng;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -89,24 +98,6 @@ fn shot(from: End, line: &str) -> Shot {
 fn bad_sums(mut s: Shot, ip: bool, transport: bool) -> Shot {
     s.corrupt = Corrupt { ip, transport };
     s
-}
-
-/// A small xorshift generator: the packets depend only on the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[(self.next() % from.len() as u64) as usize]
-    }
 }
 
 /// Sources and destinations of the stranger's and the client's packets.

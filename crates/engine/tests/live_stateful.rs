@@ -3,8 +3,11 @@
 //! DROP policies) in the lab's server, loaded by the real
 //! iptables-restore, and the same packets through ONE
 //! `netfilter::Engine` (conntrack, NAT, the host's own answers). Every
-//! counter of every table, every LOG line and every answer the host sends
-//! must agree with the kernel's.
+//! counter of every table, every LOG line, every answer the host sends and
+//! every packet's path (iptables TRACE through `xtables-monitor --trace`,
+//! against the engine's `Outcome::walks`: `common/traversal.rs`) must
+//! agree with the kernel's. A second test does the same for a ruleset in
+//! all four tables (`all_tables_trace_agrees_with_the_kernel`).
 //!
 //! The lab needs no adaptation of the ruleset: the trusted client is
 //! 10.137.0.16 (FRIENDLY's one source) and the stranger 10.99.0.5 (outside
@@ -30,24 +33,31 @@
 //! in the engine, so that expiry is compared too.
 
 mod common;
+mod stateful;
 #[path = "common/traversal.rs"]
 mod traversal;
 
-use common::{dump_case, model, multiset_diff, reassembled, talk, trace, ALL};
-use ironwall_engine::host::{Host, Iface};
-use ironwall_engine::netfilter::{Engine, Outcome};
-use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
-use ironwall_engine::walk::Verdict;
+#[path = "common/dump.rs"]
+mod dump;
+#[path = "common/trace.rs"]
+mod trace;
+
+use common::model;
+use dump::dump_case;
+use ironwall_engine::host::Iface;
+use ironwall_engine::netfilter::Engine;
+use ironwall_engine::packet::Packet;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
-    server_ifaces, Controls, End, Lab, Monitor, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING,
-    SERVER_C, SERVER_S, STRANGER,
+    server_ifaces, talk, Controls, End, Lab, Monitor, RawLink, CLIENT, SERVER_C, SERVER_S, STRANGER,
 };
-use ironwall_model::ruleset::Ruleset;
+use stateful::{
+    captured, compare_with_kernel, inject, lab_host, now, replay, syn_ack, Change, Seen, Tally,
+};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// `nf_conntrack_udp_timeout` in the server (and the engine's host), so
 /// that a UDP flow expires within the test.
@@ -63,12 +73,6 @@ const UDP_QUERY: u16 = 40053;
 /// The server's UDP socket (a port that answers nothing).
 const UDP_OPEN: u16 = 5353;
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// The guide's ruleset with `prefix` in front of every log prefix.
 fn guide_rules(shared: &std::path::Path, prefix: &str) -> String {
     let file = shared.join("golden/ruleset.save");
@@ -82,32 +86,19 @@ fn guide_rules(shared: &std::path::Path, prefix: &str) -> String {
 }
 
 /// The engine's host: the lab server's interfaces and addresses, its
-/// sockets, the sysctls the lab sets, and the receive buffer sizes the
-/// server's namespace inherited from the machine (they set the SYN-ACK's
-/// window scale).
-fn lab_host(lab: &Lab) -> Host {
-    let mut h = Host::default();
-    for i in &server_ifaces() {
-        h.option("--iface", i).expect("iface");
-    }
-    h.option("--listen", &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"))
-        .expect("listen");
-    h.option("--sysctl", "net.ipv4.icmp_ratelimit=0")
-        .expect("sysctl");
-    for (k, v) in [
+/// sockets and the conntrack timeouts the test sets.
+fn guide_host(lab: &Lab) -> ironwall_engine::host::Host {
+    let sysctls = [
         ("udp_timeout", UDP_TIMEOUT),
         ("tcp_timeout_established", TCP_IDLE),
-    ] {
-        h.option("--sysctl", &format!("net.netfilter.nf_conntrack_{k}={v}"))
-            .expect("sysctl");
-    }
-    for key in ["net.ipv4.tcp_rmem", "net.core.rmem_max"] {
-        let (code, v, err) = ironwall_lab::triple(lab.server.run("sysctl", &["-n", key], None));
-        assert_eq!(code, 0, "sysctl {key}: {err}");
-        h.option("--sysctl", &format!("{key}={}", v.trim()))
-            .expect("sysctl");
-    }
-    h
+    ]
+    .map(|(k, v)| format!("net.netfilter.nf_conntrack_{k}={v}"));
+    lab_host(
+        lab,
+        &server_ifaces(),
+        &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"),
+        &sysctls,
+    )
 }
 
 /// A crafted frame: who sends it and the packet.
@@ -153,31 +144,8 @@ fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
     client_drops(lab, port);
     let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
     send(lab, CLIENT, &format!("SRC=10.137.0.16 DST=10.137.0.1 TTL=64 LEN=48 ID={id} PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
-    let end = std::time::Instant::now() + Duration::from_secs(2);
-    while std::time::Instant::now() < end {
-        let Some(f) = peek.recv(Duration::from_millis(100)) else {
-            continue;
-        };
-        if f.pkttype != PACKET_OUTGOING {
-            continue;
-        }
-        if let Ok(Packet {
-            transport:
-                Transport::Tcp {
-                    dpt,
-                    seq: Some(isn),
-                    flags,
-                    ..
-                },
-            ..
-        }) = wire::from_ethernet(&f.data)
-        {
-            if dpt == port && flags & F::SYN != 0 {
-                return isn.wrapping_add(1);
-            }
-        }
-    }
-    panic!("no SYN-ACK to port {port}");
+    syn_ack(&peek, port, Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no SYN-ACK to port {port}"))
 }
 
 /// A connection the test writes segment by segment from the trusted
@@ -246,38 +214,18 @@ fn server_opens(lab: &Lab) -> (Vec<Packet>, UdpSocket) {
         // A bare ACK of no connection: picked up (loose) as NEW, dropped.
         format!("{c} LEN=40 ID=54 PROTO=TCP SPT=4003 DPT=80 SEQ=1 ACK=1 WINDOW=512 RES=0x00 ACK URGP=0"),
     ];
-    (v.iter().map(|l| inject(lab, l)).collect(), udp)
-}
-
-/// Sends `line` from a raw socket of the server: it goes through the
-/// server's OUTPUT hooks like a process's packet, and a packet they drop
-/// never reaches the wire, so the test feeds the engine this copy (with
-/// the time it was sent) instead of a captured one.
-fn inject(lab: &Lab, line: &str) -> Packet {
-    let mut p = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    p.time = Some(now());
-    p.iface_out = if [SERVER_C.addr, SERVER_S.addr]
-        .map(IpAddr::V4)
-        .contains(&p.dst)
-    {
-        "lo"
-    } else if p.dst == IpAddr::V4(CLIENT.addr) {
-        SERVER_C.iface
-    } else {
-        SERVER_S.iface
-    }
-    .to_string();
-    // EPERM: dropped by OUTPUT.
-    if let Err(e) = ironwall_lab::topo::send_ipv4(&lab.server, &wire::to_ipv4(&p).expect("encode"))
-    {
-        assert_eq!(
-            e.kind(),
-            std::io::ErrorKind::PermissionDenied,
-            "raw send: {e}"
-        );
-    }
-    std::thread::sleep(Duration::from_millis(2));
-    p
+    let injected = v
+        .iter()
+        .map(|l| {
+            let out = if l.contains("DST=10.137.0.16") {
+                SERVER_C
+            } else {
+                SERVER_S
+            };
+            inject(lab, l, out.iface)
+        })
+        .collect();
+    (injected, udp)
 }
 
 /// A bulk connection from the trusted client to `addr` (`listener`):
@@ -310,328 +258,6 @@ fn bulk(lab: &Lab, listener: &TcpListener, addr: SocketAddr, n: usize) {
     });
     drop((conn, srv));
     std::thread::sleep(Duration::from_millis(50));
-}
-
-/// A frame the server saw, as the engine's packet, and whether it sent it.
-struct Seen {
-    pkt: Packet,
-    sent: bool,
-}
-
-/// Every IPv4 frame both taps saw and every injected packet (in place of
-/// its captured copy, if any), in time order.
-fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
-    let mut v: Vec<Seen> = injected
-        .iter()
-        .map(|p| Seen {
-            pkt: p.clone(),
-            sent: true,
-        })
-        .collect();
-    let mut frags = Vec::new();
-    for (end, tap) in taps {
-        for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
-            if f.data.get(12..14) != Some(&[8, 0]) {
-                continue;
-            }
-            let mut p = wire::from_ethernet(&f.data).expect("a frame the server saw parses");
-            p.time = Some(f.time);
-            let sent = match f.pkttype {
-                // On lo each packet shows twice: the engine takes the
-                // sent copy through its way back in.
-                PACKET_HOST if end.iface == "lo" => continue,
-                // Fragments: conntrack's defragmentation (nf_defrag_ipv4)
-                // joins them before the first hook; the engine takes
-                // whole packets, so the test joins them as it does.
-                PACKET_HOST if p.mf || p.frag != 0 => {
-                    p.iface_in = end.iface.to_string();
-                    frags.push((p, f.data));
-                    continue;
-                }
-                PACKET_HOST => {
-                    p.iface_in = end.iface.to_string();
-                    false
-                }
-                PACKET_OUTGOING
-                    if injected
-                        .iter()
-                        .any(|i| (i.src, i.dst, i.id) == (p.src, p.dst, p.id)) =>
-                {
-                    continue;
-                }
-                PACKET_OUTGOING => {
-                    p.mac = None;
-                    p.iface_out = end.iface.to_string();
-                    true
-                }
-                _ => continue,
-            };
-            v.push(Seen { pkt: p, sent });
-        }
-    }
-    v.extend(
-        reassembled(&frags)
-            .into_iter()
-            .map(|pkt| Seen { pkt, sent: false }),
-    );
-    v.sort_by(|a, b| {
-        a.pkt
-            .time
-            .partial_cmp(&b.pkt.time)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    v
-}
-
-/// What identifies a packet's flow and kind: addresses, ports, TCP flags
-/// or ICMP type.
-fn kind(p: &Packet) -> String {
-    let t = match &p.transport {
-        Transport::Tcp {
-            spt, dpt, flags, ..
-        } => format!("TCP {spt}>{dpt} flags {flags:#x}"),
-        Transport::Udp { spt, dpt, .. } => format!("UDP {spt}>{dpt}"),
-        Transport::Icmp { typ, code, .. } => format!("ICMP {typ}/{code}"),
-        Transport::Other(n) => format!("PROTO {n}"),
-    };
-    format!("{} > {} {t}", p.src, p.dst)
-}
-
-/// A packet as compared between the engine's answer and the kernel's: its
-/// log line without the IP ID, the SYN-ACK's sequence number and the
-/// timestamp option's values (all chosen at random by the kernel).
-fn answer_text(p: &Packet) -> String {
-    let mut p = p.clone();
-    p.id = 0;
-    p.time = None;
-    p.iface_in.clear();
-    p.iface_out.clear();
-    p.mac = None;
-    // The mark is the skb's, not the wire's.
-    p.mark = 0;
-    if let Transport::Tcp {
-        seq,
-        options,
-        flags,
-        ..
-    } = &mut p.transport
-    {
-        if *flags & F::SYN != 0 {
-            *seq = Some(0);
-        }
-        let mut i = 0;
-        while i < options.len() {
-            match options[i] {
-                0 | 1 => i += 1,
-                k => {
-                    let len = usize::from(options.get(i + 1).copied().unwrap_or(2)).max(2);
-                    if k == 8 {
-                        for b in options.iter_mut().skip(i + 2).take(len - 2) {
-                            *b = 0;
-                        }
-                    }
-                    i += len;
-                }
-            }
-        }
-    }
-    p.log_line(ALL)
-}
-
-/// A connection's shift of the server's sequence space: (server address,
-/// server port, peer address, peer port, kernel ISN minus engine ISN).
-type Shift = (IpAddr, u16, IpAddr, u16, u32);
-
-/// Moves the server's sequence numbers of a shifted connection into the
-/// engine's space (the server's SEQ, the peer's ACK).
-fn shifted(p: &mut Packet, shifts: &[Shift]) {
-    let Transport::Tcp {
-        spt,
-        dpt,
-        seq,
-        ack,
-        flags,
-        ..
-    } = &mut p.transport
-    else {
-        return;
-    };
-    for (sa, sp, pa, pp, d) in shifts {
-        if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) {
-            *seq = seq.map(|s| s.wrapping_sub(*d));
-        } else if (p.src, *spt, p.dst, *dpt) == (*pa, *pp, *sa, *sp) && *flags & F::ACK != 0 {
-            *ack = ack.map(|a| a.wrapping_sub(*d));
-        }
-    }
-}
-
-/// Whether a sent packet is one the stack sends on its own (an answer),
-/// not a socket's segment.
-fn is_answer(p: &Packet) -> bool {
-    match &p.transport {
-        Transport::Tcp { flags, .. } => {
-            *flags & F::RST != 0 || *flags & (F::SYN | F::ACK) == F::SYN | F::ACK
-        }
-        Transport::Icmp { typ, .. } => matches!(typ, 0 | 3 | 11),
-        _ => false,
-    }
-}
-
-/// The answers an outcome sent that left (their own answers too).
-fn answers_of(o: &Outcome, into: &mut Vec<Packet>) {
-    if let Some(r) = &o.reply {
-        if r.verdict == Verdict::Accept {
-            into.push(r.out.clone());
-        }
-        answers_of(r, into);
-    }
-}
-
-/// Every LOG line of an outcome and its answers.
-fn logs_of(o: &Outcome, into: &mut Vec<String>) {
-    into.extend(o.logs.iter().cloned());
-    if let Some(r) = &o.reply {
-        logs_of(r, into);
-    }
-}
-
-/// What the run compared.
-#[derive(Default, Debug)]
-struct Tally {
-    packets_in: usize,
-    packets_out: usize,
-    answers: usize,
-    counters: usize,
-    logs: usize,
-    paths: usize,
-    disagreements: usize,
-    /// The packets fed to the engine, in order.
-    fed: Vec<Packet>,
-}
-
-/// A change the test made to the server while it ran.
-enum Change {
-    /// `nf_conntrack_tcp_loose` set to 0.
-    Strict,
-    /// An address added to an interface.
-    Addr(Iface),
-    /// `net.ipv4.ip_forward` set.
-    Forward(bool),
-}
-
-/// Feeds the capture through one engine, making each change to its host
-/// from the change's time on; returns the LOG lines and the paths (see
-/// [`traversal::engine_paths`]).
-fn replay(
-    e: &mut Engine,
-    seen: Vec<Seen>,
-    mut changes: Vec<(f64, Change)>,
-    tally: &mut Tally,
-) -> (Vec<String>, Vec<String>) {
-    let mut logs = Vec::new();
-    let mut paths = Vec::new();
-    let mut pending: Vec<Packet> = Vec::new();
-    let mut shifts: Vec<Shift> = Vec::new();
-    changes.reverse();
-    for Seen { mut pkt, sent } in seen {
-        while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
-            match change {
-                Change::Strict => e.ct.sysctl.tcp_loose = false,
-                Change::Addr(i) => e.host.ifaces.push(i),
-                Change::Forward(on) => e.host.sysctl.ip_forward = on,
-            }
-        }
-        shifted(&mut pkt, &shifts);
-        if sent {
-            tally.packets_out += 1;
-            if let Some(i) = pending.iter().position(|a| kind(a) == kind(&pkt)) {
-                let a = pending.remove(i);
-                tally.answers += 1;
-                if let (
-                    Transport::Tcp {
-                        seq: Some(k),
-                        flags,
-                        spt,
-                        dpt,
-                        ..
-                    },
-                    Transport::Tcp { seq: Some(m), .. },
-                ) = (&pkt.transport, &a.transport)
-                {
-                    if flags & F::SYN != 0 {
-                        let d = k.wrapping_sub(*m);
-                        shifts.push((pkt.src, *spt, pkt.dst, *dpt, d));
-                        shifted(&mut pkt, &shifts[shifts.len() - 1..]);
-                    }
-                }
-                if answer_text(&a) != answer_text(&pkt) {
-                    tally.disagreements += 1;
-                    eprintln!(
-                        "answer differs:\n ironwall {}\n kernel   {}",
-                        answer_text(&a),
-                        answer_text(&pkt)
-                    );
-                }
-                continue;
-            }
-            if is_answer(&pkt) {
-                tally.disagreements += 1;
-                eprintln!(
-                    "the kernel answered, ironwall did not: {}",
-                    pkt.log_line(ALL)
-                );
-            }
-        } else {
-            tally.packets_in += 1;
-        }
-        let o = e.process(&pkt);
-        tally.fed.push(pkt);
-        answers_of(&o, &mut pending);
-        logs_of(&o, &mut logs);
-        traversal::engine_paths(&o, &mut paths);
-    }
-    for a in pending {
-        tally.disagreements += 1;
-        eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
-    }
-    (logs, paths)
-}
-
-/// Compares every rule's and policy's counters of every table of `ours`
-/// with the kernel's save.
-fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
-    for t in &ours.tables {
-        let kt = kernel.table(t.name()).expect("the table in the kernel");
-        for c in &t.chains {
-            let kc = kt.chain(&c.name).expect("the chain in the kernel");
-            let mut pairs = Vec::new();
-            if c.is_builtin() {
-                pairs.push((
-                    format!("{} {} policy", t.name(), c.name),
-                    (c.counters.packets, c.counters.bytes),
-                    (kc.counters.packets, kc.counters.bytes),
-                ));
-            }
-            for (i, r) in c.rules.iter().enumerate() {
-                let k = kc
-                    .rules
-                    .get(i)
-                    .map_or((u64::MAX, 0), |k| (k.counters.packets, k.counters.bytes));
-                pairs.push((
-                    format!("{}: -A {}{}", t.name(), c.name, r.save_text(false)),
-                    (r.counters.packets, r.counters.bytes),
-                    k,
-                ));
-            }
-            for (what, o, k) in pairs {
-                tally.counters += 1;
-                if o != k {
-                    tally.disagreements += 1;
-                    eprintln!("counters differ: {what}: ironwall {o:?}, kernel {k:?}");
-                }
-            }
-        }
-    }
 }
 
 #[test]
@@ -762,7 +388,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let answer = |id: u16| format!("{c} LEN=28 ID={id} PROTO=UDP SPT=53 DPT={UDP_QUERY} LEN=8");
     send(&lab, CLIENT, &answer(90));
     std::thread::sleep(Duration::from_millis(50));
-    let mut changes = vec![(now(), Change::Strict)];
+    let mut changes: Vec<Change> = vec![(now(), Box::new(|e| e.ct.sysctl.tcp_loose = false))];
     lab.server
         .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "0")])
         .expect("tcp_loose");
@@ -780,7 +406,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
             .sysctl(&[("net.ipv4.ip_forward", v)])
             .expect("ip_forward");
     };
-    changes.push((now(), Change::Forward(true)));
+    changes.push((now(), Box::new(|e| e.host.sysctl.ip_forward = true)));
     forward(true);
     let (code, _, err) = ironwall_lab::triple(lab.server.run(
         "ip",
@@ -797,7 +423,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     std::thread::sleep(Duration::from_millis(20));
     send(&lab, STRANGER, &format!("{s} LEN=44 ID=59 PROTO=TCP SPT=41009 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
     std::thread::sleep(Duration::from_millis(20));
-    changes.push((now(), Change::Forward(false)));
+    changes.push((now(), Box::new(|e| e.host.sysctl.ip_forward = false)));
     forward(false);
     // The guide's DNAT target made local: 172.17.0.4 on srv-s. The
     // stranger's SYN to 22 now reaches INPUT translated (logged with
@@ -808,7 +434,8 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         addr: std::net::Ipv4Addr::new(172, 17, 0, 4),
         prefix: 32,
     };
-    changes.push((now(), Change::Addr(dnat.clone())));
+    let local = dnat.clone();
+    changes.push((now(), Box::new(move |e| e.host.ifaces.push(local))));
     let (code, _, err) = ironwall_lab::triple(lab.server.run(
         "ip",
         &[
@@ -888,13 +515,8 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
 }
 
 /// Taps on the server's interfaces, lo included.
-fn server_taps(lab: &Lab) -> [(End, RawLink); 3] {
-    let lo = End {
-        iface: "lo",
-        addr: std::net::Ipv4Addr::LOCALHOST,
-        mac: [0; 6],
-    };
-    [SERVER_C, SERVER_S, lo].map(|e| (e, RawLink::open(&lab.server, e.iface).expect("tap")))
+fn server_taps(lab: &Lab) -> [(&'static str, RawLink); 3] {
+    [SERVER_C.iface, SERVER_S.iface, "lo"].map(|i| (i, RawLink::open(&lab.server, i).expect("tap")))
 }
 
 /// Starts tracing every packet of the lab's server ([`traversal::start`]),
@@ -933,42 +555,27 @@ fn check(
     lab: &Lab,
     rules: &str,
     prefix: &str,
-    (seen, changes): (Vec<Seen>, Vec<(f64, Change)>),
+    (seen, changes): (Vec<Seen>, Vec<Change>),
     kmsg: &Kmsg,
     monitor: Monitor,
 ) {
     let mut tally = Tally::default();
     let ruleset = model(rules, false);
-    let mut engine = Engine::new(&ruleset, lab_host(lab)).expect("the engine models the ruleset");
-    let (logs, paths) = replay(&mut engine, seen, changes, &mut tally);
-    let mut ours = model(rules, false);
-    engine.add_counters_to(&mut ours);
-    let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
-    assert_eq!(code, 0, "iptables-save: {err}");
-    let show = std::env::var_os("IRONWALL_LAB_SHOW").is_some();
-    if show {
-        eprintln!("{save}");
-    }
-    compare_counters(&ours, &model(&save, true), &mut tally);
-    let klogs = kmsg.lines(
-        logs.len(),
-        Duration::from_millis(200),
-        Duration::from_secs(3),
-    );
-    tally.logs = klogs.len();
-    tally.disagreements += multiset_diff("LOG line", &logs, &klogs);
+    let mut engine = Engine::new(&ruleset, guide_host(lab)).expect("the engine models the ruleset");
+    let mut paths = Vec::new();
+    let logs = replay(&mut engine, seen, changes, &mut tally, &mut |o| {
+        traversal::engine_paths(o, &mut paths)
+    });
+    compare_with_kernel(lab, &engine, rules, kmsg, &logs, &mut tally);
     let lines = monitor.finish(Duration::from_millis(300), Duration::from_secs(10));
     let tables: Vec<&str> = ruleset.tables.iter().map(|t| t.name()).collect();
     let kernel = traversal::kernel_paths(&lines, &trace::handles(lab, &tables));
     tally.paths = kernel.len();
-    if show {
+    if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
         eprintln!("{}\n{}", lines.join("\n"), kernel.join("\n"));
     }
-    tally.disagreements += multiset_diff("TRACE path", &paths, &kernel);
-    eprintln!(
-        "{what}: {} packets in, {} out ({} of them the host's answers, compared), {} rule and policy counters ({}), {} LOG lines, {} TRACE paths compared; {} disagreements",
-        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tables.join(", "), tally.logs, tally.paths, tally.disagreements
-    );
+    tally.disagreements += common::multiset_diff("TRACE path", &paths, &kernel);
+    eprintln!("{what} ({}): {}", tables.join(", "), tally.report());
     if tally.disagreements > 0 {
         let host = [
             format!("listen tcp/22,tcp/8443,udp/{UDP_OPEN}"),
@@ -1088,6 +695,7 @@ fn all_tables_trace_agrees_with_the_kernel() {
     let injected = vec![inject(
         &lab,
         "SRC=10.137.0.1 DST=10.137.0.1 TTL=64 LEN=30 ID=7 PROTO=UDP SPT=5000 DPT=2200 LEN=10",
+        "lo",
     )];
     std::thread::sleep(Duration::from_millis(20));
     // The server's own UDP from the untracked port 7777 to the client's

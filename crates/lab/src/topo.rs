@@ -154,6 +154,24 @@ fn ip(args: &[&str]) -> io::Result<()> {
     }
 }
 
+/// A permanent neighbour entry in namespace `ns`: `addr` is at `mac` on
+/// `dev`.
+fn neighbour(ns: &str, addr: Ipv4Addr, mac: [u8; 6], dev: &str) -> io::Result<()> {
+    ip(&[
+        "-n",
+        ns,
+        "neigh",
+        "replace",
+        &addr.to_string(),
+        "lladdr",
+        &mac_text(mac),
+        "dev",
+        dev,
+        "nud",
+        "permanent",
+    ])
+}
+
 impl Lab {
     /// Makes the namespaces, links, addresses, routes and neighbour entries,
     /// and applies `controls` to the server. Panics when the kernel refuses
@@ -200,19 +218,7 @@ impl Lab {
                     end.iface,
                 ])?;
                 ip(&["-n", ns, "link", "set", end.iface, "up"])?;
-                ip(&[
-                    "-n",
-                    ns,
-                    "neigh",
-                    "replace",
-                    &other.addr.to_string(),
-                    "lladdr",
-                    &mac_text(other.mac),
-                    "dev",
-                    end.iface,
-                    "nud",
-                    "permanent",
-                ])?;
+                neighbour(ns, other.addr, other.mac, end.iface)?;
             }
             ip(&[
                 "-n",
@@ -225,19 +231,7 @@ impl Lab {
             ])?;
         }
         for a in STRANGER_SPOOF {
-            ip(&[
-                "-n",
-                s,
-                "neigh",
-                "replace",
-                &a.to_string(),
-                "lladdr",
-                &mac_text(STRANGER.mac),
-                "dev",
-                SERVER_S.iface,
-                "nud",
-                "permanent",
-            ])?;
+            neighbour(s, a, STRANGER.mac, SERVER_S.iface)?;
         }
         for a in SERVER_EXTRA {
             ip(&[
@@ -279,6 +273,27 @@ impl Lab {
                 .sysctl(&[("net.netfilter.nf_conntrack_checksum", ck)])?;
         }
         Ok(())
+    }
+
+    /// Renames the server's interface `end` ([`SERVER_C`] or [`SERVER_S`])
+    /// to `name` (as a ruleset written for other interface names needs):
+    /// down, renamed, up, and its permanent neighbour entries, which the
+    /// link going down deleted, made again. Its addresses stay; the
+    /// constants keep the old name, so the caller uses `name` from then on.
+    pub fn rename_server(&self, end: End, name: &str) -> io::Result<()> {
+        let s = self.server.name();
+        ip(&["-n", s, "link", "set", end.iface, "down"])?;
+        ip(&["-n", s, "link", "set", end.iface, "name", name])?;
+        ip(&["-n", s, "link", "set", name, "up"])?;
+        if end == SERVER_S {
+            neighbour(s, STRANGER.addr, STRANGER.mac, name)?;
+            for a in STRANGER_SPOOF {
+                neighbour(s, a, STRANGER.mac, name)?;
+            }
+            Ok(())
+        } else {
+            neighbour(s, CLIENT.addr, CLIENT.mac, name)
+        }
     }
 
     /// The sending namespace and the server-side end for `from`
@@ -616,4 +631,54 @@ impl Drop for Monitor {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A real TCP connection from a socket made in `client` to `addr`, where
+/// `listener` listens: handshake, `hello` one way and `world` back, then
+/// the client closes, then the server; waits a little for the last
+/// segments. Returns the client's port.
+pub fn talk(client: &Netns, listener: &std::net::TcpListener, addr: std::net::SocketAddr) -> u16 {
+    let mut conn = client
+        .enter(|| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
+        .expect("enter the client's namespace")
+        .expect("connect");
+    let (mut srv, peer) = listener.accept().expect("accept");
+    for s in [&conn, &srv] {
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+    }
+    use std::io::{Read, Write};
+    conn.write_all(b"hello").expect("write");
+    let mut buf = [0u8; 5];
+    srv.read_exact(&mut buf).expect("server read");
+    srv.write_all(b"world").expect("write back");
+    conn.read_exact(&mut buf).expect("client read");
+    drop(conn);
+    let mut rest = Vec::new();
+    let _ = srv.read_to_end(&mut rest);
+    drop(srv);
+    std::thread::sleep(Duration::from_millis(50));
+    peer.port()
+}
+
+/// Pins the calling thread to the CPU it runs on. Frames a thread sends
+/// into a veth link queue on the backlog of the CPU it runs on; frames
+/// queued on two CPUs' backlogs may reach the stack out of the order they
+/// were sent (and stamped) in, which a test comparing with a replay in
+/// time order must avoid (a `limit` match, conntrack).
+pub fn pin_thread() -> io::Result<()> {
+    // SAFETY: sched_getcpu and sched_setaffinity on the calling thread
+    // with a zeroed, then filled, cpu_set_t.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        if cpu < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }

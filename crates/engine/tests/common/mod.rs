@@ -1,16 +1,11 @@
 //! Helpers shared by the live differential tests (`live_kernel.rs`,
 //! `live_stateful.rs`).
 
-pub mod trace;
-
 use ironwall_engine::packet::{LogFlags, Packet};
 use ironwall_engine::wire;
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
 
 /// Every field a log line can show.
 pub const ALL: LogFlags = LogFlags {
@@ -19,44 +14,6 @@ pub const ALL: LogFlags = LogFlags {
     ip_opt: true,
     uid: false,
 };
-
-/// With `IRONWALL_LAB_DUMP=NAME` set, writes a run that disagreed as a
-/// new regression case `tests/corpus/cases/NAME.case`: its ruleset (the
-/// test's log `prefix` taken out), the lab server's interfaces and the
-/// `host` lines, and every packet the engine was fed, with its time (a
-/// wrong checksum as `badsum`). Trim it to the packets that matter, then
-/// record it from the kernel (see the engine README).
-pub fn dump_case(what: &str, rules: &str, prefix: &str, host: &[String], packets: &[Packet]) {
-    let Some(name) = std::env::var_os("IRONWALL_LAB_DUMP") else {
-        return;
-    };
-    let mut lines: Vec<String> = ironwall_lab::topo::server_ifaces()
-        .iter()
-        .map(|i| format!("iface {i}"))
-        .collect();
-    lines.extend(host.iter().cloned());
-    let packets: Vec<String> = packets
-        .iter()
-        .map(|p| {
-            let sum = if p.bad_checksum { "badsum " } else { "" };
-            let time = p.time.map_or(String::new(), |t| format!("[{t:.6}] "));
-            format!("{sum}{time}{}", p.log_line(ALL).trim_end())
-        })
-        .collect();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cases");
-    let about = format!("Dumped by {what}; trim, then record (IRONWALL_LAB_RECORD=1).");
-    match ironwall_lab::corpus::dump(
-        &dir,
-        &name.to_string_lossy(),
-        &about,
-        &rules.replace(prefix, ""),
-        &lines,
-        &packets,
-    ) {
-        Ok(path) => eprintln!("{what}: wrote {}", path.display()),
-        Err(e) => eprintln!("{what}: could not write the case: {e}"),
-    }
-}
 
 /// Prints the `what` (LOG lines, paths) only one side has; returns how
 /// many there are.
@@ -89,33 +46,6 @@ pub fn model(rules: &str, counters: bool) -> Ruleset {
     };
     restore(&mut rs, rules, &opts, &[]).expect("our model loads the ruleset");
     rs
-}
-
-/// A real TCP connection from a socket made in `client` to `addr`, where
-/// `listener` listens: handshake, `hello` one way and `world` back, then
-/// the client closes, then the server; waits a little for the last
-/// segments. Returns the client's port.
-pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAddr) -> u16 {
-    let mut conn = client
-        .enter(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
-        .expect("enter the client's namespace")
-        .expect("connect");
-    let (mut srv, peer) = listener.accept().expect("accept");
-    for s in [&conn, &srv] {
-        s.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-    }
-    conn.write_all(b"hello").expect("write");
-    let mut buf = [0u8; 5];
-    srv.read_exact(&mut buf).expect("server read");
-    srv.write_all(b"world").expect("write back");
-    conn.read_exact(&mut buf).expect("client read");
-    drop(conn);
-    let mut rest = Vec::new();
-    let _ = srv.read_to_end(&mut rest);
-    drop(srv);
-    std::thread::sleep(Duration::from_millis(50));
-    peer.port()
 }
 
 /// The packets the kernel reassembles from the fragments received (each
