@@ -3,8 +3,11 @@
 //! DROP policies) in the lab's server, loaded by the real
 //! iptables-restore, and the same packets through ONE
 //! `netfilter::Engine` (conntrack, NAT, the host's own answers). Every
-//! counter of every table, every LOG line and every answer the host sends
-//! must agree with the kernel's.
+//! counter of every table, every LOG line, every answer the host sends and
+//! every packet's path (iptables TRACE through `xtables-monitor --trace`,
+//! against the engine's `Outcome::walks`: `common/traversal.rs`) must
+//! agree with the kernel's. A second test does the same for a ruleset in
+//! all four tables (`all_tables_trace_agrees_with_the_kernel`).
 //!
 //! The lab needs no adaptation of the ruleset: the trusted client is
 //! 10.137.0.16 (FRIENDLY's one source) and the stranger 10.99.0.5 (outside
