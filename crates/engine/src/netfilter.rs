@@ -200,6 +200,9 @@ pub struct Engine<'a> {
     /// Whether a rule makes the kernel track connections in this
     /// namespace ([`needs_conntrack`]); without, nat chains never run.
     nat_runs: bool,
+    /// Set by [`Engine::process`] for a sent packet without `UID=`: its
+    /// socket is root's, which `LOG --log-uid` writes.
+    root_sock: bool,
 }
 
 /// Whether a rule asks for connection tracking (`nf_ct_netns_get`): a
@@ -271,6 +274,7 @@ impl<'a> Engine<'a> {
                 .flat_map(|t| &t.chains)
                 .flat_map(|c| &c.rules)
                 .any(needs_conntrack),
+            root_sock: false,
         })
     }
 
@@ -499,6 +503,8 @@ impl<'a> Engine<'a> {
     /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
         let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
+        self.root_sock =
+            pkt.uid_gid.is_none() && pkt.iface_in.is_empty() && !pkt.iface_out.is_empty();
         self.process_as(pkt, None, Sock::User(uid, gid))
     }
 
@@ -542,6 +548,11 @@ impl<'a> Engine<'a> {
         // A quiet replay copies into the room of the previous packet.
         let mut p = std::mem::take(&mut self.scratch);
         p.clone_from(pkt);
+        // LOG --log-uid writes a process socket's owner (live: the corpus
+        // case log-uid), not that of the stack's answers.
+        if std::mem::take(&mut self.root_sock) {
+            p.uid_gid = Some((0, 0));
+        }
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         self.last = None;
         let verdict = if arriving {
@@ -745,6 +756,8 @@ impl<'a> Engine<'a> {
         // header logs as 12 zero bytes and the IPv4 type.
         p.iface_in = "lo".into();
         p.iface_out.clear();
+        // loopback_xmit orphans it: no socket on the way in.
+        p.uid_gid = None;
         let mut mac = vec![0u8; 12];
         mac.extend([8, 0]);
         p.mac = Some(mac);
