@@ -45,7 +45,9 @@ use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::{Compiled, Record, Step, Trace, Verdict};
+use ironwall_model::ext::log::Log;
 use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
+use ironwall_model::rule::{Rule, Target};
 use ironwall_model::ruleset::Ruleset;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -283,6 +285,12 @@ pub struct Engine<'a> {
     /// Whether a rule makes the kernel track connections in this
     /// namespace ([`needs_conntrack`]); without, nat chains never run.
     nat_runs: bool,
+    /// Set by [`Engine::process`] for a sent packet without `UID=`: its
+    /// socket is root's, which `LOG --log-uid` writes.
+    root_sock: bool,
+    /// Whether a LOG rule writes UIDs (`--log-uid`): only then is a sent
+    /// packet copied to carry its socket's owner.
+    log_uid: bool,
 }
 
 /// The packet on its way through the hooks: the caller's until a hook
@@ -304,13 +312,20 @@ fn own<'a>(p: &'a mut Pkt<'_>, room: &mut Packet) -> &'a mut Packet {
 /// conntrack or state match, a NAT or CT target. Without one (a nat
 /// table of LOG rules alone, say) packets have no connection and the nat
 /// chains are never walked (live: the corpus case rp-filter).
-fn needs_conntrack(r: &ironwall_model::rule::Rule) -> bool {
-    use ironwall_model::rule::Target;
+fn needs_conntrack(r: &Rule) -> bool {
     r.matches
         .iter()
         .any(|m| matches!(m.def.name, "conntrack" | "state"))
         || matches!(&r.target, Target::Ext(l)
             if matches!(l.def.name, "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "CT"))
+}
+
+/// Every rule of every table.
+fn rules(rs: &Ruleset) -> impl Iterator<Item = &Rule> {
+    rs.tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -363,12 +378,12 @@ impl<'a> Engine<'a> {
             log_lines: String::new(),
             room: Packet::default(),
             spare: Vec::new(),
-            nat_runs: rs
-                .tables
-                .iter()
-                .flat_map(|t| &t.chains)
-                .flat_map(|c| &c.rules)
-                .any(needs_conntrack),
+            nat_runs: rules(rs).any(needs_conntrack),
+            root_sock: false,
+            log_uid: rules(rs).any(|r| {
+                matches!(&r.target, Target::Ext(l)
+                    if l.ext.as_any().downcast_ref::<Log>().is_some_and(|g| g.flags & 0x08 != 0))
+            }),
         })
     }
 
@@ -615,6 +630,8 @@ impl<'a> Engine<'a> {
     /// [`Engine::process`], the outcome boxed.
     fn process_own(&mut self, pkt: &Packet) -> Box<Outcome> {
         let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
+        self.root_sock =
+            pkt.uid_gid.is_none() && pkt.iface_in.is_empty() && !pkt.iface_out.is_empty();
         self.process_as(pkt, None, Sock::User(uid, gid))
     }
 
@@ -647,6 +664,11 @@ impl<'a> Engine<'a> {
     ) -> Box<Outcome> {
         let mut out = self.outcome(pkt);
         let mut p = Cow::Borrowed(pkt);
+        // LOG --log-uid writes a process socket's owner (live: the corpus
+        // case log-uid), not that of the stack's answers.
+        if std::mem::take(&mut self.root_sock) && self.log_uid {
+            own(&mut p, &mut self.room).uid_gid = Some((0, 0));
+        }
         let arriving = !p.iface_in.is_empty() || p.iface_out.is_empty();
         self.last = None;
         let verdict = if arriving {
@@ -880,6 +902,8 @@ impl<'a> Engine<'a> {
         let back = own(p, &mut self.room);
         back.iface_in = "lo".into();
         back.iface_out.clear();
+        // loopback_xmit orphans it: no socket on the way in.
+        back.uid_gid = None;
         let mut mac = vec![0u8; 12];
         mac.extend([8, 0]);
         back.mac = Some(mac);
