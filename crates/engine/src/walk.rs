@@ -264,6 +264,8 @@ pub struct Compiled<'a> {
     /// Whether a rule reads the host's view of addresses (addrtype,
     /// rpfilter: [`Ctx::addr_types`], [`Ctx::reverse`]).
     uses_host: bool,
+    /// Whether a rule's target is REJECT.
+    rejects: bool,
     /// The return points of a walk (kept to reuse their room).
     stack: Vec<(usize, usize)>,
 }
@@ -329,6 +331,10 @@ impl<'a> Compiled<'a> {
             .filter(|(_, c)| c.is_builtin() && table.present_chain(&c.name).is_some())
             .map(|(i, c)| (c.name.as_str(), i))
             .collect();
+        let rejects = rules
+            .iter()
+            .flatten()
+            .any(|r| matches!(r.action, Action::Reject(_)));
         Ok(Compiled {
             table,
             builtins,
@@ -354,8 +360,14 @@ impl<'a> Compiled<'a> {
                     .iter()
                     .any(|m| matches!(m.def.name, "addrtype" | "rpfilter"))
             }),
+            rejects,
             stack: Vec::new(),
         })
+    }
+
+    /// Whether a rule's target is REJECT.
+    pub fn rejects(&self) -> bool {
+        self.rejects
     }
 
     /// Whether a rule reads the host's view of addresses (addrtype,
