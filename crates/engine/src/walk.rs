@@ -376,18 +376,13 @@ impl<'a> Compiled<'a> {
         self.uses_host
     }
 
-    /// The index of a built-in chain the kernel holds.
+    /// The index of a built-in chain the kernel holds (iptables-nft
+    /// registers a hook only for the base chains that exist).
     pub fn builtin(&self, chain: &str) -> Option<usize> {
         self.builtins
             .iter()
             .find(|(n, _)| *n == chain)
             .map(|(_, i)| *i)
-    }
-
-    /// Whether the table holds built-in chain `chain` (iptables-nft
-    /// registers a hook only for the base chains that exist).
-    pub fn has_builtin(&self, chain: &str) -> bool {
-        self.builtin(chain).is_some()
     }
 
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
