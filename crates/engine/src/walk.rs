@@ -417,6 +417,10 @@ impl<'a> Compiled<'a> {
         mut rec: Record<'_>,
         out: &mut Trace<'a>,
     ) -> Verdict {
+        // A chain without rules (quiet: no step to record) is its policy.
+        if matches!(rec, Record::Quiet(_)) && self.rules.get(start).is_some_and(Vec::is_empty) {
+            return self.policy_verdict(start, u64::from(pkt.len));
+        }
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
         let verdict = self.walk_inner(start, pkt, cx, out, &mut rec, &mut stack);
