@@ -582,16 +582,14 @@ impl Slots {
 
     /// Puts `c` in a free slot (or a new one) and returns the slot.
     fn insert(&mut self, c: Conn) -> usize {
-        match self.free.pop() {
-            Some(id) => {
-                self.all[id] = Some(c);
-                id
-            }
-            None => {
-                self.all.push(Some(c));
-                self.all.len() - 1
+        if let Some(id) = self.free.pop() {
+            if let Some(slot) = self.all.get_mut(id) {
+                *slot = Some(c);
+                return id;
             }
         }
+        self.all.push(Some(c));
+        self.all.len() - 1
     }
 
     fn remove(&mut self, id: usize) -> Option<Conn> {

@@ -257,6 +257,8 @@ hooks! {
 #[derive(Debug)]
 pub struct Engine<'a> {
     tables: Vec<Compiled<'a>>,
+    /// Whether a rule of any table is a REJECT.
+    rejects: bool,
     /// Per [`Hook`]: the table that holds its built-in chain and the
     /// chain's index, resolved once.
     hooks: [Option<(usize, usize)>; Hook::ALL.len()],
@@ -265,7 +267,7 @@ pub struct Engine<'a> {
     /// The host.
     pub host: Host,
     /// The last arriving packet's connection, its view and time (for the
-    /// packet a REJECT sends).
+    /// packet a REJECT sends; kept only when a rule is a REJECT).
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
@@ -368,6 +370,7 @@ impl<'a> Engine<'a> {
             })
         });
         Ok(Engine {
+            rejects: tables.iter().any(Compiled::rejects),
             tables,
             hooks,
             ct: conntrack::Table::new(host.sysctl.ct),
@@ -767,7 +770,9 @@ impl<'a> Engine<'a> {
         }
         let h = self.connect(raw, attached, p, &mut cx);
         out.ct = cx.ct.state;
-        self.last = Some((h, cx.ct.clone(), now));
+        if self.rejects {
+            self.last = Some((h, cx.ct.clone(), now));
+        }
         if self.stop(Hook::ManglePrerouting, p, &cx, out) {
             return Verdict::Drop;
         }

@@ -271,6 +271,8 @@ pub struct Compiled<'a> {
     /// Whether a rule reads the host's view of addresses (addrtype,
     /// rpfilter: [`Ctx::addr_types`], [`Ctx::reverse`]).
     uses_host: bool,
+    /// Whether a rule's target is REJECT.
+    rejects: bool,
     /// The return points of a walk (kept to reuse their room).
     stack: Vec<(usize, usize)>,
 }
@@ -338,6 +340,10 @@ impl<'a> Compiled<'a> {
             .filter(|(_, c)| c.is_builtin() && table.present_chain(&c.name).is_some())
             .map(|(i, c)| (c.name.as_str(), i))
             .collect();
+        let rejects = rules
+            .iter()
+            .flatten()
+            .any(|r| matches!(r.action, Action::Reject(_)));
         Ok(Compiled {
             table,
             builtins,
@@ -363,8 +369,14 @@ impl<'a> Compiled<'a> {
                     .iter()
                     .any(|m| matches!(m.def.name, "addrtype" | "rpfilter"))
             }),
+            rejects,
             stack: Vec::new(),
         })
+    }
+
+    /// Whether a rule's target is REJECT.
+    pub fn rejects(&self) -> bool {
+        self.rejects
     }
 
     /// Whether a rule reads the host's view of addresses (addrtype,
@@ -373,18 +385,13 @@ impl<'a> Compiled<'a> {
         self.uses_host
     }
 
-    /// The index of a built-in chain the kernel holds.
+    /// The index of a built-in chain the kernel holds (iptables-nft
+    /// registers a hook only for the base chains that exist).
     pub fn builtin(&self, chain: &str) -> Option<usize> {
         self.builtins
             .iter()
             .find(|(n, _)| *n == chain)
             .map(|(_, i)| *i)
-    }
-
-    /// Whether the table holds built-in chain `chain` (iptables-nft
-    /// registers a hook only for the base chains that exist).
-    pub fn has_builtin(&self, chain: &str) -> bool {
-        self.builtin(chain).is_some()
     }
 
     /// Walks `pkt` from built-in chain `chain`; returns the verdict and
@@ -419,6 +426,10 @@ impl<'a> Compiled<'a> {
         mut rec: Record<'_>,
         out: &mut Trace<'a>,
     ) -> Verdict {
+        // A chain without rules (quiet: no step to record) is its policy.
+        if matches!(rec, Record::Quiet(_)) && self.rules.get(start).is_some_and(Vec::is_empty) {
+            return self.policy_verdict(start, u64::from(pkt.len));
+        }
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
         let verdict = self.walk_inner(start, pkt, cx, out, &mut rec, &mut stack);
