@@ -14,9 +14,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Reads the rules file; a missing file is an empty ruleset.
-pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
-    let mut rs = Ruleset::new(Family::V4);
+/// Reads the rules file (an `iptables-save` or, for `Family::V6`, an
+/// `ip6tables-save` text); a missing file is an empty ruleset.
+pub fn load(path: &Path, sets: &[String], family: Family) -> Result<Ruleset> {
+    let mut rs = Ruleset::new(family);
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(rs),
@@ -46,10 +47,12 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
 
 const ABSENT: &str = "# ironwall absent ";
 
-/// Writes the ruleset as `iptables-save -c` text, through a temporary file
-/// renamed over the target, so that readers see the old or the new file.
+/// Writes the ruleset as `iptables-save -c` (or `ip6tables-save -c`) text,
+/// through a temporary file renamed over the target, so that readers see
+/// the old or the new file.
 pub fn store(path: &Path, rs: &Ruleset) -> Result<()> {
-    let mut text = save::save(rs, None, true, "iptables-save", &ctime_now());
+    let prog = format!("{}-save", rs.family.prog());
+    let mut text = save::save(rs, None, true, &prog, &ctime_now());
     for t in rs.tables.iter().filter(|t| !t.absent.is_empty()) {
         text.push_str(&format!("{ABSENT}{} {}\n", t.name(), t.absent.join(" ")));
     }

@@ -41,6 +41,7 @@ pub mod comment;
 pub mod conntrack;
 pub mod ct;
 pub mod icmp;
+pub mod icmp6;
 pub mod iprange;
 pub mod limit;
 pub mod log;
@@ -355,6 +356,7 @@ pub fn registry() -> &'static [Def] {
         conntrack::CONNTRACK,
         conntrack::STATE,
         icmp::DEF,
+        icmp6::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
@@ -384,8 +386,14 @@ pub fn registry() -> &'static [Def] {
     DEFS
 }
 
-/// Finds an extension by role, name and family.
+/// Finds an extension by role, name and family; `icmpv6` and `ipv6-icmp`
+/// are `icmp6`, as `xtables_find_match` renames them.
 pub fn find(role: Role, name: &str, family: Family) -> Option<&'static Def> {
+    let name = if role == Role::Match && icmp6::ALIASES.contains(&name) {
+        icmp6::DEF.name
+    } else {
+        name
+    };
     registry()
         .iter()
         .find(|d| d.role == role && d.name == name && d.family.is_none_or(|f| f == family))
