@@ -884,6 +884,14 @@ fn base_option(
             }
             st.ip.proto = proto;
             st.ip.proto_inv = st.invert;
+            // ipv6_proto_parse: an extension header is never the upper
+            // layer protocol.
+            const EXTHDRS: [u8; 4] = [43, 44, 51, 60];
+            if st.env.family == Family::V6 && !st.invert && EXTHDRS.contains(&proto) {
+                st.p.warnings.push_str(&format!(
+                    "Warning: never matched protocol: {lower}. use extension match instead.\n"
+                ));
+            }
             st.protocol = Some(lower);
         }
         's' => {
