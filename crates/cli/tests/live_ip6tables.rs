@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{run_scenarios, Scenario};
+use common::{normalize_prefix, run_scenarios, Scenario, Twin};
+use ironwall_lab::{strip_comments, triple};
 
 /// Scenarios: a name and the commands (arguments after `ip6tables`).
 const SCENARIOS: &[Scenario] = &[
@@ -209,6 +210,11 @@ const SCENARIOS: &[Scenario] = &[
             "-v -D INPUT -s 2001:db8::1 -p tcp -j ACCEPT",
             "-Z INPUT 1",
             "-L -Z",
+            "-A INPUT -c 5 6 -j DROP",
+            "-I INPUT 2 -c 7 8 -s 2001:db8::5 -j ACCEPT",
+            "-R INPUT 1 -c 9 10 -j ACCEPT",
+            "-S -v",
+            "-L -v -x",
         ],
     ),
     (
@@ -255,5 +261,135 @@ fn live_ip6tables() {
         "{} mismatches:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// An IPv6 default-deny host as guides write it, in ip6tables-save form.
+const HOST6: &str = "*filter
+:INPUT DROP [10:2000]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [5:400]
+:LOGDROP - [0:0]
+[1:80] -A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT
+-A INPUT -p icmpv6 --icmpv6-type neighbor-advertisement -j ACCEPT
+-A INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 1/4 -j ACCEPT
+-A INPUT -s 2001:db8::/32 -d 2001:db8::1/128 -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -s fe80::/ffff:ffff:: -p udp --dport 546 -j ACCEPT
+-A INPUT -j LOGDROP
+-A LOGDROP -m limit --limit 5/min -j LOG --log-prefix \"ip6 drop \" --log-level 6
+-A LOGDROP -p tcp -j REJECT --reject-with tcp-reset
+-A LOGDROP -j REJECT --reject-with icmp6-adm-prohibited
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination [2001:db8::2]:8080
+-A POSTROUTING -o eth0 -j MASQUERADE
+COMMIT
+";
+
+/// (name, restore arguments, input).
+const RESTORES: &[(&str, &[&str], &str)] = &[
+    ("host6", &[], HOST6),
+    ("host6-counters", &["-c"], HOST6),
+    (
+        "family-lines",
+        &[],
+        "*filter\n-4 -A INPUT -s 1.2.3.4 -j ACCEPT\n-6 -A INPUT -s ::1 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "ipv4-address",
+        &[],
+        "*filter\n-A INPUT -s ::1 -j DROP\n-A INPUT -s 10.0.0.1 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "icmp-in-ipv6",
+        &[],
+        "*filter\n-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "bad-icmpv6-type",
+        &[],
+        "*filter\n-A INPUT -p icmpv6 --icmpv6-type bogus -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "fragment-option",
+        &[],
+        "*filter\n-A INPUT -f -j DROP\nCOMMIT\n",
+    ),
+    (
+        "reject-ipv4-type",
+        &[],
+        "*filter\n-A INPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n",
+    ),
+    (
+        "table-option",
+        &[],
+        "*filter\n-t nat -A INPUT -j ACCEPT\nCOMMIT\n",
+    ),
+    ("help", &["-h"], ""),
+    ("version", &["-V"], ""),
+    ("bad-option", &["--bogus"], ""),
+];
+
+/// ip6tables-restore through the real tool and ironwall: exit code,
+/// stdout and stderr agree; after a success `ip6tables-save -c`, `-S` and
+/// `-L -n -v` agree; after a failure the rules file is unchanged.
+#[test]
+fn live_ip6tables_restore_save() {
+    if !ironwall_lab::kernel_tests("live_ip6tables_restore_save") {
+        return;
+    }
+    let mut bad = Vec::new();
+    for (name, args, input) in RESTORES {
+        let twin = Twin::of("ip6tables", "rs6");
+        let before = twin.rules_bytes();
+        let (c, o, e) = triple(twin.ns.run("ip6tables-restore", args, Some(input)));
+        let real = (c, normalize_prefix(&o), normalize_prefix(&e));
+        let ours = twin.ours_sub("ip6tables-restore", args, Some(input));
+        if real != ours {
+            bad.push(format!(
+                "[{name}] restore\n  real: {real:?}\n  ours: {ours:?}"
+            ));
+            continue;
+        }
+        if real.0 != 0 {
+            if twin.rules_bytes() != before {
+                bad.push(format!("[{name}] failed restore changed the rules file"));
+            }
+            continue;
+        }
+        let views: &[&[&str]] = &[&["-S"], &["-L", "-n", "-v"], &["-t", "nat", "-S"]];
+        for view in views {
+            let (real, ours) = (twin.real(view), twin.ours(view));
+            if real != ours {
+                bad.push(format!(
+                    "[{name}] {view:?}\n  real: {real:?}\n  ours: {ours:?}"
+                ));
+            }
+        }
+        for save_args in [&["-c"][..], &["-t", "nat"][..], &["-V"][..], &["-x"][..]] {
+            let (c, o, e) = triple(twin.ns.run("ip6tables-save", save_args, None));
+            let real = (
+                c,
+                strip_comments(&normalize_prefix(&o)),
+                normalize_prefix(&e),
+            );
+            let (c, o, e) = twin.ours_sub("ip6tables-save", save_args, None);
+            let ours = (c, strip_comments(&o), e);
+            if real != ours {
+                bad.push(format!(
+                    "[{name}] save {save_args:?}\n  real: {real:?}\n  ours: {ours:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
     );
 }

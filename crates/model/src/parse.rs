@@ -1258,6 +1258,13 @@ fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Par
             .into_iter()
             .map(|m| m.loaded)
             .collect();
+        // ip6tables-nft 1.8.9 puts `-c` (and a restore line's `[p:b]`)
+        // in the legacy-only `fw6.counters` (ipv6_post_parse): an IPv6
+        // rule starts at zero whatever was given.
+        let counters = match st.env.family {
+            Family::V4 => st.counters.unwrap_or_default(),
+            Family::V6 => Counters::default(),
+        };
         for s in &srcs {
             for d in &dsts {
                 let mut ip = st.ip.clone();
@@ -1267,7 +1274,7 @@ fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Par
                     ip,
                     matches: matches.clone(),
                     target: target.clone(),
-                    counters: st.counters.unwrap_or_default(),
+                    counters,
                 });
             }
         }
