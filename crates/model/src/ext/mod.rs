@@ -39,6 +39,10 @@ pub mod addrtype;
 pub mod checksum;
 pub mod comment;
 pub mod conntrack;
+pub mod ah;
+pub mod eui64;
+pub mod frag;
+pub mod hl;
 pub mod ct;
 pub mod icmp;
 pub mod icmp6;
@@ -357,6 +361,10 @@ pub fn registry() -> &'static [Def] {
         conntrack::STATE,
         icmp::DEF,
         icmp6::DEF,
+        hl::DEF,
+        eui64::DEF,
+        frag::DEF,
+        ah::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
@@ -521,6 +529,78 @@ pub mod util {
             return Err(Error::param(msg));
         }
         Ok(())
+    }
+
+    /// `xtopt_parse_mint` for a two-part range type (`XTTYPE_UINT32RC`):
+    /// `a`, `a:b`, `:b` or `a:`, a missing part being 0 (first) or `max`
+    /// (second). The parts as given (one or two), not ordered.
+    pub fn uint_range(ext: &str, opt: &str, arg: &str, max: u64) -> Result<Vec<u64>> {
+        let mut vals = Vec::new();
+        let mut rest = arg;
+        loop {
+            if vals.len() == 2 {
+                return Err(Error::param(format!(
+                    "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+                )));
+            }
+            let (value, end) = if rest.is_empty() || rest.starts_with(':') {
+                (if vals.len() == 1 { max } else { 0 }, rest)
+            } else {
+                let (v, end) = strtoui_end_max(rest, max).ok_or_else(|| {
+                    Error::param(format!(
+                        "{ext}: bad value for option \"--{opt}\" near \"{rest}\", or out of range (0-{max}).\n"
+                    ))
+                })?;
+                if !end.is_empty() && !end.starts_with(':') {
+                    return Err(Error::param(format!(
+                        "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{end}\".\n"
+                    )));
+                }
+                (v, end)
+            };
+            vals.push(value);
+            match end.strip_prefix(':') {
+                Some(r) => rest = r,
+                None => return Ok(vals),
+            }
+        }
+    }
+
+    /// A 32-bit id range of an IPv6 extension header match (`--ahspi`,
+    /// `--fragid`, `--rt-segsleft`): a single value stands for `v:v`.
+    pub fn id_range(ext: &str, opt: &str, arg: &str) -> Result<(u32, u32)> {
+        let v = uint_range(ext, opt, arg, u32::MAX as u64)?;
+        let lo = v.first().copied().unwrap_or(0) as u32;
+        Ok((lo, v.get(1).map_or(lo, |&hi| hi as u32)))
+    }
+
+    /// The `-L` text of an id range (`print_spis` and its twins): nothing
+    /// for the full range uninverted, else `NAME:[!]V` or
+    /// `NAMEs:[!]LO:HI`.
+    pub fn id_range_print(out: &mut String, name: &str, (lo, hi): (u32, u32), invert: bool) {
+        if lo == 0 && hi == u32::MAX && !invert {
+            return;
+        }
+        let inv = if invert { "!" } else { "" };
+        if lo == hi {
+            out.push_str(&format!("{name}:{inv}{lo}"));
+        } else {
+            out.push_str(&format!("{name}s:{inv}{lo}:{hi}"));
+        }
+    }
+
+    /// The save text of an id range: nothing for the full range (even
+    /// inverted), else `[ !] --OPT V` or `--OPT LO:HI`.
+    pub fn id_range_save(out: &mut String, opt: &str, (lo, hi): (u32, u32), invert: bool) {
+        if lo == 0 && hi == u32::MAX {
+            return;
+        }
+        inv_save(out, invert);
+        if lo == hi {
+            out.push_str(&format!(" --{opt} {lo}"));
+        } else {
+            out.push_str(&format!(" --{opt} {lo}:{hi}"));
+        }
     }
 
     /// Parses a number `min..=max` with C rules, or the framework's error.
