@@ -36,14 +36,14 @@ use std::any::Any;
 use std::fmt::Debug;
 
 pub mod addrtype;
+pub mod ah;
 pub mod checksum;
 pub mod comment;
 pub mod conntrack;
-pub mod ah;
+pub mod ct;
 pub mod eui64;
 pub mod frag;
 pub mod hl;
-pub mod ct;
 pub mod icmp;
 pub mod icmp6;
 pub mod iprange;
@@ -607,7 +607,7 @@ pub mod util {
     pub fn uint(ext: &str, opt: &str, arg: &str, min: u64, max: u64) -> Result<u64> {
         xt_strtoul(arg, min, max).ok_or_else(|| {
             Error::param(format!(
-                "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max})."
+                "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
             ))
         })
     }
