@@ -301,6 +301,24 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "ipv6header",
+        &[
+            "-A INPUT -m ipv6header --header hop",
+            "-A INPUT -m ipv6header ! --header route,frag --soft",
+            "-A INPUT -m ipv6header --header ipv6-opts,ah,esp,none,prot",
+            "-A INPUT -m ipv6header --header 0,60,43,44,51,50,59,255",
+            "-A INPUT -m ipv6header --header hop-by-hop,,dst,",
+            "-A INPUT -m ipv6header --header tcp",
+            "-A INPUT -m ipv6header --header bogus",
+            "-A INPUT -m ipv6header --header ,",
+            "-A INPUT -m ipv6header --soft",
+            "-A INPUT -m ipv6header --header HOPOPT",
+            "-L",
+            "-L -n",
+            "-S",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",

@@ -47,6 +47,7 @@ pub mod hl;
 pub mod icmp;
 pub mod icmp6;
 pub mod iprange;
+pub mod ipv6header;
 pub mod limit;
 pub mod log;
 pub mod mac;
@@ -365,6 +366,7 @@ pub fn registry() -> &'static [Def] {
         eui64::DEF,
         frag::DEF,
         ah::DEF,
+        ipv6header::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
