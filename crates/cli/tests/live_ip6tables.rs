@@ -319,6 +319,28 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "rt",
+        &[
+            "-A INPUT -m rt",
+            "-A INPUT -m rt --rt-type 2 --rt-segsleft 1:23 --rt-len 8",
+            "-A INPUT -m rt ! --rt-type 4294967295 ! --rt-segsleft 5 ! --rt-len 0",
+            "-A INPUT -m rt --rt-type 0 --rt-0-res --rt-0-addrs 2001:db8::1,::1 --rt-0-not-strict",
+            "-A INPUT -m rt --rt-type 0 --rt-0-addrs ::ffff:1.2.3.4",
+            "-A INPUT -m rt --rt-0-res",
+            "-A INPUT -m rt --rt-type 1 --rt-0-addrs ::1",
+            "-A INPUT -m rt ! --rt-type 0 --rt-0-res",
+            "-A INPUT -m rt --rt-type 0 --rt-0-not-strict",
+            "-A INPUT -m rt --rt-type 0 --rt-0-addrs ::1,bogus",
+            "-A INPUT -m rt --rt-type 0 --rt-0-addrs ::1,",
+            "-A INPUT -m rt --rt-type 0 --rt-0-addrs ::1,::2,::3,::4,::5,::6,::7,::8,::9,::10,::11,::12,::13,::14,::15,::16,::17",
+            "-A INPUT -m rt --rt-type 0 --rt-0-addrs ::1,::2,::3,::4,::5,::6,::7,::8,::9,::10,::11,::12,::13,::14,::15,::16",
+            "-A INPUT -m rt --rt-segsleft 3:",
+            "-L",
+            "-L -n",
+            "-S",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",

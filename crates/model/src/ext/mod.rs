@@ -61,6 +61,7 @@ pub mod physdev;
 pub mod recent;
 pub mod reject;
 pub mod rpfilter;
+pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod set_tg;
@@ -367,6 +368,7 @@ pub fn registry() -> &'static [Def] {
         frag::DEF,
         ah::DEF,
         ipv6header::DEF,
+        rt::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
@@ -578,7 +580,7 @@ pub mod util {
 
     /// The `-L` text of an id range (`print_spis` and its twins): nothing
     /// for the full range uninverted, else `NAME:[!]V` or
-    /// `NAMEs:[!]LO:HI`.
+    /// `NAMEs:[!]LO:HI` (`name` carries any leading space).
     pub fn id_range_print(out: &mut String, name: &str, (lo, hi): (u32, u32), invert: bool) {
         if lo == 0 && hi == u32::MAX && !invert {
             return;
