@@ -56,6 +56,7 @@ pub mod mark_tg;
 pub mod multiport;
 pub mod nat;
 pub mod nflog;
+pub mod opts;
 pub mod owner;
 pub mod physdev;
 pub mod recent;
@@ -369,6 +370,8 @@ pub fn registry() -> &'static [Def] {
         ah::DEF,
         ipv6header::DEF,
         rt::DEF,
+        opts::HBH,
+        opts::DST,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
