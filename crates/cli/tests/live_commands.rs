@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{run_scenarios, words, Scenario, Twin};
+use common::{run_scenarios, Scenario, Twin};
 
 /// Scenarios: a name and the commands (arguments after `iptables`).
 const SCENARIOS: &[Scenario] = &[
