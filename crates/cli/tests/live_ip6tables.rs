@@ -364,6 +364,24 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "readme-default-deny",
+        &[
+            "-P INPUT DROP",
+            "-P FORWARD DROP",
+            "-A INPUT -i lo -j ACCEPT",
+            "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+            "-A INPUT -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT",
+            "-A INPUT -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT",
+            "-A INPUT -p ipv6-icmp --icmpv6-type router-advertisement -m hl --hl-eq 255 -j ACCEPT",
+            "-A INPUT -p ipv6-icmp --icmpv6-type echo-request -j ACCEPT",
+            "-A INPUT -s 2001:db8::/32 -p tcp --dport 22 -j ACCEPT",
+            "-A INPUT -j LOG --log-prefix 'ip6 drop: '",
+            "-A INPUT -j REJECT --reject-with icmp6-adm-prohibited",
+            "-vnL",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",
