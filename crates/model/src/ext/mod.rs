@@ -53,6 +53,7 @@ pub mod log;
 pub mod mac;
 pub mod mark;
 pub mod mark_tg;
+pub mod mh;
 pub mod multiport;
 pub mod nat;
 pub mod nflog;
@@ -372,6 +373,7 @@ pub fn registry() -> &'static [Def] {
         rt::DEF,
         opts::HBH,
         opts::DST,
+        mh::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
