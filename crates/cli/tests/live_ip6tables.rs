@@ -458,6 +458,23 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "hl-target",
+        &[
+            "-t mangle -A PREROUTING -j HL --hl-set 42",
+            "-t mangle -A FORWARD -j HL --hl-inc 1",
+            "-t mangle -A POSTROUTING -j HL --hl-dec 1",
+            "-t mangle -A OUTPUT -j HL --hl-set 256",
+            "-t mangle -A OUTPUT -j HL --hl-inc 0",
+            "-t mangle -A OUTPUT -j HL --hl-dec 0",
+            "-t mangle -A OUTPUT -j HL --hl-dec 1 --hl-inc 1",
+            "-t mangle -A OUTPUT -j HL --hl-set --hl-inc 1",
+            "-t mangle -A OUTPUT -j HL",
+            "-A INPUT -j HL --hl-set 1",
+            "-t mangle -L",
+            "-t mangle -S",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",

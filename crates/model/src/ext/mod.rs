@@ -44,6 +44,7 @@ pub mod ct;
 pub mod eui64;
 pub mod frag;
 pub mod hl;
+pub mod hl_tg;
 pub mod icmp;
 pub mod icmp6;
 pub mod iprange;
@@ -374,6 +375,7 @@ pub fn registry() -> &'static [Def] {
         opts::HBH,
         opts::DST,
         mh::DEF,
+        hl_tg::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
