@@ -386,6 +386,9 @@ const SCENARIOS: &[Scenario] = &[
         &[
             "-A INPUT -m conntrack --ctorigsrc 2001:db8::1 --ctorigdst 2001:db8::/64 --ctreplsrc ::1 ! --ctrepldst fe80::/10 -j ACCEPT",
             "-A INPUT -m conntrack --ctorigsrc 1.2.3.4 -j ACCEPT",
+            "-A INPUT -m conntrack --ctexpire -0",
+            "-A INPUT -m conntrack --ctexpire 5:",
+            "-A INPUT -m conntrack ! --ctexpire :7",
             "-A INPUT -m state --state NEW,ESTABLISHED -j ACCEPT",
             "-A INPUT -m iprange --src-range 2001:db8::1-2001:db8::9 ! --dst-range ::1-::2 -j ACCEPT",
             "-A INPUT -m multiport -p tcp --dports 22,80:90 -j ACCEPT",

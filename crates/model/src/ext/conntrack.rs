@@ -2,7 +2,7 @@
 //! iptables 1.8.9 uses; `state` is its alias that prints as `state`).
 
 use super::tcp::{parse_port_range, Ports};
-use super::{Call, Def, Ext, Opt, Role, RuleCtx};
+use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::{mask_suffix, prefix_mask, Family};
 use crate::rule::IpSpec;
 use crate::{names, num, parse, Error, Result};
@@ -277,50 +277,6 @@ fn to_bits(a: IpAddr) -> u128 {
     }
 }
 
-/// The option framework's `XTTYPE_UINT32RC`: `a`, `a:b`, `:b`, `a:`.
-fn parse_u32_range(ext: &str, opt: &str, s: &str) -> Result<(u32, u32)> {
-    let max = u32::MAX as u64;
-    let mut vals = [0u64, 0];
-    let mut n = 0;
-    let mut arg = s;
-    loop {
-        if n == 2 {
-            return Err(Error::param(format!(
-                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
-            )));
-        }
-        let (value, end) = if arg.is_empty() || arg.starts_with(':') {
-            (if n == 1 { max } else { 0 }, arg)
-        } else {
-            let bad = || {
-                Error::param(format!(
-                    "{ext}: bad value for option \"--{opt}\" near \"{arg}\", or out of range (0-{max}).\n"
-                ))
-            };
-            let (v, end) = num::strtoul_prefix(arg).ok_or_else(bad)?;
-            if v > max {
-                return Err(bad());
-            }
-            if !end.is_empty() && !end.starts_with(':') {
-                return Err(Error::param(format!(
-                    "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{end}\".\n"
-                )));
-            }
-            (v, end)
-        };
-        vals[n] = value;
-        n += 1;
-        match end.strip_prefix(':') {
-            Some(next) => arg = next,
-            None => break,
-        }
-    }
-    if n == 1 {
-        vals[1] = vals[0];
-    }
-    Ok((vals[0] as u32, vals[1] as u32))
-}
-
 impl Conntrack {
     fn new(family: Family, alias: bool) -> Self {
         Conntrack {
@@ -490,7 +446,7 @@ impl Ext for Conntrack {
                 self.status = Some((mask, c.invert));
             }
             O_CTEXPIRE => {
-                let (lo, hi) = parse_u32_range("conntrack", c.name, arg)?;
+                let (lo, hi) = util::id_range("conntrack", c.name, arg)?;
                 self.expire = Some((lo, hi, c.invert));
             }
             _ => {
@@ -541,11 +497,12 @@ mod tests {
 
     #[test]
     fn u32_ranges() {
-        assert_eq!(parse_u32_range("c", "x", "5:").ok(), Some((5, u32::MAX)));
-        assert_eq!(parse_u32_range("c", "x", ":5").ok(), Some((0, 5)));
-        assert_eq!(parse_u32_range("c", "x", "7").ok(), Some((7, 7)));
-        assert!(parse_u32_range("c", "x", "1:2:3").is_err());
-        assert!(parse_u32_range("c", "x", "-1").is_err());
-        assert!(parse_u32_range("c", "x", "4294967296").is_err());
+        let range = |s| util::id_range("c", "x", s).ok();
+        assert_eq!(range("5:"), Some((5, u32::MAX)));
+        assert_eq!(range(":5"), Some((0, 5)));
+        assert_eq!(range("7"), Some((7, 7)));
+        assert_eq!(range("1:2:3"), None);
+        assert_eq!(range("-1"), None);
+        assert_eq!(range("4294967296"), None);
     }
 }
