@@ -514,6 +514,28 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "npt",
+        &[
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::beef --dst-pfx 1c3::/64",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::beef/64 --dst-pfx 1c3::/64",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/48 --dst-pfx 1c3::/ffff:ffff:ffff::",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/65 --dst-pfx 1c3::/64",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/64",
+            "-t mangle -A PREROUTING -j DNPT --dst-pfx dead::/64",
+            "-t mangle -A PREROUTING -j DNPT",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/x --dst-pfx 1c3::/64",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx 1.2.3.4/8 --dst-pfx 1c3::/64",
+            "-t mangle -A INPUT -j DNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-t mangle -A POSTROUTING -j SNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-t mangle -A INPUT -j SNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-t mangle -A OUTPUT -j SNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-A INPUT -j SNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-t mangle -L",
+            "-t mangle -S",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",

@@ -234,9 +234,10 @@ fn host_addr(f: Family, s: &str) -> Result<IpAddr> {
     }))
 }
 
-/// The option framework's `XTTYPE_HOSTMASK`: `host[/len|/mask]`. A mask
-/// that is not a prefix (or is out of range) leaves the host mask.
-fn parse_hostmask(f: Family, opt: &str, s: &str) -> Result<(IpAddr, IpAddr)> {
+/// The option framework's `XTTYPE_HOSTMASK` for extension `ext`:
+/// `host[/len|/mask]`. A mask that is not a prefix (or is out of range)
+/// leaves the host mask. The address is kept as given (not masked).
+pub fn parse_hostmask(ext: &str, f: Family, opt: &str, s: &str) -> Result<(IpAddr, IpAddr)> {
     let Some((host, m)) = s.split_once('/') else {
         return Ok((host_addr(f, s)?, prefix_mask(f, fam_bits(f))));
     };
@@ -250,7 +251,7 @@ fn parse_hostmask(f: Family, opt: &str, s: &str) -> Result<(IpAddr, IpAddr)> {
     };
     let Some(mask) = mask else {
         return Err(Error::param(format!(
-            "conntrack: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-{}).\n",
+            "{ext}: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-{}).\n",
             fam_bits(f)
         )));
     };
@@ -405,7 +406,7 @@ impl Ext for Conntrack {
             }))
         };
         let addr = |c: &Call| -> Result<Option<CtAddr>> {
-            let (addr, mask) = parse_hostmask(f, c.name, arg)?;
+            let (addr, mask) = parse_hostmask("conntrack", f, c.name, arg)?;
             Ok(Some(CtAddr {
                 addr,
                 mask,

@@ -58,6 +58,7 @@ pub mod mh;
 pub mod multiport;
 pub mod nat;
 pub mod nflog;
+pub mod npt;
 pub mod opts;
 pub mod owner;
 pub mod physdev;
@@ -376,6 +377,8 @@ pub fn registry() -> &'static [Def] {
         opts::DST,
         mh::DEF,
         hl_tg::DEF,
+        npt::DNPT,
+        npt::SNPT,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
