@@ -169,6 +169,21 @@ const SCENARIOS: &[Scenario] = &[
         "policy-nat",
         &["-t nat -P PREROUTING DROP", "-t nat -P PREROUTING ACCEPT"],
     ),
+    (
+        "netmap",
+        &[
+            "-t nat -A PREROUTING -j NETMAP --to 1.2.3.0/24",
+            "-t nat -A POSTROUTING -j NETMAP --to 1.2.3.4",
+            "-t nat -A OUTPUT -j NETMAP --to 10.1.2.3/255.255.0.0",
+            "-t nat -A OUTPUT -j NETMAP --to 10.1.2.3/255.0.255.0",
+            "-t nat -A OUTPUT -j NETMAP --to 10.1.2.3/33",
+            "-t nat -A OUTPUT -j NETMAP --to ::1/64",
+            "-t nat -A OUTPUT -j NETMAP",
+            "-A INPUT -j NETMAP --to 1.2.3.0/24",
+            "-t nat -L",
+            "-t nat -S",
+        ],
+    ),
     // Listings on fresh and unknown tables.
     (
         "list-missing",

@@ -536,6 +536,23 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "netmap",
+        &[
+            "-t nat -A PREROUTING -j NETMAP --to dead::/64",
+            "-t nat -A POSTROUTING -j NETMAP --to dead::beef",
+            "-t nat -A INPUT -j NETMAP --to dead::beef/56",
+            "-t nat -A OUTPUT -j NETMAP --to dead::beef/ffff:ffff::",
+            "-t nat -A OUTPUT -j NETMAP --to dead::beef/ffff::ffff",
+            "-t nat -A OUTPUT -j NETMAP --to dead::/129",
+            "-t nat -A OUTPUT -j NETMAP --to ::/0",
+            "-t nat -A OUTPUT -j NETMAP --to 1.2.3.4/8",
+            "-t nat -A OUTPUT -j NETMAP",
+            "-A INPUT -j NETMAP --to dead::/64",
+            "-t nat -L",
+            "-t nat -S",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",

@@ -35,6 +35,7 @@ const FILES: &[&str] = &[
     "libipt_DNAT.t",
     "libipt_SNAT.t",
     "libipt_MASQUERADE.t",
+    "libipt_NETMAP.t",
     "libxt_REDIRECT.t",
     "libxt_MARK.t",
     "libxt_NFLOG.t",

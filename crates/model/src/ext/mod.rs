@@ -57,6 +57,7 @@ pub mod mark_tg;
 pub mod mh;
 pub mod multiport;
 pub mod nat;
+pub mod netmap;
 pub mod nflog;
 pub mod npt;
 pub mod opts;
@@ -379,6 +380,7 @@ pub fn registry() -> &'static [Def] {
         hl_tg::DEF,
         npt::DNPT,
         npt::SNPT,
+        netmap::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
