@@ -647,6 +647,13 @@ const RESTORES: &[(&str, &[&str], &str)] = &[
         "*filter\n-t nat -A INPUT -j ACCEPT\nCOMMIT\n",
     ),
     ("help", &["-h"], ""),
+    ("test-only", &["-t"], HOST6),
+    (
+        "noflush",
+        &["-n"],
+        "*filter\n-A INPUT -s ::1 -j ACCEPT\nCOMMIT\n",
+    ),
+    ("table-filter", &["-T", "nat"], HOST6),
     ("version", &["-V"], ""),
     ("bad-option", &["--bogus"], ""),
 ];
@@ -687,7 +694,17 @@ fn live_ip6tables_restore_save() {
                 ));
             }
         }
-        for save_args in [&["-c"][..], &["-t", "nat"][..], &["-V"][..], &["-x"][..]] {
+        let save_runs: &[&[&str]] = &[
+            &["-c"],
+            &["-t", "nat"],
+            &["-t", "mangle"],
+            &["-t", "bogus"],
+            &["-V"],
+            &["-x"],
+            &["--bogus"],
+            &["extra"],
+        ];
+        for save_args in save_runs {
             let (c, o, e) = triple(twin.ns.run("ip6tables-save", save_args, None));
             let real = (
                 c,
