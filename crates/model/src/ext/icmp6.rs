@@ -2,7 +2,7 @@
 //! `ipv6-icmp`, and implicitly by `-p ipv6-icmp`): an ICMPv6 type with a
 //! code range. Parsing and the type text are shared with `-m icmp`.
 
-use super::icmp::{icmp_type_text, parse_icmp, IcmpName};
+use super::icmp::{icmp_type_text, parse_icmp, save_type, IcmpName};
 use super::{Call, Def, Errno, Ext, KernelCtx, Opt, Role, RuleCtx};
 use crate::addr::Family;
 use crate::rule::IpSpec;
@@ -97,13 +97,7 @@ impl Ext for Icmp6 {
     }
 
     fn save(&self, out: &mut String, _ip: &IpSpec) {
-        if self.invert {
-            out.push_str(" !");
-        }
-        out.push_str(&format!(" --icmpv6-type {}", self.icmp_type));
-        if self.codes != (0, 0xFF) {
-            out.push_str(&format!("/{}", self.codes.0));
-        }
+        save_type("icmpv6-type", self.icmp_type, self.codes, self.invert, out);
     }
 }
 
