@@ -6,6 +6,7 @@
 use crate::getopt::{getopt, HasArg, Item, LongOpt};
 use crate::store;
 use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
 use ironwall_model::restore::{restore_bytes, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save};
@@ -98,7 +99,7 @@ fn run(sub: &str, rules: &Path, sets: Option<&Path>, args: Vec<String>) -> i32 {
     }
 }
 
-fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) -> i32 {
+fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[IpSet], args: &[String]) -> i32 {
     match run_iptables(rs, args, sets) {
         Ok(out) => {
             print!("{}", out.stdout);
@@ -278,7 +279,7 @@ fn restore_args(prog: &str, args: &[String]) -> Result<(RestoreOpts, Option<Stri
 /// `iptables-restore [-c] [-n] [-t] [-T TABLE] [FILE]`, as
 /// iptables-nft-restore 1.8.9, all or nothing (`ip6tables-restore` for an
 /// IPv6 ruleset).
-fn iptables_restore(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) -> i32 {
+fn iptables_restore(rs: &mut Ruleset, rules: &Path, sets: &[IpSet], args: &[String]) -> i32 {
     let prog = format!("{}-restore", rs.family.prog());
     let prog = prog.as_str();
     let (opts, input) = match restore_args(prog, args) {

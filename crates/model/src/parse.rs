@@ -99,8 +99,8 @@ pub struct ParseEnv<'a> {
     pub restore: bool,
     /// The table in force (the restore file's `*table`), else `filter`.
     pub table: &'a str,
-    /// Known ipset names.
-    pub sets: &'a [String],
+    /// Known ipsets.
+    pub sets: &'a [crate::ext::set::IpSet],
 }
 
 // Option flags of the command (`optflags` order).

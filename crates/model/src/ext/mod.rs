@@ -187,8 +187,8 @@ pub struct RuleCtx<'a> {
     pub ip: &'a IpSpec,
     /// The table the rule goes to.
     pub table: &'a str,
-    /// Known ipset names, for `-m set` and `-j SET`.
-    pub sets: &'a [String],
+    /// Known ipsets, for `-m set` and `-j SET`.
+    pub sets: &'a [set::IpSet],
     /// What the extension writes to stderr without failing (C's
     /// `fprintf(stderr, ...)` warnings); the command prints it before its
     /// output or its error.
