@@ -563,6 +563,26 @@ const SCENARIOS: &[Scenario] = &[
         ],
     ),
     (
+        "srh",
+        &[
+            "-A INPUT -m srh",
+            "-A INPUT -m srh --srh-next-hdr 17 --srh-segs-left-eq 1 --srh-last-entry-eq 4 --srh-tag 0",
+            "-A INPUT -m srh ! --srh-next-hdr 17 ! --srh-segs-left-eq 0 --srh-tag 0",
+            "-A INPUT -m srh --srh-hdr-len-eq 8 --srh-hdr-len-gt 9 ! --srh-hdr-len-lt 10",
+            "-A INPUT -m srh ! --srh-segs-left-gt 1 --srh-segs-left-lt 7 --srh-last-entry-gt 2 ! --srh-last-entry-lt 3",
+            "-A INPUT -m srh --srh-tag 65535",
+            "-A INPUT -m srh --srh-tag 65536",
+            "-A INPUT -m srh --srh-next-hdr 256",
+            "-A INPUT -m srh --srh-psid a::/64 --srh-nsid b::/128 --srh-lsid c::/0",
+            "-A INPUT -m srh ! --srh-psid a::1/64 ! --srh-nsid b::2 ! --srh-lsid c::/ffff::",
+            "-A INPUT -m srh --srh-psid 1.2.3.4",
+            "-A INPUT -m srh --srh-psid a::/129",
+            "-L",
+            "-L -n",
+            "-S",
+        ],
+    ),
+    (
         "errors-and-help",
         &[
             "-A INPUT -p icmpv6 --icmp-type 8 -j ACCEPT",

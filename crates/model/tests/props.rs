@@ -71,6 +71,17 @@ const IPV6_FRAGMENTS: &[Ipv6Fragment] = &[
     ("-p mobility-header -m mh ! --mh-type 1:4", None, None),
     ("-j HL --hl-dec 1", Some("mangle"), None),
     ("-m eui64", Some("filter"), Some(&["INPUT", "FORWARD"])),
+    (
+        "-m srh ! --srh-next-hdr 17 --srh-hdr-len-gt 9 --srh-tag 7 ! --srh-psid a::1/64 --srh-lsid c::/0",
+        None,
+        None,
+    ),
+    (
+        "-j DNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+        Some("mangle"),
+        Some(&["PREROUTING", "OUTPUT"]),
+    ),
+    ("-j NETMAP --to dead::/64", Some("nat"), Some(&["PREROUTING", "OUTPUT"])),
 ];
 
 /// A piece of a rule taken from a `.t` file (its save form).

@@ -70,6 +70,7 @@ pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod set_tg;
+pub mod srh;
 pub mod tcp;
 pub mod tcpmss_tg;
 
@@ -381,6 +382,7 @@ pub fn registry() -> &'static [Def] {
         npt::DNPT,
         npt::SNPT,
         netmap::DEF,
+        srh::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
