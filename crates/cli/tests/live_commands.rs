@@ -184,6 +184,22 @@ const SCENARIOS: &[Scenario] = &[
             "-t nat -S",
         ],
     ),
+    (
+        "ipv6-only-extensions",
+        &[
+            "-A INPUT -p icmpv6 --icmpv6-type 128",
+            "-A INPUT -p ipv6-icmp -j ACCEPT",
+            "-A INPUT -m icmp6 --icmpv6-type 1",
+            "-A INPUT -m hl --hl-eq 1",
+            "-A INPUT -m frag",
+            "-A INPUT -m srh",
+            "-t mangle -A PREROUTING -j HL --hl-set 1",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-A INPUT -j REJECT --reject-with icmp6-adm-prohibited",
+            "-A INPUT -p ah -j ACCEPT",
+            "-L -n",
+        ],
+    ),
     // Listings on fresh and unknown tables.
     (
         "list-missing",
