@@ -8,6 +8,7 @@ use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{pcap_magic, read_pcap};
 use ironwall_engine::Packet;
+use ironwall_model::addr::Family;
 use ironwall_model::save;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -203,7 +204,7 @@ fn packets<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Vec<Packet>> {
 
 /// `ironwall trace`: each packet's outcome, as arrows or JSON.
 pub fn trace(a: TraceArgs) -> Result<String> {
-    let rs = store::load(&a.host.rules, &[])?;
+    let rs = store::load(&a.host.rules, &[], Family::V4)?;
     let mut e = Engine::new(&rs, a.host.host()?).map_err(|x| anyhow!("{x}"))?;
     let pkts = packets(a.packets.iter().map(String::as_str))?;
     let mut out = String::new();
@@ -237,7 +238,7 @@ fn pcap_packet(mut p: Packet, host: &Host) -> Packet {
 /// written beside their targets and put in place only when the whole
 /// replay succeeded.
 pub fn simulate(a: SimulateArgs) -> Result<String> {
-    let mut rs = store::load(&a.host.rules, &[])?;
+    let mut rs = store::load(&a.host.rules, &[], Family::V4)?;
     let host = a.host.host()?;
     let name = a
         .input

@@ -1,8 +1,12 @@
-//! `ironwall iptables`, `iptables-save` and `iptables-restore`: the real
-//! tools' command lines, working on a rules file instead of the kernel.
+//! `ironwall iptables`, `iptables-save` and `iptables-restore`, and their
+//! `ip6tables` twins: the real tools' command lines, working on a rules
+//! file instead of the kernel. The program name chooses the family, and
+//! the family names the program in every message.
 
 use crate::getopt::{getopt, HasArg, Item, LongOpt};
 use crate::store;
+use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
 use ironwall_model::restore::{restore_bytes, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::{run_iptables, save};
@@ -44,7 +48,7 @@ fn common(args: Vec<String>) -> Common {
     c
 }
 
-/// `ironwall iptables|iptables-save|iptables-restore ARGS`.
+/// `ironwall [ip6]iptables|[ip6]iptables-save|[ip6]iptables-restore ARGS`.
 pub fn run_sub(sub: &str, args: Vec<String>) -> i32 {
     let c = common(args);
     let Some(rules) = c.rules else {
@@ -64,6 +68,15 @@ pub fn run_as(name: &str, args: Vec<String>, rules: Option<String>) -> i32 {
     run(name, Path::new(&rules), sets.as_deref(), args)
 }
 
+/// The family a program name stands for: `ip6tables*` is IPv6.
+fn family_of(prog: &str) -> Family {
+    if prog.starts_with("ip6tables") {
+        Family::V6
+    } else {
+        Family::V4
+    }
+}
+
 fn run(sub: &str, rules: &Path, sets: Option<&Path>, args: Vec<String>) -> i32 {
     let sets = match store::load_sets(sets) {
         Ok(s) => s,
@@ -72,28 +85,28 @@ fn run(sub: &str, rules: &Path, sets: Option<&Path>, args: Vec<String>) -> i32 {
             return 2;
         }
     };
-    let mut rs = match store::load(rules, &sets) {
+    let mut rs = match store::load(rules, &sets, family_of(sub)) {
         Ok(rs) => rs,
         Err(e) => {
             eprintln!("{sub}: {e:#}");
             return 2;
         }
     };
-    match sub {
-        "iptables" => iptables(&mut rs, rules, &sets, &args),
-        "iptables-save" => iptables_save(&rs, &args),
+    match sub.strip_prefix(rs.family.prog()) {
+        Some("") => iptables(&mut rs, rules, &sets, &args),
+        Some("-save") => iptables_save(&rs, &args),
         _ => iptables_restore(&mut rs, rules, &sets, &args),
     }
 }
 
-fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) -> i32 {
+fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[IpSet], args: &[String]) -> i32 {
     match run_iptables(rs, args, sets) {
         Ok(out) => {
             print!("{}", out.stdout);
             eprint!("{}", out.stderr);
             if out.changed {
                 if let Err(e) = store::store(rules, rs) {
-                    eprintln!("iptables: {e:#}");
+                    eprintln!("{}: {e:#}", rs.family.prog());
                     return 1;
                 }
             }
@@ -101,7 +114,7 @@ fn iptables(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) ->
         }
         Err(e) => {
             print!("{}", e.stdout);
-            eprint!("{}", e.render("iptables"));
+            eprint!("{}", e.render(rs.family.prog()));
             e.exit_code()
         }
     }
@@ -116,13 +129,15 @@ const SAVE_LONG: &[LongOpt] = &[
     ("file", HasArg::Required, 'f'),
 ];
 
-/// `iptables-save [-c] [-t TABLE] [-f FILE]`, as iptables-nft-save 1.8.9.
+/// `iptables-save [-c] [-t TABLE] [-f FILE]`, as iptables-nft-save 1.8.9
+/// (`ip6tables-save` for an IPv6 ruleset).
 fn iptables_save(rs: &Ruleset, args: &[String]) -> i32 {
-    const PROG: &str = "iptables-save";
+    let prog = format!("{}-save", rs.family.prog());
+    let prog = prog.as_str();
     let mut counters = false;
     let mut table: Option<String> = None;
     let mut file: Option<String> = None;
-    let p = getopt(PROG, args, "bcdt:M:f:V", SAVE_LONG);
+    let p = getopt(prog, args, "bcdt:M:f:V", SAVE_LONG);
     for item in p.items {
         match item {
             Item::Opt('b', _) => eprintln!("-b/--binary option is not implemented"),
@@ -130,12 +145,12 @@ fn iptables_save(rs: &Ruleset, args: &[String]) -> i32 {
             Item::Opt('t', t) => table = t,
             Item::Opt('f', f) => file = f,
             Item::Opt('V', _) => {
-                println!("{PROG} v{} (ironwall)", ironwall_model::IPTABLES_VERSION);
+                println!("{prog} v{} (ironwall)", ironwall_model::IPTABLES_VERSION);
                 return 0;
             }
             Item::Opt(..) => {}
             Item::Bad(msg) => {
-                eprintln!("{msg}\nLook at manual page `{PROG}.8' for more information.");
+                eprintln!("{msg}\nLook at manual page `{prog}.8' for more information.");
                 return 1;
             }
         }
@@ -150,7 +165,7 @@ fn iptables_save(rs: &Ruleset, args: &[String]) -> i32 {
             return 1;
         }
     }
-    let text = save::save(rs, table.as_deref(), counters, PROG, &store::ctime_now());
+    let text = save::save(rs, table.as_deref(), counters, prog, &store::ctime_now());
     match file {
         Some(f) => match std::fs::write(&f, text) {
             Ok(()) => 0,
@@ -262,9 +277,11 @@ fn restore_args(prog: &str, args: &[String]) -> Result<(RestoreOpts, Option<Stri
 }
 
 /// `iptables-restore [-c] [-n] [-t] [-T TABLE] [FILE]`, as
-/// iptables-nft-restore 1.8.9, all or nothing.
-fn iptables_restore(rs: &mut Ruleset, rules: &Path, sets: &[String], args: &[String]) -> i32 {
-    let prog = "iptables-restore";
+/// iptables-nft-restore 1.8.9, all or nothing (`ip6tables-restore` for an
+/// IPv6 ruleset).
+fn iptables_restore(rs: &mut Ruleset, rules: &Path, sets: &[IpSet], args: &[String]) -> i32 {
+    let prog = format!("{}-restore", rs.family.prog());
+    let prog = prog.as_str();
     let (opts, input) = match restore_args(prog, args) {
         Ok(x) => x,
         Err(code) => return code,

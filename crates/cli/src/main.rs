@@ -1,8 +1,8 @@
 //! The `ironwall` binary: a thin shell over the ironwall crates.
 //!
 //! Invoked as `iptables`, `iptables-save` or `iptables-restore` (through a
-//! symlink), it acts as that subcommand with the rules file taken from
-//! `IRONWALL_RULES`. The iptables subcommands take iptables' own syntax,
+//! symlink), or their `ip6tables` twins, it acts as that subcommand with the
+//! rules file taken from `IRONWALL_RULES`. The iptables subcommands take iptables' own syntax,
 //! parsed as iptables parses it (`getopt`, `iptables.rs`), so clap hands
 //! them their words untouched; ironwall's own subcommands are clap's.
 
@@ -19,9 +19,10 @@ A packet is a line in the kernel's LOG syntax; simulate also reads pcap
 (Ethernet, IPv4: frames from a host address leave by the first interface,
 the others arrive on it).
 
-Symlinked as iptables, iptables-save or iptables-restore, the binary acts
-as that command on the rules file named by IRONWALL_RULES (and the sets
-file named by IRONWALL_SETS).";
+Symlinked as iptables, iptables-save or iptables-restore (or ip6tables,
+ip6tables-save, ip6tables-restore), the binary acts as that command on
+the rules file named by IRONWALL_RULES (and the sets file named by
+IRONWALL_SETS).";
 
 /// ironwall: iptables done properly.
 #[derive(Parser)]
@@ -55,6 +56,15 @@ enum Command {
     /// iptables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
     #[command(name = "iptables-restore", disable_help_flag = true)]
     IptablesRestore(Words),
+    /// ip6tables on a rules file: --rules FILE [--sets FILE] ARGS...
+    #[command(disable_help_flag = true)]
+    Ip6tables(Words),
+    /// ip6tables-save of a rules file: --rules FILE [-c] [-t TABLE]
+    #[command(name = "ip6tables-save", disable_help_flag = true)]
+    Ip6tablesSave(Words),
+    /// ip6tables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
+    #[command(name = "ip6tables-restore", disable_help_flag = true)]
+    Ip6tablesRestore(Words),
     /// Replay the guide's commands on a fresh ruleset.
     Demo,
     /// Each packet's path through the rules, rule by rule.
@@ -76,7 +86,8 @@ fn main() -> ExitCode {
         .unwrap_or("ironwall")
         .to_string();
     let code = match name.as_str() {
-        "iptables" | "iptables-save" | "iptables-restore" => {
+        "iptables" | "iptables-save" | "iptables-restore" | "ip6tables" | "ip6tables-save"
+        | "ip6tables-restore" => {
             args.remove(0);
             iptables::run_as(&name, args, std::env::var("IRONWALL_RULES").ok())
         }
@@ -90,6 +101,9 @@ fn dispatch(command: Command) -> i32 {
         Command::Iptables(w) => iptables::run_sub("iptables", w.args),
         Command::IptablesSave(w) => iptables::run_sub("iptables-save", w.args),
         Command::IptablesRestore(w) => iptables::run_sub("iptables-restore", w.args),
+        Command::Ip6tables(w) => iptables::run_sub("ip6tables", w.args),
+        Command::Ip6tablesSave(w) => iptables::run_sub("ip6tables-save", w.args),
+        Command::Ip6tablesRestore(w) => iptables::run_sub("ip6tables-restore", w.args),
         Command::Demo => iptables::demo(),
         Command::Trace(a) => engine::run("trace", || engine::trace(a)),
         Command::Simulate(a) => engine::run("simulate", || engine::simulate(a)),

@@ -7,6 +7,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
 use ironwall_model::restore::{restore, RestoreOpts};
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::save;
@@ -14,9 +15,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Reads the rules file; a missing file is an empty ruleset.
-pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
-    let mut rs = Ruleset::new(Family::V4);
+/// Reads the rules file (an `iptables-save` or, for `Family::V6`, an
+/// `ip6tables-save` text); a missing file is an empty ruleset.
+pub fn load(path: &Path, sets: &[IpSet], family: Family) -> Result<Ruleset> {
+    let mut rs = Ruleset::new(family);
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(rs),
@@ -46,10 +48,12 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Ruleset> {
 
 const ABSENT: &str = "# ironwall absent ";
 
-/// Writes the ruleset as `iptables-save -c` text, through a temporary file
-/// renamed over the target, so that readers see the old or the new file.
+/// Writes the ruleset as `iptables-save -c` (or `ip6tables-save -c`) text,
+/// through a temporary file renamed over the target, so that readers see
+/// the old or the new file.
 pub fn store(path: &Path, rs: &Ruleset) -> Result<()> {
-    let mut text = save::save(rs, None, true, "iptables-save", &ctime_now());
+    let prog = format!("{}-save", rs.family.prog());
+    let mut text = save::save(rs, None, true, &prog, &ctime_now());
     for t in rs.tables.iter().filter(|t| !t.absent.is_empty()) {
         text.push_str(&format!("{ABSENT}{} {}\n", t.name(), t.absent.join(" ")));
     }
@@ -130,24 +134,41 @@ impl Drop for Staged {
     }
 }
 
-/// Reads the set names from a file in `ipset save` format (`create NAME
-/// TYPE ...` lines).
-pub fn load_sets(path: Option<&Path>) -> Result<Vec<String>> {
+/// Reads the sets from a file in `ipset save` format (`create NAME TYPE
+/// [family inet|inet6] ...` lines): a hash type is IPv4 unless its family
+/// says otherwise, `bitmap:ip` and `bitmap:ip,mac` are IPv4, the other
+/// types (`bitmap:port`, `list:set`, `hash:mac`) of any family.
+pub fn load_sets(path: Option<&Path>) -> Result<Vec<IpSet>> {
     let Some(path) = path else {
         return Ok(Vec::new());
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            match (w.next(), w.next()) {
-                (Some("create") | Some("-N"), Some(name)) => Some(name.to_string()),
-                _ => None,
-            }
-        })
-        .collect())
+    Ok(text.lines().filter_map(create_line).collect())
+}
+
+/// The set an `ipset save` line creates, if it is a create line.
+fn create_line(line: &str) -> Option<IpSet> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (name, kind, opts) = match words.as_slice() {
+        ["create" | "-N", name, kind, opts @ ..] => (*name, *kind, opts),
+        ["create" | "-N", name] => return Some(IpSet::new(name, None)),
+        _ => return None,
+    };
+    let given = opts.windows(2).find(|w| w[0] == "family").map(|w| {
+        if w[1] == "inet6" {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    });
+    let family = match kind {
+        "hash:mac" => None,
+        k if k.starts_with("hash:") => Some(given.unwrap_or(Family::V4)),
+        "bitmap:ip" | "bitmap:ip,mac" => Some(Family::V4),
+        _ => None,
+    };
+    Some(IpSet::new(name, family))
 }
 
 /// The time as C's `ctime` prints it (`Thu Nov 26 04:33:10 2026`), in UTC.
@@ -190,6 +211,29 @@ fn ctime(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn set_families() {
+        let f = |l: &str| create_line(l).map(|s| s.family);
+        assert_eq!(
+            f("create a hash:ip family inet hashsize 1024"),
+            Some(Some(Family::V4))
+        );
+        assert_eq!(
+            f("create a hash:net family inet6 hashsize 1024"),
+            Some(Some(Family::V6))
+        );
+        assert_eq!(f("create a hash:ip,port"), Some(Some(Family::V4)));
+        assert_eq!(
+            f("create a bitmap:ip range 10.0.0.0-10.0.0.255"),
+            Some(Some(Family::V4))
+        );
+        assert_eq!(f("create a bitmap:port range 1-100"), Some(None));
+        assert_eq!(f("create a list:set size 8"), Some(None));
+        assert_eq!(f("add a 10.0.0.1"), None);
+    }
+
     #[test]
     fn ctime_format() {
         assert_eq!(super::ctime(1795667590), "Thu Nov 26 04:33:10 2026");

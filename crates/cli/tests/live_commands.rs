@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{words, Twin};
+use common::{run_scenarios, Scenario, Twin};
 
 /// Scenarios: a name and the commands (arguments after `iptables`).
-const SCENARIOS: &[(&str, &[&str])] = &[
+const SCENARIOS: &[Scenario] = &[
     // Rule commands on missing chains and tables.
     ("append-missing-chain", &["-A NOPE -j ACCEPT"]),
     (
@@ -168,6 +168,37 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     (
         "policy-nat",
         &["-t nat -P PREROUTING DROP", "-t nat -P PREROUTING ACCEPT"],
+    ),
+    (
+        "netmap",
+        &[
+            "-t nat -A PREROUTING -j NETMAP --to 1.2.3.0/24",
+            "-t nat -A POSTROUTING -j NETMAP --to 1.2.3.4",
+            "-t nat -A OUTPUT -j NETMAP --to 10.1.2.3/255.255.0.0",
+            "-t nat -A OUTPUT -j NETMAP --to 10.1.2.3/255.0.255.0",
+            "-t nat -A OUTPUT -j NETMAP --to 10.1.2.3/33",
+            "-t nat -A OUTPUT -j NETMAP --to ::1/64",
+            "-t nat -A OUTPUT -j NETMAP",
+            "-A INPUT -j NETMAP --to 1.2.3.0/24",
+            "-t nat -L",
+            "-t nat -S",
+        ],
+    ),
+    (
+        "ipv6-only-extensions",
+        &[
+            "-A INPUT -p icmpv6 --icmpv6-type 128",
+            "-A INPUT -p ipv6-icmp -j ACCEPT",
+            "-A INPUT -m icmp6 --icmpv6-type 1",
+            "-A INPUT -m hl --hl-eq 1",
+            "-A INPUT -m frag",
+            "-A INPUT -m srh",
+            "-t mangle -A PREROUTING -j HL --hl-set 1",
+            "-t mangle -A PREROUTING -j DNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+            "-A INPUT -j REJECT --reject-with icmp6-adm-prohibited",
+            "-A INPUT -p ah -j ACCEPT",
+            "-L -n",
+        ],
     ),
     // Listings on fresh and unknown tables.
     (
@@ -1115,54 +1146,13 @@ fn live_commands() {
         return;
     }
     assert!(SCENARIOS.len() >= 60);
-    let mut failures = Vec::new();
-    // Two workers: the namespaces are independent.
-    let chunks: Vec<&[(&str, &[&str])]> = SCENARIOS.chunks(SCENARIOS.len().div_ceil(2)).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| s.spawn(move || chunk.iter().flat_map(run_scenario).collect::<Vec<_>>()))
-            .collect();
-        for h in handles {
-            failures.extend(h.join().expect("worker"));
-        }
-    });
+    let failures = run_scenarios("iptables", SCENARIOS);
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// Runs one scenario; returns one text per mismatch.
-fn run_scenario((name, cmds): &(&str, &[&str])) -> Vec<String> {
-    let twin = Twin::new("cmd");
-    let mut bad = Vec::new();
-    for cmd in cmds.iter() {
-        let args = words(cmd);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let before = twin.rules_bytes();
-        let real = twin.real(&args);
-        let ours = twin.ours(&args);
-        if real != ours {
-            bad.push(format!(
-                "[{name}] iptables {cmd}\n  real: {real:?}\n  ours: {ours:?}"
-            ));
-        }
-        if ours.0 != 0 && twin.rules_bytes() != before {
-            bad.push(format!(
-                "[{name}] iptables {cmd}: failed but changed the rules file"
-            ));
-        }
-        let (rs, os) = (twin.real_save(), twin.ours_save());
-        if rs != os {
-            bad.push(format!(
-                "[{name}] after iptables {cmd}: save differs\n  real: {rs:?}\n  ours: {os:?}"
-            ));
-        }
-    }
-    bad
 }
 
 /// iptables-restore inputs whose command lines fail: the errors of the

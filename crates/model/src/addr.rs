@@ -291,7 +291,7 @@ fn parse_host_network(f: Family, name: &str) -> Result<Vec<IpAddr>> {
             }
         }
         Family::V6 => {
-            if let Ok(a) = name.parse::<Ipv6Addr>() {
+            if let Some(a) = name.parse::<Ipv6Addr>().ok().or_else(|| scoped_ipv6(name)) {
                 return Ok(vec![IpAddr::V6(a)]);
             }
         }
@@ -311,6 +311,21 @@ fn parse_host_network(f: Family, name: &str) -> Result<Vec<IpAddr>> {
         return Err(Error::param(format!("host/network `{name}' not found")));
     }
     Ok(hosts)
+}
+
+/// An IPv6 address with a zone (`fe80::1%1`), as getaddrinfo reads it
+/// (glibc's `__inet6_scopeid_pton`); the zone is dropped. A zone is a
+/// decimal number below 2^32, or for a link-local address an interface
+/// name: only `lo` is known to exist in every namespace.
+fn scoped_ipv6(name: &str) -> Option<Ipv6Addr> {
+    let (addr, zone) = name.split_once('%')?;
+    let a: Ipv6Addr = addr.parse().ok()?;
+    let seg = a.segments()[0];
+    let link_local = seg & 0xffc0 == 0xfe80 || seg & 0xff0f == 0xff01 || seg & 0xff0f == 0xff02;
+    let numeric = zone.starts_with(|c: char| c.is_ascii_digit())
+        && zone.bytes().all(|b| b.is_ascii_digit())
+        && zone.parse::<u64>().is_ok_and(|v| v <= u64::from(u32::MAX));
+    (numeric || (link_local && zone == "lo")).then_some(a)
 }
 
 /// `xtables_ipparse_multiple`: a comma-separated list of `addr[/mask]`,

@@ -1,6 +1,7 @@
 //! Applying a parsed iptables command to a ruleset, with the checks and
 //! messages of iptables-nft.
 
+use crate::addr::Family;
 use crate::list::{self, ListFormat};
 use crate::parse::{Cmd, Parsed};
 use crate::rule::{Counters, Rule, Target};
@@ -22,8 +23,28 @@ pub struct Outcome {
 const NO_CHAIN: &str = "No chain/target/match by that name.";
 const BAD_RULE: &str = "Bad rule (does a matching rule exist in that chain?).";
 
-/// The `-h` text after its first line.
+/// The `-h` text after its first line, with `{prog}`, `{ipv4}` and
+/// `{ipv6}` to fill in.
 const HELP: &str = include_str!("help.txt");
+
+/// The `-h` text of `family`'s program (`print_help` in xshared.c): its
+/// name, which of `-4`/`-6` is an error, and `-f` for IPv4 only.
+fn help_text(family: Family) -> String {
+    let (v4, v6) = match family {
+        Family::V4 => ("Nothing", "Error"),
+        Family::V6 => ("Error", "Nothing"),
+    };
+    HELP.lines()
+        .filter(|l| family == Family::V4 || !l.starts_with("[!] --fragment"))
+        .map(|l| {
+            let l = l
+                .replace("{prog}", family.prog())
+                .replace("{ipv4}", v4)
+                .replace("{ipv6}", v6);
+            format!("{l}\n")
+        })
+        .collect()
+}
 
 /// Applies `p` to `rs`. On error `rs` may be partly changed: callers apply
 /// to a copy and keep it only on success.
@@ -48,7 +69,7 @@ fn apply_into(rs: &mut Ruleset, p: &Parsed, out: &mut Outcome) -> Result<()> {
     let version = format!("{prog} v{} (ironwall)", crate::IPTABLES_VERSION);
     match p.cmd {
         Cmd::Help => {
-            out.stdout = format!("{version}\n{HELP}");
+            out.stdout = format!("{version}\n{}", help_text(rs.family));
             return Ok(());
         }
         Cmd::Version => {

@@ -52,7 +52,7 @@ pub const IPTABLES_VERSION: &str = "1.8.11";
 pub fn run_iptables(
     rs: &mut ruleset::Ruleset,
     args: &[String],
-    sets: &[String],
+    sets: &[ext::set::IpSet],
 ) -> Result<command::Outcome> {
     let env = parse::ParseEnv {
         family: rs.family,

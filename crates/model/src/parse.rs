@@ -99,8 +99,8 @@ pub struct ParseEnv<'a> {
     pub restore: bool,
     /// The table in force (the restore file's `*table`), else `filter`.
     pub table: &'a str,
-    /// Known ipset names.
-    pub sets: &'a [String],
+    /// Known ipsets.
+    pub sets: &'a [crate::ext::set::IpSet],
 }
 
 // Option flags of the command (`optflags` order).
@@ -884,6 +884,14 @@ fn base_option(
             }
             st.ip.proto = proto;
             st.ip.proto_inv = st.invert;
+            // ipv6_proto_parse: an extension header is never the upper
+            // layer protocol.
+            const EXTHDRS: [u8; 4] = [43, 44, 51, 60];
+            if st.env.family == Family::V6 && !st.invert && EXTHDRS.contains(&proto) {
+                st.p.warnings.push_str(&format!(
+                    "Warning: never matched protocol: {lower}. use extension match instead.\n"
+                ));
+            }
             st.protocol = Some(lower);
         }
         's' => {
@@ -1250,6 +1258,13 @@ fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Par
             .into_iter()
             .map(|m| m.loaded)
             .collect();
+        // ip6tables-nft 1.8.9 puts `-c` (and a restore line's `[p:b]`)
+        // in the legacy-only `fw6.counters` (ipv6_post_parse): an IPv6
+        // rule starts at zero whatever was given.
+        let counters = match st.env.family {
+            Family::V4 => st.counters.unwrap_or_default(),
+            Family::V6 => Counters::default(),
+        };
         for s in &srcs {
             for d in &dsts {
                 let mut ip = st.ip.clone();
@@ -1259,7 +1274,7 @@ fn finish(st: &mut State, wait_set: bool, wait_interval_set: bool) -> Result<Par
                     ip,
                     matches: matches.clone(),
                     target: target.clone(),
-                    counters: st.counters.unwrap_or_default(),
+                    counters,
                 });
             }
         }

@@ -407,7 +407,7 @@ fn kernel_message(prog: &str, refusals: &[(usize, String)]) -> String {
 struct State<'a> {
     prog: String,
     opts: &'a RestoreOpts,
-    sets: &'a [String],
+    sets: &'a [crate::ext::set::IpSet],
     family: crate::addr::Family,
     /// The last `*table` line's table.
     curtable: Option<&'static str>,
@@ -579,7 +579,7 @@ pub fn restore(
     rs: &mut Ruleset,
     input: &str,
     opts: &RestoreOpts,
-    sets: &[String],
+    sets: &[crate::ext::set::IpSet],
 ) -> Result<String, RestoreError> {
     restore_bytes(rs, input.as_bytes(), opts, sets)
 }
@@ -589,7 +589,7 @@ pub fn restore_bytes(
     rs: &mut Ruleset,
     input: &[u8],
     opts: &RestoreOpts,
-    sets: &[String],
+    sets: &[crate::ext::set::IpSet],
 ) -> Result<String, RestoreError> {
     let mut work = rs.clone();
     let mut st = State {

@@ -8,15 +8,17 @@
 
 use ironwall_lab::{kernel_tests, normalize_prot, Netns};
 use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::run_iptables;
 
-/// The ipsets made in the namespace, and known to the model (`six` only
-/// to the IPv6 model: the model knows set names, not their families).
+/// The ipsets made in the namespace, and known to the model with their
+/// families.
 const SETS: &[(&str, &str)] = &[
     ("foo", "hash:ip"),
     ("bar", "hash:ip,port"),
     ("six", "hash:ip family inet6"),
+    ("any", "list:set"),
 ];
 
 /// Commands (words split at blanks, `''` for an empty word), each with
@@ -116,6 +118,9 @@ const COMMANDS: &[(&str, i32)] = &[
     ("-A INPUT -m set ! --match-set bar dst,src --return-nomatch ! --update-counters ! --update-subcounters --packets-eq 5 --bytes-gt 100", 0),
     ("-A INPUT -m set --match-set foo src,dst,src,dst,src,dst", 0),
     ("-A INPUT -m set --match-set foo srcx", 0),
+    ("-A INPUT -m set --match-set six src", 2),
+    ("-A INPUT -m set --match-set any dst", 0),
+    ("-A INPUT -j SET --del-set six src", 2),
     ("-A INPUT -m set ! --packets-eq 3 --match-set foo dst --bytes-lt 0x10", 0),
     ("-A INPUT -m set --match-set nosuch src", 2),
     ("-A INPUT -m set --match-set foo", 2),
@@ -203,6 +208,9 @@ const COMMANDS6: &[(&str, i32)] = &[
     ("-A INPUT -m addrtype --dst-type BLACKHOLE", 4),
     ("-A INPUT -m addrtype --src-type PROHIBIT", 4),
     ("-A INPUT -m set --match-set six src", 0),
+    ("-A INPUT -m set --match-set foo src", 2),
+    ("-A INPUT -m set --match-set any src", 0),
+    ("-A INPUT -j SET --add-set bar src,dst", 2),
     ("-A INPUT -p sctp --dport 5", 0),
     ("-A INPUT -m sctp --dport 5", 4),
     ("-A INPUT -m tcp", 4),
@@ -237,7 +245,7 @@ fn compare(
     ns: &Netns,
     prog: &str,
     family: Family,
-    sets: &[String],
+    sets: &[IpSet],
     commands: &[(&str, i32)],
     decided: &[(&str, i32, i32)],
     tables: &[&str],
@@ -326,15 +334,32 @@ fn matches_b_agree_with_iptables_nft() {
         let o = ns.run("ipset", &args, None);
         assert!(o.status.success(), "ipset create {name} failed");
     }
-    let v4: Vec<String> = ["foo", "bar"].map(String::from).to_vec();
-    let v6 = vec!["six".to_string()];
+    let sets: Vec<IpSet> = SETS
+        .iter()
+        .map(|(name, kind)| {
+            let family = match *kind {
+                k if k.ends_with("inet6") => Some(Family::V6),
+                k if k.starts_with("list:") => None,
+                _ => Some(Family::V4),
+            };
+            IpSet::new(name, family)
+        })
+        .collect();
     let tables = ["filter", "nat", "mangle", "raw"];
-    let mut problems = compare(&ns, "iptables", Family::V4, &v4, COMMANDS, DECIDED, &tables);
+    let mut problems = compare(
+        &ns,
+        "iptables",
+        Family::V4,
+        &sets,
+        COMMANDS,
+        DECIDED,
+        &tables,
+    );
     problems.extend(compare(
         &ns,
         "ip6tables",
         Family::V6,
-        &v6,
+        &sets,
         COMMANDS6,
         &[],
         &["filter", "raw"],

@@ -12,6 +12,7 @@
 
 use ironwall_lab::{kernel_tests, normalize_prot, shell_split, triple, Netns};
 use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::run_iptables;
 
@@ -307,7 +308,7 @@ fn run_case(family: Family, case: &[&str]) -> Vec<String> {
     let ns = Netns::new("tg");
     let prog = family.prog();
     let mut rs = Ruleset::new(family);
-    let mut sets: Vec<String> = Vec::new();
+    let mut sets: Vec<IpSet> = Vec::new();
     let mut diffs = Vec::new();
     let mut table = "filter".to_string();
     for cmd in case {
@@ -316,7 +317,8 @@ fn run_case(family: Family, case: &[&str]) -> Vec<String> {
             let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
             let out = ns.run("ipset", &args, None);
             assert!(out.status.success(), "{cmd}: {out:?}");
-            sets.push(words[2].clone());
+            // The cases make IPv4 hash sets.
+            sets.push(IpSet::new(&words[2], Some(Family::V4)));
             continue;
         }
         if let Some(i) = words.iter().position(|w| w == "-t") {

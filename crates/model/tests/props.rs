@@ -42,6 +42,48 @@ const BUILTIN_FRAGMENTS: &[&str] = &[
     "-p tcp -m tcp --dport 443 -m comment --comment https -j ACCEPT",
 ];
 
+/// IPv6-only extensions in save form, with their table and chains (the
+/// `libip6t_*.t` files are not in the shared data), always generated.
+type Ipv6Fragment = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static [&'static str]>,
+);
+const IPV6_FRAGMENTS: &[Ipv6Fragment] = &[
+    ("-p ipv6-icmp -m icmp6 --icmpv6-type 135", None, None),
+    ("-p ipv6-icmp -m icmp6 ! --icmpv6-type 1/4", None, None),
+    ("-m hl --hl-eq 255", None, None),
+    ("-m hl ! --hl-eq 42", None, None),
+    ("-m hl --hl-lt 42", None, None),
+    ("-m frag --fragid 1:42 --fraglen 42 --fragres --fragfirst --fragmore", None, None),
+    ("-m frag ! --fragid 7 --fraglast", None, None),
+    ("-m ah --ahspi 5:9 ! --ahlen 8 --ahres", None, None),
+    ("-m ah", None, None),
+    ("-m ipv6header ! --header ipv6-route,ipv6-frag --soft", None, None),
+    ("-m ipv6header --header hop-by-hop,ipv6-opts", None, None),
+    (
+        "-m rt --rt-type 0 --rt-segsleft 1:23 --rt-len 8 --rt-0-res --rt-0-addrs 2001:db8::1,::1 --rt-0-not-strict",
+        None,
+        None,
+    ),
+    ("-m hbh ! --hbh-len 8 --hbh-opts 1:2,5", None, None),
+    ("-m dst --dst-opts 3", None, None),
+    ("-p mobility-header -m mh ! --mh-type 1:4", None, None),
+    ("-j HL --hl-dec 1", Some("mangle"), None),
+    ("-m eui64", Some("filter"), Some(&["INPUT", "FORWARD"])),
+    (
+        "-m srh ! --srh-next-hdr 17 --srh-hdr-len-gt 9 --srh-tag 7 ! --srh-psid a::1/64 --srh-lsid c::/0",
+        None,
+        None,
+    ),
+    (
+        "-j DNPT --src-pfx dead::/64 --dst-pfx 1c3::/64",
+        Some("mangle"),
+        Some(&["PREROUTING", "OUTPUT"]),
+    ),
+    ("-j NETMAP --to dead::/64", Some("nat"), Some(&["PREROUTING", "OUTPUT"])),
+];
+
 /// A piece of a rule taken from a `.t` file (its save form).
 #[derive(Debug, Clone)]
 struct Fragment {
@@ -196,7 +238,8 @@ fn file_fragments(name: &str, text: &str, out: &mut Vec<Fragment>) {
     }
 }
 
-/// The fragments: from the shared `.t` files, else the built-in list.
+/// The fragments: from the shared `.t` files, else the built-in list;
+/// and the IPv6-only ones.
 fn fragments() -> &'static [Fragment] {
     static F: OnceLock<Vec<Fragment>> = OnceLock::new();
     F.get_or_init(|| {
@@ -223,6 +266,11 @@ fn fragments() -> &'static [Fragment] {
                         .filter_map(|t| fragment(t, None, None, family)),
                 );
             }
+        }
+        for (text, table, chains) in IPV6_FRAGMENTS {
+            let chains: Option<Vec<String>> =
+                chains.map(|c| c.iter().map(|s| s.to_string()).collect());
+            out.extend(fragment(text, *table, chains.as_deref(), Family::V6));
         }
         out
     })

@@ -2,6 +2,7 @@
 //! option's argument gives a result or an error.
 
 use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
 use ironwall_model::ruleset::Ruleset;
 use ironwall_model::run_iptables;
 use proptest::prelude::*;
@@ -46,7 +47,7 @@ proptest! {
             args.extend([extra, "--timeout".to_string(), "1".to_string()]);
         }
         let mut rs = Ruleset::new(Family::V4);
-        let sets = vec!["foo".to_string()];
+        let sets = vec![IpSet::new("foo", None)];
         let _ = run_iptables(&mut rs, &args, &sets);
         for list in [&["-S"][..], &["-L", "-n", "-v"], &["-L"]] {
             let mut l = vec!["-t".to_string(), table.to_string()];

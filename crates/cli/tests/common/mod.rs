@@ -40,18 +40,26 @@ impl Ours {
 /// (exit code, stdout, stderr).
 pub type Res = (i32, String, String);
 
-/// The real iptables in a fresh namespace, and ironwall on a fresh rules
-/// file.
+/// The real iptables (or ip6tables) in a fresh namespace, and ironwall on
+/// a fresh rules file.
 pub struct Twin {
     pub ns: Netns,
     pub ours: Ours,
+    /// `iptables` or `ip6tables`.
+    pub prog: &'static str,
 }
 
 impl Twin {
     pub fn new(tag: &str) -> Twin {
+        Twin::of("iptables", tag)
+    }
+
+    /// A twin of `prog` (`iptables`, `ip6tables`).
+    pub fn of(prog: &'static str, tag: &str) -> Twin {
         Twin {
             ns: Netns::new(tag),
             ours: Ours::new(),
+            prog,
         }
     }
 
@@ -62,21 +70,27 @@ impl Twin {
 
     /// The real iptables, output prefix-normalised.
     pub fn real(&self, args: &[&str]) -> Res {
-        let (c, o, e) = self.ns.iptables(args);
+        let (c, o, e) = triple(self.ns.run(self.prog, args, None));
         let o = normalize_listing(args, &o);
         (c, normalize_prefix(&o), normalize_prefix(&e))
     }
 
     pub fn ours(&self, args: &[&str]) -> Res {
-        self.ours_sub("iptables", args, None)
+        self.ours_sub(self.prog, args, None)
+    }
+
+    /// `PROG-save` (or `PROG-restore`, ...) for this twin's program.
+    pub fn tool(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prog)
     }
 
     pub fn real_save(&self) -> String {
-        self.ns.save(&[])
+        let (_, out, _) = triple(self.ns.run(&self.tool("-save"), &[], None));
+        strip_comments(&out)
     }
 
     pub fn ours_save(&self) -> String {
-        strip_comments(&self.ours_sub("iptables-save", &[], None).1)
+        strip_comments(&self.ours_sub(&self.tool("-save"), &[], None).1)
     }
 
     /// The rules file's bytes (empty when it does not exist).
@@ -132,4 +146,63 @@ pub fn normalize_listing(args: &[&str], out: &str) -> String {
         (true, true, v, x, ln) => ironwall_lab::normalize_prot(out, v, x, ln),
         _ => out.to_string(),
     }
+}
+
+/// A live scenario: a name and the commands (arguments after the program).
+pub type Scenario<'a> = (&'a str, &'a [&'a str]);
+
+/// Runs `scenarios` of `prog` (`iptables`, `ip6tables`) on two workers
+/// (the namespaces are independent); one text per mismatch.
+pub fn run_scenarios(prog: &'static str, scenarios: &[Scenario]) -> Vec<String> {
+    let mut failures = Vec::new();
+    let chunks: Vec<&[Scenario]> = scenarios.chunks(scenarios.len().div_ceil(2)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .flat_map(|sc| run_scenario(prog, sc))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            failures.extend(h.join().expect("worker"));
+        }
+    });
+    failures
+}
+
+/// Runs one scenario in a fresh twin: after every command the exit code,
+/// stdout, stderr and the save must agree, and a failed command must leave
+/// the rules file byte-identical. One text per mismatch.
+fn run_scenario(prog: &'static str, (name, cmds): &Scenario) -> Vec<String> {
+    let twin = Twin::of(prog, "cmd");
+    let mut bad = Vec::new();
+    for cmd in cmds.iter() {
+        let args = words(cmd);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let before = twin.rules_bytes();
+        let real = twin.real(&args);
+        let ours = twin.ours(&args);
+        if real != ours {
+            bad.push(format!(
+                "[{name}] {prog} {cmd}\n  real: {real:?}\n  ours: {ours:?}"
+            ));
+        }
+        if ours.0 != 0 && twin.rules_bytes() != before {
+            bad.push(format!(
+                "[{name}] {prog} {cmd}: failed but changed the rules file"
+            ));
+        }
+        let (rs, os) = (twin.real_save(), twin.ours_save());
+        if rs != os {
+            bad.push(format!(
+                "[{name}] after {prog} {cmd}: save differs\n  real: {rs:?}\n  ours: {os:?}"
+            ));
+        }
+    }
+    bad
 }

@@ -2,7 +2,7 @@
 //! iptables 1.8.9 uses; `state` is its alias that prints as `state`).
 
 use super::tcp::{parse_port_range, Ports};
-use super::{Call, Def, Ext, Opt, Role, RuleCtx};
+use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::{mask_suffix, prefix_mask, Family};
 use crate::rule::IpSpec;
 use crate::{names, num, parse, Error, Result};
@@ -234,9 +234,10 @@ fn host_addr(f: Family, s: &str) -> Result<IpAddr> {
     }))
 }
 
-/// The option framework's `XTTYPE_HOSTMASK`: `host[/len|/mask]`. A mask
-/// that is not a prefix (or is out of range) leaves the host mask.
-fn parse_hostmask(f: Family, opt: &str, s: &str) -> Result<(IpAddr, IpAddr)> {
+/// The option framework's `XTTYPE_HOSTMASK` for extension `ext`:
+/// `host[/len|/mask]`. A mask that is not a prefix (or is out of range)
+/// leaves the host mask. The address is kept as given (not masked).
+pub fn parse_hostmask(ext: &str, f: Family, opt: &str, s: &str) -> Result<(IpAddr, IpAddr)> {
     let Some((host, m)) = s.split_once('/') else {
         return Ok((host_addr(f, s)?, prefix_mask(f, fam_bits(f))));
     };
@@ -250,7 +251,7 @@ fn parse_hostmask(f: Family, opt: &str, s: &str) -> Result<(IpAddr, IpAddr)> {
     };
     let Some(mask) = mask else {
         return Err(Error::param(format!(
-            "conntrack: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-{}).\n",
+            "{ext}: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-{}).\n",
             fam_bits(f)
         )));
     };
@@ -275,50 +276,6 @@ fn to_bits(a: IpAddr) -> u128 {
         IpAddr::V4(a) => u32::from(a) as u128,
         IpAddr::V6(a) => u128::from(a),
     }
-}
-
-/// The option framework's `XTTYPE_UINT32RC`: `a`, `a:b`, `:b`, `a:`.
-fn parse_u32_range(ext: &str, opt: &str, s: &str) -> Result<(u32, u32)> {
-    let max = u32::MAX as u64;
-    let mut vals = [0u64, 0];
-    let mut n = 0;
-    let mut arg = s;
-    loop {
-        if n == 2 {
-            return Err(Error::param(format!(
-                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
-            )));
-        }
-        let (value, end) = if arg.is_empty() || arg.starts_with(':') {
-            (if n == 1 { max } else { 0 }, arg)
-        } else {
-            let bad = || {
-                Error::param(format!(
-                    "{ext}: bad value for option \"--{opt}\" near \"{arg}\", or out of range (0-{max}).\n"
-                ))
-            };
-            let (v, end) = num::strtoul_prefix(arg).ok_or_else(bad)?;
-            if v > max {
-                return Err(bad());
-            }
-            if !end.is_empty() && !end.starts_with(':') {
-                return Err(Error::param(format!(
-                    "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{end}\".\n"
-                )));
-            }
-            (v, end)
-        };
-        vals[n] = value;
-        n += 1;
-        match end.strip_prefix(':') {
-            Some(next) => arg = next,
-            None => break,
-        }
-    }
-    if n == 1 {
-        vals[1] = vals[0];
-    }
-    Ok((vals[0] as u32, vals[1] as u32))
 }
 
 impl Conntrack {
@@ -449,7 +406,7 @@ impl Ext for Conntrack {
             }))
         };
         let addr = |c: &Call| -> Result<Option<CtAddr>> {
-            let (addr, mask) = parse_hostmask(f, c.name, arg)?;
+            let (addr, mask) = parse_hostmask("conntrack", f, c.name, arg)?;
             Ok(Some(CtAddr {
                 addr,
                 mask,
@@ -490,7 +447,7 @@ impl Ext for Conntrack {
                 self.status = Some((mask, c.invert));
             }
             O_CTEXPIRE => {
-                let (lo, hi) = parse_u32_range("conntrack", c.name, arg)?;
+                let (lo, hi) = util::id_range("conntrack", c.name, arg)?;
                 self.expire = Some((lo, hi, c.invert));
             }
             _ => {
@@ -541,11 +498,12 @@ mod tests {
 
     #[test]
     fn u32_ranges() {
-        assert_eq!(parse_u32_range("c", "x", "5:").ok(), Some((5, u32::MAX)));
-        assert_eq!(parse_u32_range("c", "x", ":5").ok(), Some((0, 5)));
-        assert_eq!(parse_u32_range("c", "x", "7").ok(), Some((7, 7)));
-        assert!(parse_u32_range("c", "x", "1:2:3").is_err());
-        assert!(parse_u32_range("c", "x", "-1").is_err());
-        assert!(parse_u32_range("c", "x", "4294967296").is_err());
+        let range = |s| util::id_range("c", "x", s).ok();
+        assert_eq!(range("5:"), Some((5, u32::MAX)));
+        assert_eq!(range(":5"), Some((0, 5)));
+        assert_eq!(range("7"), Some((7, 7)));
+        assert_eq!(range("1:2:3"), None);
+        assert_eq!(range("-1"), None);
+        assert_eq!(range("4294967296"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! `-m icmp` (`libipt_icmp.c`, IPv4 only): an ICMP type with a code
 //! range; the type names (`libxt_icmp.h`) are public for engines.
 
-use super::{Call, Def, Ext, Opt, Role, RuleCtx};
+use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
 use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::{num, Error, Result};
@@ -173,6 +173,16 @@ pub fn icmp_type_text(
     s
 }
 
+/// The save text of a type and its codes: ` [!] --OPT T`, then `/CODE`
+/// (the lowest) unless any code matches.
+pub fn save_type(opt: &str, icmp_type: u8, codes: (u8, u8), invert: bool, out: &mut String) {
+    util::inv_save(out, invert);
+    out.push_str(&format!(" --{opt} {icmp_type}"));
+    if codes != (0, 0xFF) {
+        out.push_str(&format!("/{}", codes.0));
+    }
+}
+
 impl Ext for Icmp {
     fn parse(&mut self, c: &Call, _ctx: &RuleCtx) -> Result<()> {
         let (t, codes) = parse_icmp(ICMP_NAMES, "ICMP", c.arg())?;
@@ -202,16 +212,11 @@ impl Ext for Icmp {
     }
 
     fn save(&self, out: &mut String, _ip: &IpSpec) {
-        if self.invert {
-            out.push_str(" !");
-        }
         if self.icmp_type == 0xFF {
+            util::inv_save(out, self.invert);
             out.push_str(" --icmp-type any");
         } else {
-            out.push_str(&format!(" --icmp-type {}", self.icmp_type));
-            if self.codes != (0, 0xFF) {
-                out.push_str(&format!("/{}", self.codes.0));
-            }
+            save_type("icmp-type", self.icmp_type, self.codes, self.invert, out);
         }
     }
 }

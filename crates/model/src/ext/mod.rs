@@ -36,28 +36,41 @@ use std::any::Any;
 use std::fmt::Debug;
 
 pub mod addrtype;
+pub mod ah;
 pub mod checksum;
 pub mod comment;
 pub mod conntrack;
 pub mod ct;
+pub mod eui64;
+pub mod frag;
+pub mod hl;
+pub mod hl_tg;
 pub mod icmp;
+pub mod icmp6;
 pub mod iprange;
+pub mod ipv6header;
 pub mod limit;
 pub mod log;
 pub mod mac;
 pub mod mark;
 pub mod mark_tg;
+pub mod mh;
 pub mod multiport;
 pub mod nat;
+pub mod netmap;
 pub mod nflog;
+pub mod npt;
+pub mod opts;
 pub mod owner;
 pub mod physdev;
 pub mod recent;
 pub mod reject;
 pub mod rpfilter;
+pub mod rt;
 pub mod sctp;
 pub mod set;
 pub mod set_tg;
+pub mod srh;
 pub mod tcp;
 pub mod tcpmss_tg;
 
@@ -175,8 +188,8 @@ pub struct RuleCtx<'a> {
     pub ip: &'a IpSpec,
     /// The table the rule goes to.
     pub table: &'a str,
-    /// Known ipset names, for `-m set` and `-j SET`.
-    pub sets: &'a [String],
+    /// Known ipsets, for `-m set` and `-j SET`.
+    pub sets: &'a [set::IpSet],
     /// What the extension writes to stderr without failing (C's
     /// `fprintf(stderr, ...)` warnings); the command prints it before its
     /// output or its error.
@@ -355,6 +368,21 @@ pub fn registry() -> &'static [Def] {
         conntrack::CONNTRACK,
         conntrack::STATE,
         icmp::DEF,
+        icmp6::DEF,
+        hl::DEF,
+        eui64::DEF,
+        frag::DEF,
+        ah::DEF,
+        ipv6header::DEF,
+        rt::DEF,
+        opts::HBH,
+        opts::DST,
+        mh::DEF,
+        hl_tg::DEF,
+        npt::DNPT,
+        npt::SNPT,
+        netmap::DEF,
+        srh::DEF,
         multiport::DEF,
         iprange::DEF,
         mac::DEF,
@@ -384,8 +412,14 @@ pub fn registry() -> &'static [Def] {
     DEFS
 }
 
-/// Finds an extension by role, name and family.
+/// Finds an extension by role, name and family; `icmpv6` and `ipv6-icmp`
+/// are `icmp6`, as `xtables_find_match` renames them.
 pub fn find(role: Role, name: &str, family: Family) -> Option<&'static Def> {
+    let name = if role == Role::Match && icmp6::ALIASES.contains(&name) {
+        icmp6::DEF.name
+    } else {
+        name
+    };
     registry()
         .iter()
         .find(|d| d.role == role && d.name == name && d.family.is_none_or(|f| f == family))
@@ -515,11 +549,83 @@ pub mod util {
         Ok(())
     }
 
+    /// `xtopt_parse_mint` for a two-part range type (`XTTYPE_UINT32RC`):
+    /// `a`, `a:b`, `:b` or `a:`, a missing part being 0 (first) or `max`
+    /// (second). The parts as given (one or two), not ordered.
+    pub fn uint_range(ext: &str, opt: &str, arg: &str, max: u64) -> Result<Vec<u64>> {
+        let mut vals = Vec::new();
+        let mut rest = arg;
+        loop {
+            if vals.len() == 2 {
+                return Err(Error::param(format!(
+                    "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+                )));
+            }
+            let (value, end) = if rest.is_empty() || rest.starts_with(':') {
+                (if vals.len() == 1 { max } else { 0 }, rest)
+            } else {
+                let (v, end) = strtoui_end_max(rest, max).ok_or_else(|| {
+                    Error::param(format!(
+                        "{ext}: bad value for option \"--{opt}\" near \"{rest}\", or out of range (0-{max}).\n"
+                    ))
+                })?;
+                if !end.is_empty() && !end.starts_with(':') {
+                    return Err(Error::param(format!(
+                        "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{end}\".\n"
+                    )));
+                }
+                (v, end)
+            };
+            vals.push(value);
+            match end.strip_prefix(':') {
+                Some(r) => rest = r,
+                None => return Ok(vals),
+            }
+        }
+    }
+
+    /// A 32-bit id range of an IPv6 extension header match (`--ahspi`,
+    /// `--fragid`, `--rt-segsleft`): a single value stands for `v:v`.
+    pub fn id_range(ext: &str, opt: &str, arg: &str) -> Result<(u32, u32)> {
+        let v = uint_range(ext, opt, arg, u32::MAX as u64)?;
+        let lo = v.first().copied().unwrap_or(0) as u32;
+        Ok((lo, v.get(1).map_or(lo, |&hi| hi as u32)))
+    }
+
+    /// The `-L` text of an id range (`print_spis` and its twins): nothing
+    /// for the full range uninverted, else `NAME:[!]V` or
+    /// `NAMEs:[!]LO:HI` (`name` carries any leading space).
+    pub fn id_range_print(out: &mut String, name: &str, (lo, hi): (u32, u32), invert: bool) {
+        if lo == 0 && hi == u32::MAX && !invert {
+            return;
+        }
+        let inv = if invert { "!" } else { "" };
+        if lo == hi {
+            out.push_str(&format!("{name}:{inv}{lo}"));
+        } else {
+            out.push_str(&format!("{name}s:{inv}{lo}:{hi}"));
+        }
+    }
+
+    /// The save text of an id range: nothing for the full range (even
+    /// inverted), else `[ !] --OPT V` or `--OPT LO:HI`.
+    pub fn id_range_save(out: &mut String, opt: &str, (lo, hi): (u32, u32), invert: bool) {
+        if lo == 0 && hi == u32::MAX {
+            return;
+        }
+        inv_save(out, invert);
+        if lo == hi {
+            out.push_str(&format!(" --{opt} {lo}"));
+        } else {
+            out.push_str(&format!(" --{opt} {lo}:{hi}"));
+        }
+    }
+
     /// Parses a number `min..=max` with C rules, or the framework's error.
     pub fn uint(ext: &str, opt: &str, arg: &str, min: u64, max: u64) -> Result<u64> {
         xt_strtoul(arg, min, max).ok_or_else(|| {
             Error::param(format!(
-                "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max})."
+                "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
             ))
         })
     }

@@ -95,7 +95,9 @@ impl Ext for Reject {
                 Ok(())
             }
             None => {
-                if prefix_of("echo-reply", arg) || prefix_of("echoreply", arg) {
+                // Only libipt_REJECT warns.
+                let v4 = self.family == Family::V4;
+                if v4 && (prefix_of("echo-reply", arg) || prefix_of("echoreply", arg)) {
                     ctx.warnings
                         .borrow_mut()
                         .push_str("--reject-with echo-reply no longer supported\n");

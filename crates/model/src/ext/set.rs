@@ -1,10 +1,52 @@
 //! `-m set` (`libxt_set.c`, revision 4): membership of the packet's
 //! addresses or ports in an ipset, with counter conditions. A set must
-//! exist (DECISIONS.md 6): ironwall knows the names given by `--sets`.
+//! exist (DECISIONS.md 6) and hold the rule's family: ironwall knows the
+//! sets given by `--sets`, with their families.
 
 use super::{util, Call, Def, Ext, Opt, Role, RuleCtx};
+use crate::addr::Family;
 use crate::rule::IpSpec;
 use crate::{Error, Result};
+
+/// An ipset the rules may name: its name and the family of its members
+/// (`None` for a set of any family, such as `list:set` or `bitmap:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpSet {
+    /// The set's name.
+    pub name: String,
+    /// Its family.
+    pub family: Option<Family>,
+}
+
+impl IpSet {
+    /// A set named `name` of the given family.
+    pub fn new(name: &str, family: Option<Family>) -> IpSet {
+        IpSet {
+            name: name.to_string(),
+            family,
+        }
+    }
+}
+
+/// `get_set_byname`: the set must exist and hold members of the rule's
+/// family (or of any).
+pub fn check_set(sets: &[IpSet], name: &str, family: Family) -> Result<()> {
+    let Some(set) = sets.iter().find(|s| s.name == name) else {
+        return Err(Error::param(format!("Set {name} doesn't exist.\n")));
+    };
+    match set.family {
+        Some(f) if f != family => {
+            let f = match f {
+                Family::V4 => "IPv4",
+                Family::V6 => "IPv6",
+            };
+            Err(Error::param(format!(
+                "The protocol family of set {name} is {f}, which is not applicable.\n"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
 
 const O_MATCH_SET: u8 = 0;
 const O_SET: u8 = 1;
@@ -166,9 +208,7 @@ impl Set {
                 "setname `{name}' too long, max {NAME_MAX} characters."
             )));
         }
-        if !ctx.sets.iter().any(|s| s == name) {
-            return Err(Error::param(format!("Set {name} doesn't exist.\n")));
-        }
+        check_set(ctx.sets, name, ctx.family)?;
         self.dirs = parse_dirs(dirs)?;
         self.name = name.to_string();
         self.invert |= c.invert;

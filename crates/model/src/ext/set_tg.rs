@@ -82,9 +82,7 @@ fn parse_ref(c: &Call, ctx: &RuleCtx, slot: &Option<SetRef>) -> Result<SetRef> {
             "setname `{name}' too long, max 31 characters."
         )));
     }
-    if !ctx.sets.iter().any(|s| s == name) {
-        return Err(Error::param(format!("Set {name} doesn't exist.\n")));
-    }
+    super::set::check_set(ctx.sets, name, ctx.family)?;
     let flags = super::set::parse_dirs(dirs)?;
     c.consumed.set(1);
     Ok(SetRef {
