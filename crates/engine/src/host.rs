@@ -17,8 +17,8 @@
 //!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
-//!   `rmem_max=212992`. With no interface, every arriving packet is for
-//!   this host.
+//!   `rmem_max=212992`, `ipfrag_time=30`, `tcp_synack_retries=5`. With
+//!   no interface, every arriving packet is for this host.
 //! * [`Host::reject`] is the packet a REJECT rule sends.
 //! * [`Host::reply`] is the packet the stack answers an accepted local
 //!   packet with: SYN-ACK from a listening TCP port (window and window
@@ -79,6 +79,12 @@ pub struct Sysctl {
     pub tcp_rmem_max: u32,
     /// `net.core.rmem_max`, which also bounds the window scale from below.
     pub rmem_max: u32,
+    /// `net.ipv4.ipfrag_time`: seconds a datagram's fragments wait for
+    /// the rest.
+    pub ipfrag_time: u32,
+    /// `net.ipv4.tcp_synack_retries`: how often a half-open connection's
+    /// SYN-ACK is sent again.
+    pub tcp_synack_retries: u32,
 }
 
 impl Default for Sysctl {
@@ -93,6 +99,8 @@ impl Default for Sysctl {
             ip_forward: false,
             tcp_rmem_max: 6_291_456,
             rmem_max: 212_992,
+            ipfrag_time: 30,
+            tcp_synack_retries: 5,
         }
     }
 }
@@ -199,6 +207,8 @@ impl Host {
                         s.tcp_rmem_max = parse_num(&key, max.unwrap_or(""))?
                     }
                     "rmem_max" => s.rmem_max = parse_num(&key, v)?,
+                    "ipfrag_time" => s.ipfrag_time = parse_num(&key, v)?,
+                    "tcp_synack_retries" => s.tcp_synack_retries = parse_num(&key, v)?,
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
             }
@@ -459,6 +469,17 @@ impl Host {
             r.iface_out = i.name.clone();
         }
         Some(r)
+    }
+
+    /// The time exceeded (fragment reassembly, code 1) `ip_expire` sends
+    /// when the datagram whose first fragment is `head` did not complete
+    /// in time; only for a local destination (the address it was sent to
+    /// answers).
+    pub fn reassembly_timeout(&mut self, head: &Packet, now: f64) -> Option<Packet> {
+        if !self.is_local(head.dst) {
+            return None;
+        }
+        self.icmp_error(head, 11, 1, now)
     }
 
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in

@@ -11,6 +11,7 @@
 //! against the kernel. See the README for the contract.
 
 pub mod conntrack;
+pub mod defrag;
 pub mod eval;
 mod fasthash;
 pub mod host;

@@ -37,7 +37,10 @@
 //! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
 //! quotes a confirmed connection, else INVALID).
 
+mod timers;
+
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
+use crate::defrag;
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
 use crate::packet::{tcp_flags, Packet, Transport};
@@ -118,12 +121,42 @@ pub struct Outcome {
     pub rejected: Option<usize>,
     /// The host's answer, when it sent one.
     pub reply: Option<Box<Outcome>>,
+    /// What the host's timers sent before this packet, once its time
+    /// came (SYN-ACKs sent again, fragment reassembly timeouts; see
+    /// [`Engine::advance_to`]).
+    pub timers: Vec<Outcome>,
 }
 
 impl Outcome {
-    /// The LOG lines of this outcome and its replies, in order, each
-    /// ending in a newline (as [`Engine::process_quiet`] writes them).
+    /// The outcome of `packet` before any hook (a copy of it kept when
+    /// `keep`).
+    fn new(packet: &Packet, keep: bool) -> Outcome {
+        Outcome {
+            packet: if keep {
+                packet.clone()
+            } else {
+                Packet::default()
+            },
+            out: Packet::default(),
+            verdict: Verdict::Accept,
+            ct: CtState::Invalid,
+            walks: Vec::new(),
+            logs: Vec::new(),
+            nat: Vec::new(),
+            dropped_by: None,
+            rejected: None,
+            reply: None,
+            timers: Vec::new(),
+        }
+    }
+
+    /// The LOG lines of this outcome's timers, itself and its replies,
+    /// in order, each ending in a newline (as [`Engine::process_quiet`]
+    /// writes them).
     pub fn all_logs(&self, into: &mut String) {
+        for t in &self.timers {
+            t.all_logs(into);
+        }
         for l in &self.logs {
             into.push_str(l);
             into.push('\n');
@@ -152,6 +185,8 @@ pub struct Engine<'a> {
     quiet: Option<String>,
     /// The room of the packet a quiet replay copied last.
     scratch: Packet,
+    /// Fragments being joined, half-open connections.
+    held: timers::Held,
 }
 
 fn ports_mut(t: &mut Transport) -> Option<(&mut u16, &mut u16)> {
@@ -193,6 +228,7 @@ impl<'a> Engine<'a> {
             recent: Rc::default(),
             quiet: None,
             scratch: Packet::default(),
+            held: timers::Held::default(),
         })
     }
 
@@ -408,12 +444,36 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Processes one packet (see the module docs).
+    /// Processes one packet (see the module docs), after the host's
+    /// timers due by its time ([`Engine::advance_to`]). A fragment is
+    /// held until its datagram is complete, which is then processed
+    /// whole ([`crate::defrag`]).
     /// A packet sent by this host (only `OUT=`) comes from a process's
     /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        let timers = match pkt.time {
+            Some(t) => self.advance_to(t),
+            None => Vec::new(),
+        };
+        let whole;
+        let pkt = if defrag::is_fragment(pkt) {
+            match self.fragment(pkt) {
+                Ok(w) => {
+                    whole = w;
+                    &whole
+                }
+                Err(mut held) => {
+                    held.timers = timers;
+                    return held;
+                }
+            }
+        } else {
+            pkt
+        };
         let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
-        self.process_as(pkt, None, Sock::User(uid, gid))
+        let mut out = self.process_as(pkt, None, Sock::User(uid, gid));
+        out.timers = timers;
+        out
     }
 
     /// [`Engine::process`] for replay: the same verdicts, counters,
@@ -437,22 +497,7 @@ impl<'a> Engine<'a> {
         attached: Option<(Handle, conntrack::CtView)>,
         sock: Sock,
     ) -> Outcome {
-        let mut out = Outcome {
-            packet: if self.quiet.is_some() {
-                Packet::default()
-            } else {
-                pkt.clone()
-            },
-            out: Packet::default(),
-            verdict: Verdict::Accept,
-            ct: CtState::Invalid,
-            walks: Vec::new(),
-            logs: Vec::new(),
-            nat: Vec::new(),
-            dropped_by: None,
-            rejected: None,
-            reply: None,
-        };
+        let mut out = Outcome::new(pkt, self.quiet.is_none());
         // A quiet replay copies into the room of the previous packet.
         let mut p = std::mem::take(&mut self.scratch);
         p.clone_from(pkt);
@@ -587,10 +632,14 @@ impl<'a> Engine<'a> {
             return Verdict::Drop;
         }
         self.ct.confirm(h);
-        if reaches_socket(&cx.ct, &p.transport) {
-            return Verdict::Accept;
-        }
-        if let Some(r) = self.host.reply(p, now) {
+        let reached = reaches_socket(&cx.ct, &p.transport);
+        let reply = if reached {
+            None
+        } else {
+            self.host.reply(p, now)
+        };
+        self.handshake_seen(p, reached, reply.as_ref(), now);
+        if let Some(r) = reply {
             // A SYN-ACK belongs to the listener (root's); the rest come
             // from kernel control sockets.
             let synack =
@@ -1201,5 +1250,85 @@ mod tests {
         assert_eq!(arrows(&o), ["PREROUTING -> ACCEPT", "INPUT -> ACCEPT"]);
         assert_eq!(o.ct, CtState::Untracked);
         assert_eq!(e.ct.conns().count(), 0);
+    }
+
+    /// Fragments reach no hook until their datagram is complete, which
+    /// is then logged whole (nf_defrag_ipv4 before raw PREROUTING); a
+    /// datagram left incomplete past ipfrag_time is answered with time
+    /// exceeded (fragment reassembly) through OUTPUT.
+    #[test]
+    fn fragments_join_before_the_first_hook() {
+        let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j LOG --log-prefix \"raw \"\nCOMMIT\n*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j LOG --log-prefix \"out \"\nCOMMIT\n");
+        let h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("sysctl", "net.ipv4.ipfrag_time=2"),
+        ]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let f = |t: u32, id: u16, rest: &str| {
+            Packet::parse_line(&format!(
+                "[{t}.000000] IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 ID={id} {rest}"
+            ))
+            .unwrap()
+        };
+        let first = f(1, 5, "LEN=36 MF PROTO=UDP SPT=1 DPT=2 LEN=28");
+        let o = e.process(&first);
+        assert_eq!(
+            (o.verdict, o.dropped_by, o.walks.len()),
+            (Verdict::Drop, Some("defrag"), 0)
+        );
+        let o = e.process(&f(1, 5, "LEN=32 FRAG:2 PROTO=UDP"));
+        assert_eq!(o.logs.len(), 1);
+        assert!(
+            o.logs[0]
+                .contains(" LEN=48 TOS=0x00 PREC=0x00 TTL=64 ID=5 PROTO=UDP SPT=1 DPT=2 LEN=28 "),
+            "{}",
+            o.logs[0]
+        );
+        // A lone first fragment: 2 s later the next packet finds the
+        // host's time exceeded sent before it.
+        e.process(&f(2, 6, "LEN=36 MF PROTO=UDP SPT=1 DPT=2 LEN=28"));
+        let o = e.process(&f(5, 7, "LEN=32 FRAG:2 PROTO=UDP"));
+        assert_eq!(o.dropped_by, Some("defrag"));
+        assert_eq!(o.timers.len(), 1);
+        let t = &o.timers[0];
+        assert_eq!(t.packet.time, Some(4.0));
+        assert!(t.logs[0].contains("PROTO=ICMP TYPE=11 CODE=1 [SRC=10.0.0.9 DST=10.0.0.1 LEN=36 TOS=0x00 PREC=0x00 TTL=64 ID=6 MF PROTO=UDP SPT=1 DPT=2 LEN=28 ]"), "{}", t.logs[0]);
+        let mut all = String::new();
+        o.all_logs(&mut all);
+        assert_eq!(all.lines().count(), 1);
+    }
+
+    /// A half-open connection's SYN-ACK is sent again through OUTPUT 1 s
+    /// and 3 s after the SYN, before the packet whose time passes them;
+    /// an ACK completing the handshake stops it.
+    #[test]
+    fn synack_retransmissions() {
+        let rs =
+            rs("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j LOG --log-prefix \"out \"\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let at = |t: f64, dpt: u16, rest: &str| {
+            let mut p = tcp_in(dpt, rest);
+            p.time = Some(t);
+            p
+        };
+        let o = e.process(&at(10.0, 22, "SEQ=100 ACK=0 SYN"));
+        assert!(o.reply.is_some());
+        let o = e.process(&at(13.5, 23, "SEQ=1 ACK=0 SYN"));
+        let times: Vec<_> = o.timers.iter().map(|t| t.packet.time).collect();
+        assert_eq!(times, [Some(11.0), Some(13.0)]);
+        assert!(o.timers.iter().all(|t| t.logs.len() == 1
+            && t.logs[0].contains(" SPT=22 DPT=40000 ")
+            && t.logs[0].contains(" ACK SYN ")));
+        e.process(&at(13.6, 22, "SEQ=101 ACK=1 ACK"));
+        assert!(e.advance_to(100.0).is_empty());
+        // Unanswered: 5 retransmissions (1, 3, 7, 15, 31 s), then none.
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));
+        let times: Vec<_> = e
+            .advance_to(100.0)
+            .iter()
+            .map(|t| t.packet.time.unwrap_or(0.0))
+            .collect();
+        assert_eq!(times, [1.0, 3.0, 7.0, 15.0, 31.0]);
     }
 }

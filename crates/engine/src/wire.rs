@@ -317,6 +317,12 @@ fn ipv4_at(input: &[u8], base: usize, whole: bool) -> Result<Packet, WireError> 
             _ => false,
         };
     }
+    // A fragment's payload sum, for the datagram's checksum once joined
+    // (none for a first UDP fragment whose checksum is zero: no checksum).
+    if whole && !cut && frag & 0x3FFF != 0 {
+        let no_udp_sum = proto == 17 && frag & 0x1FFF == 0 && be16(l4, 6) == Some(0);
+        pkt.frag_sum = (!no_udp_sum).then(|| !fold(0, l4));
+    }
     pkt.transport = if pkt.frag != 0 {
         Transport::Other(proto)
     } else {
@@ -424,6 +430,22 @@ fn transport_at(
         }
         p => Transport::Other(p),
     })
+}
+
+/// Whether a datagram joined from fragments has a right transport
+/// checksum: `sum` is the sum of its pieces' [`Packet::frag_sum`]s
+/// (8-byte aligned, so they add up), `l4_len` its transport length.
+/// TCP and UDP sum the pseudo header too; ICMP does not; other
+/// protocols have none the kernel checks.
+pub fn joined_checksum_ok(src: IpAddr, dst: IpAddr, proto: u8, l4_len: usize, sum: u32) -> bool {
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+        return true;
+    };
+    match proto {
+        6 | 17 => fold(sum + pseudo(s, d, proto, l4_len), &[]) == 0,
+        1 => fold(sum, &[]) == 0,
+        _ => true,
+    }
 }
 
 /// Reassembles the fragments of one IPv4 packet (raw packets, any order),
@@ -605,7 +627,9 @@ mod tests {
         assert_eq!(b.len(), usize::from(p.len), "{s}");
         let ihl = usize::from(b[0] & 0x0F) * 4;
         assert_eq!(fold(0, &b[..ihl]), 0, "IP checksum of {s}");
-        let q = from_ipv4(&b).unwrap();
+        let mut q = from_ipv4(&b).unwrap();
+        assert_eq!(q.frag_sum.is_some(), p.mf || p.frag != 0, "{s}");
+        q.frag_sum = None;
         assert_eq!(q, p, "{s}");
     }
 

@@ -1,0 +1,169 @@
+//! What the engine holds from one packet to the next, and the host's
+//! timers that run between packets.
+//!
+//! * Fragments: held by [`crate::defrag`] until their datagram is
+//!   complete (the datagram is then processed whole), or until
+//!   `ipfrag_time` passes: then the host answers a datagram for a local
+//!   address whose first fragment came with ICMP time exceeded
+//!   (fragment reassembly), sent through OUTPUT.
+//! * Half-open connections: the SYN-ACK the host answered a SYN with is
+//!   sent again through OUTPUT when its timer fires (`reqsk_timer_handler`):
+//!   1 s after the SYN, then after 2, 4, 8, 16 s (`TCP_TIMEOUT_INIT`
+//!   doubling, at most `TCP_RTO_MAX`), `tcp_synack_retries` times; one more
+//!   timeout drops the request. A repeated SYN, answered at once, restarts
+//!   the current interval (`tcp_check_req`). The request ends when an ACK
+//!   completes the handshake (it reaches the socket) or an RST reaches it,
+//!   and when OUTPUT drops a retransmission (`inet_rtx_syn_ack` fails with
+//!   EPERM and the timer handler drops the request; the first SYN-ACK's
+//!   fate does not matter).
+//!
+//! [`Engine::advance_to`] runs every timer due by a time, in time order;
+//! [`Engine::process`] runs it with the packet's time first and keeps the
+//! outcomes in [`Outcome::timers`].
+
+use super::{Engine, Outcome};
+use crate::conntrack::CtState;
+use crate::defrag::Defrag;
+use crate::eval::Sock;
+use crate::packet::{tcp_flags, Packet, Transport};
+use crate::walk::Verdict;
+
+/// `TCP_RTO_MAX`, seconds.
+const RTO_MAX: f64 = 120.0;
+
+/// A half-open connection (a request socket).
+#[derive(Debug)]
+struct Request {
+    /// The SYN-ACK to send again.
+    synack: Packet,
+    /// When its timer fires.
+    due: f64,
+    /// Timeouts so far (`num_timeout`).
+    timeouts: u32,
+}
+
+impl Request {
+    /// `reqsk_timeout`: the interval after `timeouts` timeouts.
+    fn interval(&self) -> f64 {
+        f64::from(1u32 << self.timeouts.min(7)).min(RTO_MAX)
+    }
+
+    /// Whether `p` (arriving) belongs to this request's connection.
+    fn is_of(&self, p: &Packet) -> bool {
+        let ports = |t: &Transport| match t {
+            Transport::Tcp { spt, dpt, .. } => Some((*spt, *dpt)),
+            _ => None,
+        };
+        (self.synack.dst, self.synack.src) == (p.src, p.dst)
+            && ports(&self.synack.transport).map(|(s, d)| (d, s)) == ports(&p.transport)
+    }
+}
+
+/// Fragments being joined and half-open connections.
+#[derive(Debug, Default)]
+pub(super) struct Held {
+    defrag: Defrag,
+    requests: Vec<Request>,
+}
+
+impl Held {
+    /// When the next timer fires.
+    fn next_due(&self) -> Option<f64> {
+        self.requests
+            .iter()
+            .map(|r| r.due)
+            .chain(self.defrag.next_expiry())
+            .reduce(f64::min)
+    }
+}
+
+impl Engine<'_> {
+    /// Runs the host's timers due by time `t` (see the module docs), in
+    /// time order; returns the outcomes of the packets they sent.
+    pub fn advance_to(&mut self, t: f64) -> Vec<Outcome> {
+        let mut sent = Vec::new();
+        while let Some(due) = self.held.next_due().filter(|d| *d <= t) {
+            if self.held.defrag.next_expiry() == Some(due) {
+                for head in self.held.defrag.expire(due) {
+                    if let Some(r) = self.host.reassembly_timeout(&head, due) {
+                        sent.push(self.process_as(&r, None, Sock::Kernel));
+                    }
+                }
+                continue;
+            }
+            let Some(i) = self.held.requests.iter().position(|r| r.due == due) else {
+                break;
+            };
+            let req = &mut self.held.requests[i];
+            if req.timeouts >= self.host.sysctl.tcp_synack_retries {
+                self.held.requests.swap_remove(i);
+                continue;
+            }
+            req.timeouts += 1;
+            req.due = due + req.interval();
+            let mut synack = req.synack.clone();
+            synack.time = Some(due);
+            let o = self.process_as(&synack, None, Sock::User(0, 0));
+            if o.verdict != Verdict::Accept {
+                self.held.requests.swap_remove(i);
+            }
+            sent.push(o);
+        }
+        sent
+    }
+
+    /// A fragment: `Ok` with the whole datagram when it completes one,
+    /// else the fragment's outcome: held (or discarded) before any hook,
+    /// verdict DROP, `dropped_by` "defrag".
+    pub(super) fn fragment(&mut self, pkt: &Packet) -> Result<Packet, Outcome> {
+        let sent = pkt.iface_in.is_empty() && !pkt.iface_out.is_empty();
+        let now = self.ct.advance(pkt);
+        let timeout = f64::from(self.host.sysctl.ipfrag_time);
+        match self.held.defrag.add(pkt, sent, now, timeout) {
+            Some(whole) => Ok(whole),
+            None => {
+                let mut o = Outcome::new(pkt, self.quiet.is_none());
+                o.verdict = Verdict::Drop;
+                o.ct = CtState::Invalid;
+                o.dropped_by = Some("defrag");
+                Err(o)
+            }
+        }
+    }
+
+    /// An arriving TCP segment `p` reached the host's stack at `now`
+    /// (`reached`: its connection's socket; else the listener, which
+    /// answered `reply`): starts, restarts or ends its half-open
+    /// connection's timer.
+    pub(super) fn handshake_seen(
+        &mut self,
+        p: &Packet,
+        reached: bool,
+        reply: Option<&Packet>,
+        now: f64,
+    ) {
+        let Transport::Tcp { flags, .. } = p.transport else {
+            return;
+        };
+        let found = self.held.requests.iter().position(|r| r.is_of(p));
+        let synack = reply.filter(|r| {
+            matches!(r.transport, Transport::Tcp { flags, .. }
+                if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
+        });
+        match (found, synack) {
+            (Some(i), Some(_)) => {
+                let r = &mut self.held.requests[i];
+                r.due = now + r.interval();
+            }
+            (None, Some(s)) => self.held.requests.push(Request {
+                synack: s.clone(),
+                due: now + 1.0,
+                timeouts: 0,
+            }),
+            (Some(i), None) if reached || flags & tcp_flags::RST != 0 => {
+                self.held.requests.swap_remove(i);
+            }
+            _ => {}
+        }
+    }
+}
