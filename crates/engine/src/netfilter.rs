@@ -458,14 +458,11 @@ impl<'a> Engine<'a> {
         let whole;
         let pkt = if defrag::is_fragment(pkt) {
             match self.fragment(pkt) {
-                Ok(w) => {
+                Some(w) => {
                     whole = w;
                     &whole
                 }
-                Err(mut held) => {
-                    held.timers = timers;
-                    return held;
-                }
+                None => return self.held_outcome(pkt, timers),
             }
         } else {
             pkt

@@ -112,23 +112,24 @@ impl Engine<'_> {
         sent
     }
 
-    /// A fragment: `Ok` with the whole datagram when it completes one,
-    /// else the fragment's outcome: held (or discarded) before any hook,
-    /// verdict DROP, `dropped_by` "defrag".
-    pub(super) fn fragment(&mut self, pkt: &Packet) -> Result<Packet, Outcome> {
+    /// A fragment: the whole datagram when it completes one, else `None`
+    /// (held or discarded before any hook: see [`Engine::held_outcome`]).
+    pub(super) fn fragment(&mut self, pkt: &Packet) -> Option<Packet> {
         let sent = pkt.iface_in.is_empty() && !pkt.iface_out.is_empty();
         let now = self.ct.advance(pkt);
         let timeout = f64::from(self.host.sysctl.ipfrag_time);
-        match self.held.defrag.add(pkt, sent, now, timeout) {
-            Some(whole) => Ok(whole),
-            None => {
-                let mut o = Outcome::new(pkt, self.quiet.is_none());
-                o.verdict = Verdict::Drop;
-                o.ct = CtState::Invalid;
-                o.dropped_by = Some("defrag");
-                Err(o)
-            }
-        }
+        self.held.defrag.add(pkt, sent, now, timeout)
+    }
+
+    /// The outcome of a fragment that completed nothing: verdict DROP,
+    /// `dropped_by` "defrag", no hook walked.
+    pub(super) fn held_outcome(&self, pkt: &Packet, timers: Vec<Outcome>) -> Outcome {
+        let mut o = Outcome::new(pkt, self.quiet.is_none());
+        o.verdict = Verdict::Drop;
+        o.ct = CtState::Invalid;
+        o.dropped_by = Some("defrag");
+        o.timers = timers;
+        o
     }
 
     /// An arriving TCP segment `p` reached the host's stack at `now`
