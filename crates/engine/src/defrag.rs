@@ -416,4 +416,31 @@ mod tests {
             .unwrap();
         assert!(w.bad_checksum);
     }
+
+    proptest::proptest! {
+        /// Any fragments, in any order, never panic; a datagram, once
+        /// joined, holds exactly the data of its pieces.
+        #[test]
+        fn never_panics(frags in proptest::collection::vec(
+            (0u16..8, 0u16..40, proptest::bool::ANY, proptest::bool::ANY, 0u16..3), 1..12,
+        )) {
+            let mut d = Defrag::default();
+            for (i, (off, len, mf, df, id)) in frags.into_iter().enumerate() {
+                let p = Packet {
+                    id,
+                    len: len + 20,
+                    mf,
+                    df,
+                    frag: off,
+                    frag_sum: Some(off),
+                    ..Packet::default()
+                };
+                if let Some(w) = d.add(&p, false, i as f64, 5.0) {
+                    proptest::prop_assert!(!w.mf && w.frag == 0 && w.len >= 20);
+                }
+            }
+            d.expire(100.0);
+            proptest::prop_assert_eq!(d.pending(), 0);
+        }
+    }
 }

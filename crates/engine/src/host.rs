@@ -17,7 +17,8 @@
 //!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
-//!   `rmem_max=212992`, `ipfrag_time=30`, `tcp_synack_retries=5`. With
+//!   `rmem_max=212992`, `ipfrag_time=30`, `tcp_synack_retries=5`,
+//!   `icmp_echo_ignore_broadcasts=1`. With
 //!   no interface, every arriving packet is for this host.
 //! * [`Host::reject`] is the packet a REJECT rule sends.
 //! * [`Host::reply`] is the packet the stack answers an accepted local
@@ -85,6 +86,9 @@ pub struct Sysctl {
     /// `net.ipv4.tcp_synack_retries`: how often a half-open connection's
     /// SYN-ACK is sent again.
     pub tcp_synack_retries: u32,
+    /// `net.ipv4.icmp_echo_ignore_broadcasts`: echo requests to a
+    /// broadcast or multicast address go unanswered.
+    pub icmp_echo_ignore_broadcasts: bool,
 }
 
 impl Default for Sysctl {
@@ -101,6 +105,7 @@ impl Default for Sysctl {
             rmem_max: 212_992,
             ipfrag_time: 30,
             tcp_synack_retries: 5,
+            icmp_echo_ignore_broadcasts: true,
         }
     }
 }
@@ -209,6 +214,9 @@ impl Host {
                     "rmem_max" => s.rmem_max = parse_num(&key, v)?,
                     "ipfrag_time" => s.ipfrag_time = parse_num(&key, v)?,
                     "tcp_synack_retries" => s.tcp_synack_retries = parse_num(&key, v)?,
+                    "icmp_echo_ignore_broadcasts" => {
+                        s.icmp_echo_ignore_broadcasts = parse_num::<u32>(&key, v)? != 0
+                    }
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
             }
@@ -278,6 +286,28 @@ impl Host {
         } else {
             1
         }
+    }
+
+    /// Where `ip_route_input` sends an arriving packet to `dst`:
+    /// `Some(true)` delivered here (an own address, a broadcast, the
+    /// all-hosts group 224.0.0.1 every interface joins), `Some(false)`
+    /// forwarded (when ip_forward allows), `None` dropped at routing: a
+    /// destination in 0/8 (martian), a multicast group this host did not
+    /// join (no multicast routing: IGMP included, `ip_check_mc_rcu`).
+    pub fn route_input(&self, dst: IpAddr) -> Option<bool> {
+        let IpAddr::V4(v) = dst else {
+            return Some(self.is_local(dst));
+        };
+        if v.is_broadcast() {
+            return Some(true);
+        }
+        if u32::from(v) >> 24 == 0 {
+            return None;
+        }
+        if v.is_multicast() {
+            return (v == Ipv4Addr::new(224, 0, 0, 1)).then_some(true);
+        }
+        Some(self.is_local(dst) || self.addr_type(dst) == 3)
     }
 
     /// The interface a packet to `ip` leaves by (longest prefix; the first
@@ -358,11 +388,23 @@ impl Host {
     /// The packet the stack answers `pkt` with, once `pkt` was accepted
     /// for a local address (see the module docs). `now` is the time.
     pub fn reply(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
-        // Nothing answers a broadcast or multicast: tcp_v4_rcv discards
-        // non-host packets, icmp_send skips them, and
-        // icmp_echo_ignore_broadcasts defaults to 1.
+        // Nothing answers a broadcast or multicast (tcp_v4_rcv discards
+        // non-host packets, icmp_send skips them) but an echo request
+        // when icmp_echo_ignore_broadcasts is 0 (icmp_rcv), answered from
+        // the address of the interface it came in by
+        // (fib_compute_spec_dst).
         if matches!(self.addr_type(pkt.dst), 3 | 5) {
-            return None;
+            if self.sysctl.icmp_echo_ignore_broadcasts || pkt.bad_checksum {
+                return None;
+            }
+            let from = self.addr_of(&pkt.iface_in)?;
+            let to_iface = Packet {
+                dst: IpAddr::V4(from),
+                ..pkt.clone()
+            };
+            return self
+                .reply(&to_iface, now)
+                .filter(|r| matches!(r.transport, Transport::Icmp { typ: 0, .. }));
         }
         // A wrong checksum: tcp_v4_rcv, __udp4_lib_rcv and icmp_rcv drop
         // the packet before anything answers it.

@@ -569,10 +569,12 @@ impl<'a> Engine<'a> {
         if self.nat_hook("PREROUTING", false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        // Broadcasts and the all-hosts group are delivered locally.
-        let local = self.host.is_local(p.dst)
-            || self.host.addr_type(p.dst) == 3
-            || p.dst == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1));
+        // Broadcasts and the all-hosts group are delivered locally, other
+        // groups and 0/8 dropped (Host::route_input).
+        let Some(local) = self.host.route_input(p.dst) else {
+            out.dropped_by = Some("routing");
+            return Verdict::Drop;
+        };
         let forwarded = !p.iface_out.is_empty() || !local;
         if !self.host.is_local(p.src) && !self.host.rp_ok(p.src, &p.iface_in) {
             out.dropped_by = Some("rp_filter");

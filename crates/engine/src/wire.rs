@@ -448,65 +448,6 @@ pub fn joined_checksum_ok(src: IpAddr, dst: IpAddr, proto: u8, l4_len: usize, su
     }
 }
 
-/// Reassembles the fragments of one IPv4 packet (raw packets, any order),
-/// as the kernel does before a packet to this host reaches INPUT
-/// (`ip_local_deliver`): the first fragment's header (options included)
-/// with the total length of the whole and the fragment bits cleared, the
-/// header checksum written anew. `None` while a piece is missing, when
-/// fragments overlap (the kernel drops such a queue) or when they are not
-/// of one packet (source, destination, ID, protocol).
-pub fn reassemble(frags: &[&[u8]]) -> Option<Vec<u8>> {
-    struct Piece<'a> {
-        start: usize,
-        more: bool,
-        ihl: usize,
-        data: &'a [u8],
-        whole: &'a [u8],
-    }
-    let mut pieces = Vec::new();
-    for f in frags {
-        let ihl = usize::from(f.first()? & 0x0F) * 4;
-        let tot = usize::from(be16(f, 2)?);
-        let frag = be16(f, 6)?;
-        pieces.push(Piece {
-            start: usize::from(frag & 0x1FFF) * 8,
-            more: frag & 0x2000 != 0,
-            ihl,
-            data: f.get(ihl..tot)?,
-            whole: f.get(..tot)?,
-        });
-    }
-    pieces.sort_by_key(|p| p.start);
-    let key = |p: &Piece| {
-        (
-            p.whole.get(12..20).map(<[u8]>::to_vec),
-            p.whole.get(4..6).map(<[u8]>::to_vec),
-            p.whole.get(9).copied(),
-        )
-    };
-    let first = pieces.first()?;
-    if first.start != 0 || pieces.iter().any(|p| key(p) != key(first)) {
-        return None;
-    }
-    let mut out = first.whole.get(..first.ihl)?.to_vec();
-    let mut next = 0;
-    for (i, p) in pieces.iter().enumerate() {
-        let last = i + 1 == pieces.len();
-        if p.start != next || p.more == last {
-            return None;
-        }
-        out.extend_from_slice(p.data);
-        next = p.start + p.data.len();
-    }
-    let tot = u16::try_from(out.len()).ok()?;
-    out[2..4].copy_from_slice(&tot.to_be_bytes());
-    out[6..8].copy_from_slice(&[0, 0]);
-    out[10..12].copy_from_slice(&[0, 0]);
-    let sum = fold(0, &out[..first.ihl]);
-    out[10..12].copy_from_slice(&sum.to_be_bytes());
-    Some(out)
-}
-
 /// An Ethernet frame: destination, source, EtherType 0x0800, then the
 /// packet.
 pub fn to_ethernet(pkt: &Packet, dst: [u8; 6], src: [u8; 6]) -> Result<Vec<u8>, WireError> {
@@ -782,35 +723,6 @@ mod tests {
     }
 
     #[test]
-    fn fragments_reassemble() {
-        let a = to_ipv4(&line("IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=36 TTL=9 ID=40 MF PROTO=UDP SPT=5 DPT=1500 LEN=28")).unwrap();
-        let b = to_ipv4(&line(
-            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=32 TTL=9 ID=40 FRAG:2 PROTO=UDP",
-        ))
-        .unwrap();
-        let whole = reassemble(&[&b, &a]).unwrap();
-        assert!(header_checksum_ok(&whole));
-        let p = from_ipv4(&whole).unwrap();
-        assert_eq!((p.len, p.mf, p.frag, p.ttl), (48, false, 0, 9));
-        assert!(matches!(
-            p.transport,
-            Transport::Udp {
-                dpt: 1500,
-                len: 28,
-                ..
-            }
-        ));
-        assert_eq!(reassemble(&[&a]), None);
-        assert_eq!(reassemble(&[&b]), None);
-        let other = to_ipv4(&line(
-            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=32 TTL=9 ID=41 FRAG:2 PROTO=UDP",
-        ))
-        .unwrap();
-        assert_eq!(reassemble(&[&a, &other]), None);
-        assert_eq!(reassemble(&[&a, &a, &b]), None);
-    }
-
-    #[test]
     fn errors_name_offsets() {
         assert_eq!(from_ipv4(&[]).unwrap_err().offset, 0);
         assert_eq!(from_ipv4(&[0x60; 40]).unwrap_err().offset, 0);
@@ -917,7 +829,6 @@ mod tests {
             let _ = from_ipv4(&b);
             let _ = from_ethernet(&b);
             let _ = read_pcap(&b);
-            let _ = reassemble(&[&b, &b]);
         }
 
         #[test]

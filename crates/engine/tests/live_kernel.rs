@@ -19,7 +19,8 @@
 
 mod common;
 
-use common::{log_guard, model, multiset_diff, reassembled, talk};
+use common::{log_guard, model, multiset_diff, talk};
+use ironwall_engine::defrag::{is_fragment, Defrag};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::packet::{tcp_flags, Packet};
 use ironwall_engine::walk::{Compiled, Trace, Verdict};
@@ -484,7 +485,10 @@ fn differential(
     // What the server received and sent, as the engine's packets.
     let mut seen = Vec::new();
     let mut sent = Vec::new();
-    let mut frags = Vec::new();
+    // Fragments reach INPUT as one packet once all are there (the
+    // engine's defragmentation, as conntrack's joins them).
+    let mut defrag = Defrag::default();
+    let mut joined = Vec::new();
     for (end, tap) in &taps {
         for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
             if f.data.get(12..14) != Some(&[8, 0]) {
@@ -495,8 +499,8 @@ fn differential(
                 PACKET_HOST => {
                     p.iface_in = end.iface.to_string();
                     let reaches = reaches_input(&p, &f.data[14..]);
-                    if (p.mf || p.frag != 0) && wire::header_checksum_ok(&f.data[14..]) {
-                        frags.push((p.clone(), f.data.clone()));
+                    if is_fragment(&p) && wire::header_checksum_ok(&f.data[14..]) {
+                        joined.extend(defrag.add(&p, false, 0.0, 30.0));
                     }
                     seen.push((p, reaches));
                 }
@@ -509,8 +513,7 @@ fn differential(
             }
         }
     }
-    // Fragments reach INPUT as one packet once all are there.
-    seen.extend(reassembled(&frags).into_iter().map(|p| (p, true)));
+    seen.extend(joined.into_iter().map(|p| (p, true)));
     let mut out = Outcome {
         packets_in: seen.len(),
         packets_out: sent.len(),
@@ -535,6 +538,7 @@ fn differential(
             let unfragmented = !s.pkt.mf && s.pkt.frag == 0;
             p.bad_checksum == (s.corrupt.transport && unfragmented) && {
                 p.bad_checksum = false;
+                p.frag_sum = None;
                 p == s.pkt
             }
         });

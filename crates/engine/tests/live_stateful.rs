@@ -22,38 +22,31 @@
 //! numbers of that connection are shifted to the engine's), and any other
 //! sent frame (a socket's data, ACKs, FIN) is processed as a sent packet.
 //! Packets the server sends from a raw socket are fed as the test wrote
-//! them (OUTPUT may drop them before the wire); fragments are joined first,
-//! as conntrack's defragmentation does; changes the test makes to the
+//! them (OUTPUT may drop them before the wire); fragments are fed as they
+//! came (the engine joins them, as conntrack's defragmentation does); changes the test makes to the
 //! server mid-run (tcp_loose, ip_forward, an address) are made to the
 //! engine's host at the same point of the capture. The server's conntrack
 //! timeouts for UDP and established TCP are short (1 s, 2 s) and the same
 //! in the engine, so that expiry is compared too.
 
+#[path = "common/answers.rs"]
+mod answers;
 mod common;
 
-use common::{log_guard, model, multiset_diff, reassembled, talk};
+use answers::{answer_text, answers_of, compare_counters, is_answer, kind, logs_of, Tally, ALL};
+use common::{log_guard, model, multiset_diff, talk};
 use ironwall_engine::host::{Host, Iface};
-use ironwall_engine::netfilter::{Engine, Outcome};
-use ironwall_engine::packet::{tcp_flags as F, LogFlags, Packet, Transport};
-use ironwall_engine::walk::Verdict;
+use ironwall_engine::netfilter::Engine;
+use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
     SERVER_S, STRANGER,
 };
-use ironwall_model::ruleset::Ruleset;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Every field a log line can show.
-const ALL: LogFlags = LogFlags {
-    tcp_seq: true,
-    tcp_opt: true,
-    ip_opt: true,
-    uid: false,
-};
 
 /// `nf_conntrack_udp_timeout` in the server (and the engine's host), so
 /// that a UDP flow expires within the test.
@@ -338,7 +331,6 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
             sent: true,
         })
         .collect();
-    let mut frags = Vec::new();
     for (end, tap) in taps {
         for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
             if f.data.get(12..14) != Some(&[8, 0]) {
@@ -350,14 +342,6 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
                 // On lo each packet shows twice: the engine takes the
                 // sent copy through its way back in.
                 PACKET_HOST if end.iface == "lo" => continue,
-                // Fragments: conntrack's defragmentation (nf_defrag_ipv4)
-                // joins them before the first hook; the engine takes
-                // whole packets, so the test joins them as it does.
-                PACKET_HOST if p.mf || p.frag != 0 => {
-                    p.iface_in = end.iface.to_string();
-                    frags.push((p, f.data));
-                    continue;
-                }
                 PACKET_HOST => {
                     p.iface_in = end.iface.to_string();
                     false
@@ -379,11 +363,6 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
             v.push(Seen { pkt: p, sent });
         }
     }
-    v.extend(
-        reassembled(&frags)
-            .into_iter()
-            .map(|pkt| Seen { pkt, sent: false }),
-    );
     v.sort_by(|a, b| {
         a.pkt
             .time
@@ -391,59 +370,6 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     v
-}
-
-/// What identifies a packet's flow and kind: addresses, ports, TCP flags
-/// or ICMP type.
-fn kind(p: &Packet) -> String {
-    let t = match &p.transport {
-        Transport::Tcp {
-            spt, dpt, flags, ..
-        } => format!("TCP {spt}>{dpt} flags {flags:#x}"),
-        Transport::Udp { spt, dpt, .. } => format!("UDP {spt}>{dpt}"),
-        Transport::Icmp { typ, code, .. } => format!("ICMP {typ}/{code}"),
-        Transport::Other(n) => format!("PROTO {n}"),
-    };
-    format!("{} > {} {t}", p.src, p.dst)
-}
-
-/// A packet as compared between the engine's answer and the kernel's: its
-/// log line without the IP ID, the SYN-ACK's sequence number and the
-/// timestamp option's values (all chosen at random by the kernel).
-fn answer_text(p: &Packet) -> String {
-    let mut p = p.clone();
-    p.id = 0;
-    p.time = None;
-    p.iface_in.clear();
-    p.iface_out.clear();
-    p.mac = None;
-    if let Transport::Tcp {
-        seq,
-        options,
-        flags,
-        ..
-    } = &mut p.transport
-    {
-        if *flags & F::SYN != 0 {
-            *seq = Some(0);
-        }
-        let mut i = 0;
-        while i < options.len() {
-            match options[i] {
-                0 | 1 => i += 1,
-                k => {
-                    let len = usize::from(options.get(i + 1).copied().unwrap_or(2)).max(2);
-                    if k == 8 {
-                        for b in options.iter_mut().skip(i + 2).take(len - 2) {
-                            *b = 0;
-                        }
-                    }
-                    i += len;
-                }
-            }
-        }
-    }
-    p.log_line(ALL)
 }
 
 /// A connection's shift of the server's sequence space: (server address,
@@ -471,47 +397,6 @@ fn shifted(p: &mut Packet, shifts: &[Shift]) {
             *ack = ack.map(|a| a.wrapping_sub(*d));
         }
     }
-}
-
-/// Whether a sent packet is one the stack sends on its own (an answer),
-/// not a socket's segment.
-fn is_answer(p: &Packet) -> bool {
-    match &p.transport {
-        Transport::Tcp { flags, .. } => {
-            *flags & F::RST != 0 || *flags & (F::SYN | F::ACK) == F::SYN | F::ACK
-        }
-        Transport::Icmp { typ, .. } => matches!(typ, 0 | 3 | 11),
-        _ => false,
-    }
-}
-
-/// The answers an outcome sent that left (their own answers too).
-fn answers_of(o: &Outcome, into: &mut Vec<Packet>) {
-    if let Some(r) = &o.reply {
-        if r.verdict == Verdict::Accept {
-            into.push(r.out.clone());
-        }
-        answers_of(r, into);
-    }
-}
-
-/// Every LOG line of an outcome and its answers.
-fn logs_of(o: &Outcome, into: &mut Vec<String>) {
-    into.extend(o.logs.iter().cloned());
-    if let Some(r) = &o.reply {
-        logs_of(r, into);
-    }
-}
-
-/// What the run compared.
-#[derive(Default, Debug)]
-struct Tally {
-    packets_in: usize,
-    packets_out: usize,
-    answers: usize,
-    counters: usize,
-    logs: usize,
-    disagreements: usize,
 }
 
 /// A change the test made to the server while it ran.
@@ -596,43 +481,6 @@ fn replay(
         eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
     }
     logs
-}
-
-/// Compares every rule's and policy's counters of every table of `ours`
-/// with the kernel's save.
-fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
-    for t in &ours.tables {
-        let kt = kernel.table(t.name()).expect("the table in the kernel");
-        for c in &t.chains {
-            let kc = kt.chain(&c.name).expect("the chain in the kernel");
-            let mut pairs = Vec::new();
-            if c.is_builtin() {
-                pairs.push((
-                    format!("{} {} policy", t.name(), c.name),
-                    (c.counters.packets, c.counters.bytes),
-                    (kc.counters.packets, kc.counters.bytes),
-                ));
-            }
-            for (i, r) in c.rules.iter().enumerate() {
-                let k = kc
-                    .rules
-                    .get(i)
-                    .map_or((u64::MAX, 0), |k| (k.counters.packets, k.counters.bytes));
-                pairs.push((
-                    format!("{}: -A {}{}", t.name(), c.name, r.save_text(false)),
-                    (r.counters.packets, r.counters.bytes),
-                    k,
-                ));
-            }
-            for (what, o, k) in pairs {
-                tally.counters += 1;
-                if o != k {
-                    tally.disagreements += 1;
-                    eprintln!("counters differ: {what}: ironwall {o:?}, kernel {k:?}");
-                }
-            }
-        }
-    }
 }
 
 #[test]

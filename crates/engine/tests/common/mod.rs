@@ -1,8 +1,6 @@
 //! Helpers shared by the live differential tests (`live_kernel.rs`,
 //! `live_stateful.rs`).
 
-use ironwall_engine::packet::Packet;
-use ironwall_engine::wire;
 use ironwall_lab::kmsg::{Kmsg, LogAllNetns};
 use ironwall_model::addr::Family;
 use ironwall_model::restore::{restore, RestoreOpts};
@@ -94,36 +92,4 @@ pub fn talk(client: &ironwall_lab::Netns, listener: &TcpListener, addr: SocketAd
     drop(srv);
     std::thread::sleep(Duration::from_millis(50));
     peer.port()
-}
-
-/// The packets the kernel reassembles from the fragments received (each
-/// with its Ethernet frame), in the order their last fragments came,
-/// each with the last one's interface, MAC and time: fragments of one
-/// packet share source, destination, ID and protocol.
-pub fn reassembled(frags: &[(Packet, Vec<u8>)]) -> Vec<Packet> {
-    let mut groups: Vec<Vec<&(Packet, Vec<u8>)>> = Vec::new();
-    for f in frags {
-        let same = |g: &Vec<&(Packet, Vec<u8>)>| {
-            let p = &g[0].0;
-            (p.src, p.dst, p.id, p.transport.proto())
-                == (f.0.src, f.0.dst, f.0.id, f.0.transport.proto())
-        };
-        match groups.iter_mut().find(|g| same(g)) {
-            Some(g) => g.push(f),
-            None => groups.push(vec![f]),
-        }
-    }
-    let mut out = Vec::new();
-    for g in groups {
-        let ips: Vec<&[u8]> = g.iter().map(|(_, frame)| &frame[14..]).collect();
-        if let Some(whole) = wire::reassemble(&ips) {
-            let mut p = wire::from_ipv4(&whole).expect("a reassembled packet parses");
-            let last = &g[g.len() - 1].0;
-            p.iface_in.clone_from(&last.iface_in);
-            p.mac.clone_from(&last.mac);
-            p.time = last.time;
-            out.push(p);
-        }
-    }
-    out
 }
