@@ -395,19 +395,17 @@ mod tests {
     fn joined_checksums() {
         let whole = frag("LEN=48 PROTO=UDP SPT=1 DPT=2 LEN=28");
         let bytes = crate::wire::to_ipv4(&whole).unwrap();
-        let piece = |from: usize, to: usize, mf: bool| {
-            let mut b = bytes[..20].to_vec();
-            b.extend_from_slice(&bytes[20 + from..20 + to]);
-            let len = (b.len() as u16).to_be_bytes();
-            b[2..4].copy_from_slice(&len);
-            let off = (from / 8) as u16 | if mf { 0x2000 } else { 0 };
-            b[6..8].copy_from_slice(&off.to_be_bytes());
-            crate::wire::from_ipv4(&b).unwrap()
+        let pieces = crate::wire::split(&bytes, &[(16, 28, false, false), (0, 16, true, true)]);
+        let piece = |i: usize| {
+            let b: &[u8] = &pieces[i];
+            assert!(crate::wire::header_checksum_ok(b));
+            crate::wire::from_ipv4(b).unwrap()
         };
         let mut d = Defrag::default();
-        assert!(d.add(&piece(16, 28, false), false, 0.0, 30.0).is_none());
-        let w = d.add(&piece(0, 16, true), false, 0.0, 30.0).unwrap();
-        assert_eq!((w.len, w.bad_checksum), (48, false));
+        assert!(d.add(&piece(0), false, 0.0, 30.0).is_none());
+        let w = d.add(&piece(1), false, 0.0, 30.0).unwrap();
+        // DF: the largest fragment (36 bytes) had it.
+        assert_eq!((w.len, w.bad_checksum, w.df), (48, false, true));
         let first = crate::wire::to_ipv4(&frag("LEN=36 MF PROTO=UDP SPT=1 DPT=2 LEN=28")).unwrap();
         let second = crate::wire::to_ipv4(&frag("LEN=32 FRAG:2 PROTO=UDP")).unwrap();
         d.add(&crate::wire::from_ipv4(&first).unwrap(), false, 0.0, 30.0);

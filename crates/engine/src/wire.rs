@@ -101,6 +101,34 @@ pub fn header_checksum_ok(ip: &[u8]) -> bool {
     ihl >= 20 && ip.get(..ihl).is_some_and(|h| fold(0, h) == 0)
 }
 
+/// Cuts the raw IPv4 packet `whole` into fragments as a sender would:
+/// for each piece (start and end of its data, more fragments, don't
+/// fragment) the header copied with its total length, flags, offset
+/// (start / 8) and header checksum written; the data `whole` holds there
+/// (a range beyond it is cut short). The pieces may overlap or leave
+/// gaps, as crafted fragments do.
+pub fn split(whole: &[u8], pieces: &[(usize, usize, bool, bool)]) -> Vec<Vec<u8>> {
+    let ihl = usize::from(whole.first().map_or(5, |b| b & 0x0F)) * 4;
+    let (hdr, data) = whole.split_at(ihl.min(whole.len()));
+    pieces
+        .iter()
+        .map(|&(from, to, more, df)| {
+            let mut b = hdr.to_vec();
+            b.extend_from_slice(data.get(from..to.min(data.len())).unwrap_or(&[]));
+            if b.len() >= 20 {
+                let tot = (b.len() as u16).to_be_bytes();
+                b[2..4].copy_from_slice(&tot);
+                let flags = (u16::from(df) << 14) | (u16::from(more) << 13);
+                b[6..8].copy_from_slice(&(flags | (from / 8) as u16 & 0x1FFF).to_be_bytes());
+                b[10..12].copy_from_slice(&[0, 0]);
+                let sum = fold(0, &b[..ihl]);
+                b[10..12].copy_from_slice(&sum.to_be_bytes());
+            }
+            b
+        })
+        .collect()
+}
+
 /// The raw IPv4 packet for `pkt`, with right checksums.
 pub fn to_ipv4(pkt: &Packet) -> Result<Vec<u8>, WireError> {
     to_ipv4_with(pkt, Corrupt::default())

@@ -29,11 +29,10 @@
 //! timeouts for UDP and established TCP are short (1 s, 2 s) and the same
 //! in the engine, so that expiry is compared too.
 
-#[path = "common/answers.rs"]
-mod answers;
 mod common;
+#[path = "common/stateful.rs"]
+mod stateful;
 
-use answers::{answer_text, answers_of, compare_counters, is_answer, kind, logs_of, Tally, ALL};
 use common::{log_guard, model, multiset_diff, talk};
 use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::Engine;
@@ -44,6 +43,7 @@ use ironwall_lab::topo::{
     Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
     SERVER_S, STRANGER,
 };
+use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -109,12 +109,7 @@ fn lab_host(lab: &Lab) -> Host {
         h.option("--sysctl", &format!("net.netfilter.nf_conntrack_{k}={v}"))
             .expect("sysctl");
     }
-    for key in ["net.ipv4.tcp_rmem", "net.core.rmem_max"] {
-        let (code, v, err) = ironwall_lab::triple(lab.server.run("sysctl", &["-n", key], None));
-        assert_eq!(code, 0, "sysctl {key}: {err}");
-        h.option("--sysctl", &format!("{key}={}", v.trim()))
-            .expect("sysctl");
-    }
+    mirror_buffers(lab, &mut h);
     h
 }
 
@@ -315,12 +310,6 @@ fn bulk(lab: &Lab, listener: &TcpListener, addr: SocketAddr, n: usize) {
     std::thread::sleep(Duration::from_millis(50));
 }
 
-/// A frame the server saw, as the engine's packet, and whether it sent it.
-struct Seen {
-    pkt: Packet,
-    sent: bool,
-}
-
 /// Every IPv4 frame both taps saw and every injected packet (in place of
 /// its captured copy, if any), in time order.
 fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
@@ -370,117 +359,6 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     v
-}
-
-/// A connection's shift of the server's sequence space: (server address,
-/// server port, peer address, peer port, kernel ISN minus engine ISN).
-type Shift = (IpAddr, u16, IpAddr, u16, u32);
-
-/// Moves the server's sequence numbers of a shifted connection into the
-/// engine's space (the server's SEQ, the peer's ACK).
-fn shifted(p: &mut Packet, shifts: &[Shift]) {
-    let Transport::Tcp {
-        spt,
-        dpt,
-        seq,
-        ack,
-        flags,
-        ..
-    } = &mut p.transport
-    else {
-        return;
-    };
-    for (sa, sp, pa, pp, d) in shifts {
-        if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) {
-            *seq = seq.map(|s| s.wrapping_sub(*d));
-        } else if (p.src, *spt, p.dst, *dpt) == (*pa, *pp, *sa, *sp) && *flags & F::ACK != 0 {
-            *ack = ack.map(|a| a.wrapping_sub(*d));
-        }
-    }
-}
-
-/// A change the test made to the server while it ran.
-enum Change {
-    /// `nf_conntrack_tcp_loose` set to 0.
-    Strict,
-    /// An address added to an interface.
-    Addr(Iface),
-    /// `net.ipv4.ip_forward` set.
-    Forward(bool),
-}
-
-/// Feeds the capture through one engine, making each change to its host
-/// from the change's time on; returns the LOG lines.
-fn replay(
-    e: &mut Engine,
-    seen: Vec<Seen>,
-    mut changes: Vec<(f64, Change)>,
-    tally: &mut Tally,
-) -> Vec<String> {
-    let mut logs = Vec::new();
-    let mut pending: Vec<Packet> = Vec::new();
-    let mut shifts: Vec<Shift> = Vec::new();
-    changes.reverse();
-    for Seen { mut pkt, sent } in seen {
-        while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
-            match change {
-                Change::Strict => e.ct.sysctl.tcp_loose = false,
-                Change::Addr(i) => e.host.ifaces.push(i),
-                Change::Forward(on) => e.host.sysctl.ip_forward = on,
-            }
-        }
-        shifted(&mut pkt, &shifts);
-        if sent {
-            tally.packets_out += 1;
-            if let Some(i) = pending.iter().position(|a| kind(a) == kind(&pkt)) {
-                let a = pending.remove(i);
-                tally.answers += 1;
-                if let (
-                    Transport::Tcp {
-                        seq: Some(k),
-                        flags,
-                        spt,
-                        dpt,
-                        ..
-                    },
-                    Transport::Tcp { seq: Some(m), .. },
-                ) = (&pkt.transport, &a.transport)
-                {
-                    if flags & F::SYN != 0 {
-                        let d = k.wrapping_sub(*m);
-                        shifts.push((pkt.src, *spt, pkt.dst, *dpt, d));
-                        shifted(&mut pkt, &shifts[shifts.len() - 1..]);
-                    }
-                }
-                if answer_text(&a) != answer_text(&pkt) {
-                    tally.disagreements += 1;
-                    eprintln!(
-                        "answer differs:\n ironwall {}\n kernel   {}",
-                        answer_text(&a),
-                        answer_text(&pkt)
-                    );
-                }
-                continue;
-            }
-            if is_answer(&pkt) {
-                tally.disagreements += 1;
-                eprintln!(
-                    "the kernel answered, ironwall did not: {}",
-                    pkt.log_line(ALL)
-                );
-            }
-        } else {
-            tally.packets_in += 1;
-        }
-        let o = e.process(&pkt);
-        answers_of(&o, &mut pending);
-        logs_of(&o, &mut logs);
-    }
-    for a in pending {
-        tally.disagreements += 1;
-        eprintln!("ironwall answered, the kernel did not: {}", a.log_line(ALL));
-    }
-    logs
 }
 
 #[test]
@@ -632,7 +510,10 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let answer = |id: u16| format!("{c} LEN=28 ID={id} PROTO=UDP SPT=53 DPT={UDP_QUERY} LEN=8");
     send(&lab, CLIENT, &answer(90));
     std::thread::sleep(Duration::from_millis(50));
-    let mut changes = vec![(now(), Change::Strict)];
+    let mut changes = vec![(
+        now(),
+        Box::new(|e: &mut Engine| e.ct.sysctl.tcp_loose = false) as Change,
+    )];
     lab.server
         .sysctl(&[("net.netfilter.nf_conntrack_tcp_loose", "0")])
         .expect("tcp_loose");
@@ -650,7 +531,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
             .sysctl(&[("net.ipv4.ip_forward", v)])
             .expect("ip_forward");
     };
-    changes.push((now(), Change::Forward(true)));
+    changes.push((now(), Box::new(|e| e.host.sysctl.ip_forward = true)));
     forward(true);
     let (code, _, err) = ironwall_lab::triple(lab.server.run(
         "ip",
@@ -667,7 +548,7 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     std::thread::sleep(Duration::from_millis(20));
     send(&lab, STRANGER, &format!("{s} LEN=44 ID=59 PROTO=TCP SPT=41009 DPT=22 SEQ=100 ACK=0 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4)"));
     std::thread::sleep(Duration::from_millis(20));
-    changes.push((now(), Change::Forward(false)));
+    changes.push((now(), Box::new(|e| e.host.sysctl.ip_forward = false)));
     forward(false);
     // The guide's DNAT target made local: 172.17.0.4 on srv-s. The
     // stranger's SYN to 22 now reaches INPUT translated (logged with
@@ -678,7 +559,8 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
         addr: std::net::Ipv4Addr::new(172, 17, 0, 4),
         prefix: 32,
     };
-    changes.push((now(), Change::Addr(dnat.clone())));
+    let added = dnat.clone();
+    changes.push((now(), Box::new(move |e| e.host.ifaces.push(added))));
     let (code, _, err) = ironwall_lab::triple(lab.server.run(
         "ip",
         &[

@@ -1,0 +1,351 @@
+//! The host's own effects against the kernel: fragments (joined inside
+//! the engine), the host's timers (a half-open connection's SYN-ACK
+//! retransmissions, the fragment reassembly timeout) and broadcast and
+//! multicast delivery (a bridge querier's IGMP query included).
+//!
+//! The lab's server gets a small ruleset that logs and counts at each
+//! hook by conntrack state and address type; the trusted client sends
+//! crafted frames (fragments cut from whole packets with right checksums,
+//! duplicates, overlaps, lone pieces; broadcasts and multicasts with their
+//! link-layer addresses) and SYNs it never answers (its own firewall
+//! drops the SYN-ACKs) beside a real connection. Every frame the server received and sent goes
+//! through ONE engine in the kernel's time order, the engine's timers run
+//! up to each frame's time. Counters, LOG lines and the host's own
+//! packets (answers, retransmissions, time exceeded) must agree, each
+//! timer's packet within [`TOLERANCE`] of the kernel's time.
+
+mod common;
+#[path = "common/stateful.rs"]
+mod stateful;
+
+use common::{log_guard, model, multiset_diff, talk};
+use ironwall_engine::host::Host;
+use ironwall_engine::netfilter::Engine;
+use ironwall_engine::packet::Packet;
+use ironwall_engine::wire;
+use ironwall_lab::kmsg::{unique_prefix, Kmsg};
+use ironwall_lab::topo::{
+    Controls, Lab, RawLink, CLIENT, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST,
+    PACKET_OUTGOING, SERVER_C, SERVER_S,
+};
+use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// `net.ipv4.ipfrag_time` in the server and the engine's host.
+const IPFRAG_TIME: u32 = 1;
+
+/// The client's ports of the half-open connections (below the ephemeral
+/// range, so that the real connection cannot take one): left open (then
+/// reset), its SYN sent again, and one whose SYN-ACKs OUTPUT drops.
+const OPEN: u16 = 31100;
+const AGAIN: u16 = 31101;
+const DROPPED: u16 = 31102;
+
+fn rules(p: &str) -> String {
+    format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -i srv-c -j LOG --log-prefix \"{p}raw \"\n\
+         -A OUTPUT -o srv-c -j LOG --log-prefix \"{p}rawout \"\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -i srv-c -m conntrack --ctstate NEW -j LOG --log-prefix \"{p}new \"\n\
+         -A INPUT -i srv-c -m conntrack --ctstate RELATED,ESTABLISHED -j LOG --log-prefix \"{p}est \"\n\
+         -A INPUT -i srv-c -m conntrack --ctstate INVALID -j LOG --log-prefix \"{p}inv \"\n\
+         -A INPUT -m addrtype --dst-type BROADCAST\n\
+         -A INPUT -m addrtype --dst-type MULTICAST\n\
+         -A INPUT -p 2\n\
+         -A OUTPUT -p tcp -m tcp --sport 22 --dport {DROPPED} -j DROP\n\
+         -A OUTPUT -o srv-c -m conntrack --ctstate NEW -j LOG --log-prefix \"{p}onew \"\n\
+         -A OUTPUT -o srv-c -m conntrack --ctstate RELATED,ESTABLISHED -j LOG --log-prefix \"{p}oest \"\n\
+         -A OUTPUT -o srv-c -m conntrack --ctstate INVALID -j LOG --log-prefix \"{p}oinv \"\n\
+         COMMIT\n"
+    )
+}
+
+/// Sends the raw IPv4 packet `ip` from the trusted client to the link
+/// address `mac`.
+fn send_ip(mac: [u8; 6], ip: &[u8], link: &RawLink) {
+    let mut frame = mac.to_vec();
+    frame.extend_from_slice(&CLIENT.mac);
+    frame.extend_from_slice(&[8, 0]);
+    frame.extend_from_slice(ip);
+    link.send(&frame).expect("send");
+    std::thread::sleep(Duration::from_millis(2));
+}
+
+/// The raw bytes of a LOG-syntax packet.
+fn bytes(line: &str) -> Vec<u8> {
+    let p = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    wire::to_ipv4(&p).expect("encode")
+}
+
+/// A multicast group's link-layer address (01:00:5e and its low 23 bits).
+fn group_mac(g: [u8; 4]) -> [u8; 6] {
+    [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]
+}
+
+/// Every IPv4 frame the server's client-side interface saw, in time order.
+fn captured(tap: &RawLink) -> Vec<Seen> {
+    let mut v = Vec::new();
+    for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
+        if f.data.get(12..14) != Some(&[8, 0]) {
+            continue;
+        }
+        let mut p = wire::from_ethernet(&f.data).expect("a frame the server saw parses");
+        p.time = Some(f.time);
+        let sent = match f.pkttype {
+            PACKET_HOST | PACKET_BROADCAST | PACKET_MULTICAST => {
+                p.iface_in = SERVER_C.iface.to_string();
+                false
+            }
+            PACKET_OUTGOING => {
+                p.mac = None;
+                p.iface_out = SERVER_C.iface.to_string();
+                true
+            }
+            _ => continue,
+        };
+        v.push(Seen { pkt: p, sent });
+    }
+    v.sort_by(|a, b| {
+        a.pkt
+            .time
+            .unwrap_or(0.0)
+            .total_cmp(&b.pkt.time.unwrap_or(0.0))
+    });
+    v
+}
+
+/// The fragments the client sends: each case's pieces of one datagram.
+fn fragments() -> Vec<Vec<Vec<u8>>> {
+    let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
+    let udp = |id: u16| {
+        bytes(&format!(
+            "{c} LEN=48 ID={id} PROTO=UDP SPT=5000 DPT=9998 LEN=28"
+        ))
+    };
+    let (m, l) = (true, false);
+    let mut v = vec![
+        // In order: joined, answered with port unreachable.
+        wire::split(&udp(200), &[(0, 16, m, l), (16, 28, l, l)]),
+        // Last piece first; the larger first piece has DF, so the
+        // datagram has it.
+        wire::split(&udp(201), &[(24, 28, l, l), (0, 24, m, true)]),
+        // A duplicate first piece is ignored.
+        wire::split(&udp(202), &[(0, 16, m, l), (0, 16, m, l), (16, 28, l, l)]),
+        // Overlapping pieces kill the queue.
+        wire::split(&udp(203), &[(0, 24, m, l), (16, 28, l, l)]),
+        // A lone first piece: time exceeded after ipfrag_time.
+        wire::split(&udp(204), &[(0, 16, m, l)]),
+        // A lone later piece: dropped silently when it expires.
+        wire::split(&udp(205), &[(16, 28, l, l)]),
+        // A first piece of 21 bytes with MF is cut to 16: no overlap.
+        wire::split(&udp(206), &[(0, 21, m, l), (16, 28, l, l)]),
+        // An echo request in two pieces: answered whole.
+        wire::split(
+            &bytes(&format!(
+                "{c} LEN=60 ID=207 PROTO=ICMP TYPE=8 CODE=0 ID=5 SEQ=1"
+            )),
+            &[(0, 24, m, l), (24, 40, l, l)],
+        ),
+    ];
+    // Pieces written from LOG lines: the checksum covers the first piece
+    // only, so the datagram is INVALID.
+    v.push(vec![
+        bytes(&format!(
+            "{c} LEN=36 ID=208 MF PROTO=UDP SPT=5000 DPT=9998 LEN=28"
+        )),
+        bytes(&format!("{c} LEN=32 ID=208 FRAG:2 PROTO=UDP")),
+    ]);
+    v
+}
+
+#[test]
+fn host_effects_agree_with_the_kernel() {
+    let what = "host_effects_agree_with_the_kernel";
+    let Some(_logs) = log_guard(what) else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let rules = rules(&prefix);
+    let lab = Lab::new("hst", &Controls::default());
+    let (code, _, err) = lab.server.restore(&[], &rules);
+    assert_eq!(code, 0, "iptables-restore: {err}");
+    lab.apply(&Controls::default()).expect("sysctl");
+    lab.server
+        .sysctl(&[("net.ipv4.ipfrag_time", &IPFRAG_TIME.to_string())])
+        .expect("ipfrag_time");
+    let (code, _, err) = lab.client.iptables(&[
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        &format!("{OPEN}:{DROPPED}"),
+        "-j",
+        "DROP",
+    ]);
+    assert_eq!(code, 0, "client firewall: {err}");
+    let any = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
+    let (ssh, big) = lab
+        .server
+        .enter(|| {
+            (
+                TcpListener::bind(any(22)).expect("listen 22"),
+                UdpSocket::bind(any(40070)).expect("udp"),
+            )
+        })
+        .expect("enter server");
+    let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
+    let tap = RawLink::open(&lab.server, SERVER_C.iface).expect("tap");
+    let link = RawLink::open(&lab.client, CLIENT.iface).expect("sender");
+    let start = Instant::now();
+
+    let c = "SRC=10.137.0.16 DST=10.137.0.1 TTL=64";
+    let syn = |port: u16, seq: u32| {
+        bytes(&format!("{c} LEN=44 ID=1 DF PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B4)"))
+    };
+    for (port, seq) in [(OPEN, 1000), (AGAIN, 2000), (DROPPED, 3000)] {
+        send_ip(SERVER_C.mac, &syn(port, seq), &link);
+    }
+    for pieces in fragments() {
+        for p in pieces {
+            send_ip(SERVER_C.mac, &p, &link);
+        }
+    }
+    // A whole connection: its handshake completes at once, so no SYN-ACK
+    // is sent again.
+    talk(
+        &lab.client,
+        &ssh,
+        SocketAddr::new(IpAddr::V4(SERVER_C.addr), 22),
+    );
+    // A datagram larger than the MTU the server sends: fragmented after
+    // POSTROUTING; the engine joins the pieces it sent back into the one
+    // datagram OUTPUT saw.
+    big.send_to(&[7u8; 3000], SocketAddr::new(IpAddr::V4(CLIENT.addr), 9))
+        .expect("big send");
+    // Broadcasts and multicasts from the client.
+    let bcast = [0xff; 6];
+    let all_hosts = group_mac([224, 0, 0, 1]);
+    let other = group_mac([239, 1, 2, 3]);
+    let casts = |echo_id: u16| {
+        let from = "SRC=10.137.0.16 TTL=64";
+        vec![
+            (bcast, format!("{from} DST=255.255.255.255 LEN=28 ID=300 PROTO=UDP SPT=5000 DPT=9997 LEN=8")),
+            (bcast, format!("{from} DST=10.137.0.255 LEN=28 ID=301 PROTO=UDP SPT=5000 DPT=9997 LEN=8")),
+            (all_hosts, format!("{from} DST=224.0.0.1 LEN=28 ID=302 PROTO=UDP SPT=5000 DPT=9997 LEN=8")),
+            (other, format!("{from} DST=239.1.2.3 LEN=28 ID=303 PROTO=UDP SPT=5000 DPT=9997 LEN=8")),
+            (bcast, format!("{from} DST=10.137.0.255 LEN=28 ID=304 PROTO=ICMP TYPE=8 CODE=0 ID={echo_id} SEQ=1")),
+            (all_hosts, format!("{from} DST=224.0.0.1 LEN=28 ID=305 PROTO=ICMP TYPE=8 CODE=0 ID={} SEQ=1", echo_id + 1)),
+        ]
+    };
+    for (mac, line) in casts(10) {
+        send_ip(mac, &bytes(&line), &link);
+    }
+    // IGMP: a bridge querier's general query (from 0.0.0.0, TTL 1,
+    // router alert) to all-hosts, and a report for a group the server did
+    // not join.
+    send_ip(all_hosts, &bytes("SRC=0.0.0.0 DST=224.0.0.1 LEN=32 TOS=0x00 PREC=0xC0 TTL=1 ID=306 OPT (94040000) PROTO=2"), &link);
+    send_ip(
+        other,
+        &bytes("SRC=10.137.0.16 DST=239.1.2.3 LEN=32 TTL=1 ID=307 OPT (94040000) PROTO=2"),
+        &link,
+    );
+    // The SYN of AGAIN once more, 0.6 s after the first: the SYN-ACK
+    // again at once, and its timer restarted.
+    std::thread::sleep(Duration::from_millis(600).saturating_sub(start.elapsed()));
+    send_ip(SERVER_C.mac, &syn(AGAIN, 2000), &link);
+    // Echo requests to broadcast and all-hosts answered once
+    // icmp_echo_ignore_broadcasts is 0.
+    lab.server
+        .sysctl(&[("net.ipv4.icmp_echo_ignore_broadcasts", "0")])
+        .expect("sysctl");
+    let echo_on = wire_now();
+    for (mac, line) in casts(20).into_iter().skip(4) {
+        send_ip(mac, &bytes(&line), &link);
+    }
+    // After the retransmissions at about 1 s and 3 s (AGAIN: 1.6 s and
+    // 3.6 s), the client resets both connections.
+    std::thread::sleep(Duration::from_millis(4000).saturating_sub(start.elapsed()));
+    for (port, seq) in [(OPEN, 1001), (AGAIN, 2001)] {
+        send_ip(
+            SERVER_C.mac,
+            &bytes(&format!("{c} LEN=40 ID=2 PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=0 RES=0x00 RST URGP=0")),
+            &link,
+        );
+    }
+    let seen = captured(&tap);
+
+    let mut host = Host::default();
+    for i in [
+        format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
+        format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
+    ] {
+        host.option("--iface", &i).expect("iface");
+    }
+    host.option("--listen", "tcp/22,udp/40070").expect("listen");
+    for s in [
+        "net.ipv4.icmp_ratelimit=0".to_string(),
+        format!("net.ipv4.ipfrag_time={IPFRAG_TIME}"),
+    ] {
+        host.option("--sysctl", &s).expect("sysctl");
+    }
+    mirror_buffers(&lab, &mut host);
+    let ruleset = model(&rules, false);
+    let mut engine = Engine::new(&ruleset, host).expect("the engine models the ruleset");
+    let mut tally = Tally::default();
+    let changes = vec![(
+        echo_on,
+        Box::new(|e: &mut Engine| e.host.sysctl.icmp_echo_ignore_broadcasts = false) as Change,
+    )];
+    let logs = replay(&mut engine, seen, changes, &mut tally);
+    let mut ours = model(&rules, false);
+    engine.add_counters_to(&mut ours);
+    let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
+    assert_eq!(code, 0, "iptables-save: {err}");
+    if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
+        eprintln!("{save}");
+    }
+    compare_counters(&ours, &model(&save, true), &mut tally);
+    let klogs = kmsg.lines(
+        logs.len(),
+        Duration::from_millis(200),
+        Duration::from_secs(3),
+    );
+    tally.logs = klogs.len();
+    tally.disagreements += multiset_diff(
+        "LOG line",
+        &without_sent_ids(&logs),
+        &without_sent_ids(&klogs),
+    );
+    eprintln!(
+        "{what}: {} packets in, {} out ({} of them the host's own, compared), {} rule and policy counters, {} LOG lines compared; {} disagreements",
+        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.disagreements
+    );
+    assert_eq!(tally.disagreements, 0);
+}
+
+/// LOG lines with the IP ID of a packet the host sent blanked: the
+/// kernel picks its own answers' IDs (`ip_select_ident`), the engine
+/// writes 0.
+fn without_sent_ids(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| match (l.contains(" IN= OUT="), l.find(" ID=")) {
+            (true, Some(i)) => {
+                let rest = &l[i + 4..];
+                let end = rest.find(' ').unwrap_or(rest.len());
+                format!("{} ID=_{}", &l[..i], &rest[end..])
+            }
+            _ => l.clone(),
+        })
+        .collect()
+}
+
+/// The time now on the capture's clock (seconds since the epoch).
+fn wire_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
