@@ -90,6 +90,10 @@ fn json_str(s: &str) -> String {
 }
 
 fn human(e: &Engine, o: &Outcome, indent: &str, out: &mut String) {
+    for t in &o.timers {
+        let _ = writeln!(out, "{indent}sent first by the host's timers:");
+        human(e, t, &format!("{indent}  "), out);
+    }
     let line = o.packet.log_line(Default::default());
     let _ = writeln!(out, "{indent}packet: {}", line.trim_end());
     let _ = writeln!(out, "{indent}  conntrack: {}", o.ct.name());
@@ -150,8 +154,9 @@ fn json(e: &Engine, o: &Outcome) -> String {
         .collect();
     let list = |v: &[String]| v.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",");
     format!(
-        "{{\"packet\":{},\"ct\":{},\"walks\":[{}],\"nat\":[{}],\"logs\":[{}],\"dropped_by\":{},\"verdict\":{},\"reply\":{}}}",
+        "{{\"packet\":{},\"timers\":[{}],\"ct\":{},\"walks\":[{}],\"nat\":[{}],\"logs\":[{}],\"dropped_by\":{},\"verdict\":{},\"reply\":{}}}",
         json_str(o.packet.log_line(Default::default()).trim_end()),
+        o.timers.iter().map(|t| json(e, t)).collect::<Vec<_>>().join(","),
         json_str(o.ct.name()),
         walks.join(","),
         list(&o.nat),
