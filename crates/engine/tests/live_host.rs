@@ -32,6 +32,16 @@ use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
+/// The mark LOG shows on an IGMPv3 report the kernel sends on a 1500-byte
+/// MTU link (a capture cannot show it): `skb->mark` shares its storage
+/// with `reserved_tailroom`, which `igmpv3_newpack` sets
+/// (`skb_tailroom_reserve`: a 2048-byte buffer less the shared info, the
+/// link-layer room and the MTU leaves 212 bytes).
+const IGMPV3_REPORT_MARK: u32 = 0xd4;
+
+/// A bridge made in the server (no ports).
+const BRIDGE: &str = "br-iw";
+
 /// `net.ipv4.ipfrag_time` in the server and the engine's host.
 const IPFRAG_TIME: u32 = 1;
 
@@ -54,6 +64,7 @@ fn rules(p: &str) -> String {
          -A INPUT -m addrtype --dst-type BROADCAST\n\
          -A INPUT -m addrtype --dst-type MULTICAST\n\
          -A INPUT -p 2\n\
+         -A OUTPUT -p 2 -j LOG --log-prefix \"{p}igmp \"\n\
          -A OUTPUT -p tcp -m tcp --sport 22 --dport {DROPPED} -j DROP\n\
          -A OUTPUT -o srv-c -m conntrack --ctstate NEW -j LOG --log-prefix \"{p}onew \"\n\
          -A OUTPUT -o srv-c -m conntrack --ctstate RELATED,ESTABLISHED -j LOG --log-prefix \"{p}oest \"\n\
@@ -79,15 +90,29 @@ fn bytes(line: &str) -> Vec<u8> {
     wire::to_ipv4(&p).expect("encode")
 }
 
+/// The general query a Linux bridge with `mcast_querier 1` sends (IGMPv2,
+/// the default `mcast_igmp_version`), as captured behind one: from
+/// 0.0.0.0 (`mcast_query_use_ifaddr 0`) to 224.0.0.1, TOS 0xC0, ID 0, DF,
+/// TTL 1, router alert, maximum response time 10 s.
+const BRIDGE_QUERY: [u8; 32] = [
+    0x46, 0xc0, 0x00, 0x20, 0x00, 0x00, 0x40, 0x00, 0x01, 0x02, 0x04, 0x17, 0, 0, 0, 0, 0xe0, 0, 0,
+    1, 0x94, 0x04, 0x00, 0x00, 0x11, 0x64, 0xee, 0x9b, 0, 0, 0, 0,
+];
+
 /// A multicast group's link-layer address (01:00:5e and its low 23 bits).
 fn group_mac(g: [u8; 4]) -> [u8; 6] {
     [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]
 }
 
-/// Every IPv4 frame the server's client-side interface saw, in time order.
-fn captured(tap: &RawLink) -> Vec<Seen> {
+/// Every IPv4 frame the server's interfaces `taps` saw, in time order.
+fn captured(taps: &[(&str, RawLink)]) -> Vec<Seen> {
     let mut v = Vec::new();
-    for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
+    let frames = taps.iter().flat_map(|(iface, tap)| {
+        tap.drain(Duration::from_millis(300), Duration::from_secs(5))
+            .into_iter()
+            .map(move |f| (*iface, f))
+    });
+    for (iface, f) in frames {
         if f.data.get(12..14) != Some(&[8, 0]) {
             continue;
         }
@@ -95,12 +120,15 @@ fn captured(tap: &RawLink) -> Vec<Seen> {
         p.time = Some(f.time);
         let sent = match f.pkttype {
             PACKET_HOST | PACKET_BROADCAST | PACKET_MULTICAST => {
-                p.iface_in = SERVER_C.iface.to_string();
+                p.iface_in = iface.to_string();
                 false
             }
             PACKET_OUTGOING => {
                 p.mac = None;
-                p.iface_out = SERVER_C.iface.to_string();
+                p.iface_out = iface.to_string();
+                if p.dst == IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 22)) {
+                    p.mark = IGMPV3_REPORT_MARK;
+                }
                 true
             }
             _ => continue,
@@ -198,6 +226,21 @@ fn host_effects_agree_with_the_kernel() {
         .expect("enter server");
     let kmsg = Kmsg::open(&prefix).expect("/dev/kmsg");
     let tap = RawLink::open(&lab.server, SERVER_C.iface).expect("tap");
+    // Bridge multicast noise: a bridge with an address (multicast
+    // snooping on, the default) joins the all-snoopers group 224.0.0.106
+    // and reports it (IGMPv3, twice) through the server's OUTPUT when it
+    // comes up.
+    for args in [
+        &["link", "add", BRIDGE, "type", "bridge"][..],
+        &["addr", "add", "192.0.2.1/24", "dev", BRIDGE],
+    ] {
+        let (code, _, err) = ironwall_lab::triple(lab.server.run("ip", args, None));
+        assert_eq!(code, 0, "ip {args:?}: {err}");
+    }
+    let bridge_tap = RawLink::open(&lab.server, BRIDGE).expect("bridge tap");
+    let (code, _, err) =
+        ironwall_lab::triple(lab.server.run("ip", &["link", "set", BRIDGE, "up"], None));
+    assert_eq!(code, 0, "bridge up: {err}");
     let link = RawLink::open(&lab.client, CLIENT.iface).expect("sender");
     let start = Instant::now();
 
@@ -243,10 +286,9 @@ fn host_effects_agree_with_the_kernel() {
     for (mac, line) in casts(10) {
         send_ip(mac, &bytes(&line), &link);
     }
-    // IGMP: a bridge querier's general query (from 0.0.0.0, TTL 1,
-    // router alert) to all-hosts, and a report for a group the server did
-    // not join.
-    send_ip(all_hosts, &bytes("SRC=0.0.0.0 DST=224.0.0.1 LEN=32 TOS=0x00 PREC=0xC0 TTL=1 ID=306 OPT (94040000) PROTO=2"), &link);
+    // IGMP: a bridge querier's general query to all-hosts, and a report
+    // for a group the server did not join.
+    send_ip(all_hosts, &BRIDGE_QUERY, &link);
     send_ip(
         other,
         &bytes("SRC=10.137.0.16 DST=239.1.2.3 LEN=32 TTL=1 ID=307 OPT (94040000) PROTO=2"),
@@ -275,12 +317,13 @@ fn host_effects_agree_with_the_kernel() {
             &link,
         );
     }
-    let seen = captured(&tap);
+    let seen = captured(&[(SERVER_C.iface, tap), (BRIDGE, bridge_tap)]);
 
     let mut host = Host::default();
     for i in [
         format!("{}={}/24", SERVER_C.iface, SERVER_C.addr),
         format!("{}={}/24", SERVER_S.iface, SERVER_S.addr),
+        format!("{BRIDGE}=192.0.2.1/24"),
     ] {
         host.option("--iface", &i).expect("iface");
     }

@@ -438,6 +438,12 @@ impl RawLink {
                 &mut len,
             );
             if n < 0 {
+                // A socket bound to an interface that was down when it
+                // came up reports ENETDOWN once; the frames after it
+                // still come.
+                if io::Error::last_os_error().raw_os_error() == Some(libc::ENETDOWN) {
+                    return self.recv(wait);
+                }
                 return None;
             }
             buf.truncate(n as usize);
