@@ -17,6 +17,11 @@
 //!   a packet to one of the host's own addresses (or 127/8) then comes
 //!   back in through `lo` as an arriving packet, with its connection.
 //!
+//! Fragments are joined first ([`crate::defrag`]: one that completes
+//! nothing reaches no hook), and the host's timers due by a packet's time
+//! run before it (SYN-ACK retransmissions, fragment reassembly timeouts:
+//! see `timers.rs`, [`Engine::advance_to`]).
+//!
 //! A table's chain is walked only when the ruleset holds that chain (with
 //! iptables-nft an absent table registers no hook). nat chains are walked
 //! only for a connection's first packet, once per manip type
