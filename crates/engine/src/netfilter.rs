@@ -48,9 +48,10 @@ use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::defrag;
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
+use crate::nat_range;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::{Compiled, Record, Step, Trace, Verdict};
-use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
+use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PERSISTENT, PROTO_SPECIFIED};
 use ironwall_model::ruleset::Ruleset;
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
@@ -413,7 +414,28 @@ impl<'a> Engine<'a> {
             Kind::Snat | Kind::Masquerade => (status::SRC_NAT, false),
         };
         let addr = match n.kind {
-            Kind::Dnat | Kind::Snat if n.flags & MAP_IPS != 0 => Some(n.min_addr),
+            Kind::Dnat | Kind::Snat if n.flags & MAP_IPS != 0 => {
+                // An earlier connection from the same source, port and
+                // protocol keeps its source address (find_appropriate_src).
+                let earlier = (!dst_side)
+                    .then(|| {
+                        self.ct.conns().find(|o| {
+                            o.status & status::SRC_NAT != 0
+                                && (o.orig.src, o.orig.sport, o.orig.proto)
+                                    == (c.orig.src, c.orig.sport, c.orig.proto)
+                        })
+                    })
+                    .flatten()
+                    .map(|o| o.reply.dst);
+                Some(nat_range::pick_addr(
+                    n.min_addr,
+                    n.max_addr,
+                    (c.orig.src, c.orig.dst),
+                    !dst_side,
+                    n.flags & PERSISTENT != 0,
+                    earlier,
+                ))
+            }
             Kind::Redirect => Some(if pkt.iface_in.is_empty() {
                 IpAddr::V4(Ipv4Addr::LOCALHOST)
             } else {

@@ -25,7 +25,7 @@ use ironwall_engine::packet::Packet;
 use ironwall_engine::wire;
 use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
-    Controls, Lab, RawLink, CLIENT, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST,
+    send_ipv4, Controls, Lab, RawLink, CLIENT, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST,
     PACKET_OUTGOING, SERVER_C, SERVER_S,
 };
 use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
@@ -69,6 +69,11 @@ fn rules(p: &str) -> String {
          -A OUTPUT -o srv-c -m conntrack --ctstate NEW -j LOG --log-prefix \"{p}onew \"\n\
          -A OUTPUT -o srv-c -m conntrack --ctstate RELATED,ESTABLISHED -j LOG --log-prefix \"{p}oest \"\n\
          -A OUTPUT -o srv-c -m conntrack --ctstate INVALID -j LOG --log-prefix \"{p}oinv \"\n\
+         COMMIT\n\
+         *nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A OUTPUT -d 10.137.0.200/32 -p udp -j DNAT --to-destination 10.137.0.20-10.137.0.29\n\
+         -A POSTROUTING -d 10.137.0.16/32 -p udp -m udp --dport 7 -j SNAT --to-source 10.137.0.100-10.137.0.109\n\
+         -A POSTROUTING -d 10.137.0.16/32 -p udp -m udp --dport 8 -j SNAT --to-source 10.137.0.100-10.137.0.109 --persistent\n\
          COMMIT\n"
     )
 }
@@ -104,9 +109,19 @@ fn group_mac(g: [u8; 4]) -> [u8; 6] {
     [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]
 }
 
-/// Every IPv4 frame the server's interfaces `taps` saw, in time order.
-fn captured(taps: &[(&str, RawLink)]) -> Vec<Seen> {
-    let mut v = Vec::new();
+/// Every IPv4 frame the server's interfaces `taps` saw and every packet
+/// the test sent from the server's raw socket (in place of its captured
+/// copy, which it holds as the frame that left), in time order.
+fn captured(taps: &[(&str, RawLink)], injected: Vec<Packet>) -> Vec<Seen> {
+    let mut v: Vec<Seen> = injected
+        .into_iter()
+        .map(|pkt| Seen {
+            pkt,
+            sent: true,
+            leaves: None,
+        })
+        .collect();
+    let raw = v.len();
     let frames = taps.iter().flat_map(|(iface, tap)| {
         tap.drain(Duration::from_millis(300), Duration::from_secs(5))
             .into_iter()
@@ -133,7 +148,17 @@ fn captured(taps: &[(&str, RawLink)]) -> Vec<Seen> {
             }
             _ => continue,
         };
-        v.push(Seen { pkt: p, sent });
+        let copy = v[..raw]
+            .iter_mut()
+            .find(|i| sent && i.leaves.is_none() && i.pkt.id == p.id);
+        match copy {
+            Some(i) => i.leaves = Some(p),
+            None => v.push(Seen {
+                pkt: p,
+                sent,
+                leaves: None,
+            }),
+        }
     }
     v.sort_by(|a, b| {
         a.pkt
@@ -268,6 +293,61 @@ fn host_effects_agree_with_the_kernel() {
     // datagram OUTPUT saw.
     big.send_to(&[7u8; 3000], SocketAddr::new(IpAddr::V4(CLIENT.addr), 9))
         .expect("big send");
+    // NAT ranges: packets from the server's raw socket (from several
+    // sources: the address a range gives hashes the source) DNATed in
+    // OUTPUT to 10.137.0.20-29 (LOG shows the address), SNATed in
+    // POSTROUTING to 10.137.0.100-109 (the frame that leaves shows it),
+    // one already inside that range (kept), and with --persistent.
+    // The DNAT range's addresses lead to the client's link address, so
+    // that those packets leave (and nothing waits on ARP).
+    for n in 20..=29 {
+        let args = [
+            "neigh".to_string(),
+            "replace".into(),
+            format!("10.137.0.{n}"),
+            "lladdr".into(),
+            CLIENT
+                .mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+            "dev".into(),
+            SERVER_C.iface.into(),
+            "nud".into(),
+            "permanent".into(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = ironwall_lab::triple(lab.server.run("ip", &args, None));
+        assert_eq!(code, 0, "ip neigh: {err}");
+    }
+    let mut injected = Vec::new();
+    for (i, src) in [
+        "10.137.0.1",
+        "10.137.0.15",
+        "10.137.0.17",
+        "10.99.0.1",
+        "10.137.0.103",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (n, (dst, dport)) in [("10.137.0.200", 7), ("10.137.0.16", 7), ("10.137.0.16", 8)]
+            .iter()
+            .enumerate()
+        {
+            let id = 400 + 10 * i + n;
+            let line = format!(
+                "SRC={src} DST={dst} LEN=28 TTL=64 ID={id} PROTO=UDP SPT={} DPT={dport} LEN=8",
+                6000 + id
+            );
+            let mut p = Packet::parse_line(&line).expect("packet");
+            p.iface_out = SERVER_C.iface.to_string();
+            p.time = Some(wire_now());
+            send_ipv4(&lab.server, &wire::to_ipv4(&p).expect("encode")).expect("raw send");
+            injected.push(p);
+        }
+    }
     // Broadcasts and multicasts from the client.
     let bcast = [0xff; 6];
     let all_hosts = group_mac([224, 0, 0, 1]);
@@ -317,7 +397,7 @@ fn host_effects_agree_with_the_kernel() {
             &link,
         );
     }
-    let seen = captured(&[(SERVER_C.iface, tap), (BRIDGE, bridge_tap)]);
+    let seen = captured(&[(SERVER_C.iface, tap), (BRIDGE, bridge_tap)], injected);
 
     let mut host = Host::default();
     for i in [
@@ -363,8 +443,8 @@ fn host_effects_agree_with_the_kernel() {
         &without_sent_ids(&klogs),
     );
     eprintln!(
-        "{what}: {} packets in, {} out ({} of them the host's own, compared), {} rule and policy counters, {} LOG lines compared; {} disagreements",
-        tally.packets_in, tally.packets_out, tally.answers, tally.counters, tally.logs, tally.disagreements
+        "{what}: {} packets in, {} out ({} of them the host's own, compared; {} NATed as they left, compared), {} rule and policy counters, {} LOG lines compared; {} disagreements",
+        tally.packets_in, tally.packets_out, tally.answers, tally.translated, tally.counters, tally.logs, tally.disagreements
     );
     assert_eq!(tally.disagreements, 0);
 }

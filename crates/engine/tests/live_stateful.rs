@@ -318,6 +318,7 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
         .map(|p| Seen {
             pkt: p.clone(),
             sent: true,
+            leaves: None,
         })
         .collect();
     for (end, tap) in taps {
@@ -349,7 +350,11 @@ fn captured(taps: &[(End, RawLink)], injected: &[Packet]) -> Vec<Seen> {
                 }
                 _ => continue,
             };
-            v.push(Seen { pkt: p, sent });
+            v.push(Seen {
+                pkt: p,
+                sent,
+                leaves: None,
+            });
         }
     }
     v.sort_by(|a, b| {

@@ -127,6 +127,7 @@ pub struct Tally {
     pub answers: usize,
     pub counters: usize,
     pub logs: usize,
+    pub translated: usize,
     pub disagreements: usize,
 }
 
@@ -167,10 +168,13 @@ pub fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
     }
 }
 
-/// A frame the server saw, as the engine's packet, and whether it sent it.
+/// A frame the server saw, as the engine's packet, and whether it sent it;
+/// for a packet the test sent from the server's raw socket, the frame the
+/// kernel sent for it (after NAT), when one left.
 pub struct Seen {
     pub pkt: Packet,
     pub sent: bool,
+    pub leaves: Option<Packet>,
 }
 
 /// A connection's shift of the server's sequence space: (server address,
@@ -243,7 +247,12 @@ pub fn replay(
     let mut shifts: Vec<Shift> = Vec::new();
     let mut last = 0.0;
     changes.reverse();
-    for Seen { mut pkt, sent } in seen {
+    for Seen {
+        mut pkt,
+        sent,
+        leaves,
+    } in seen
+    {
         while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
             change(e);
         }
@@ -307,6 +316,17 @@ pub fn replay(
             tally.packets_in += 1;
         }
         let o = e.process(&pkt);
+        if let Some(k) = leaves {
+            tally.translated += 1;
+            if kind(&o.out) != kind(&k) {
+                tally.disagreements += 1;
+                eprintln!(
+                    "left differently:\n ironwall {}\n kernel   {}",
+                    kind(&o.out),
+                    kind(&k)
+                );
+            }
+        }
         predicted(&o, false, &mut pending);
         logs_of(&o, &mut logs);
     }
