@@ -179,4 +179,31 @@ mod tests {
         let got = pick_addr(a, b, (ip("1.1.1.1"), ip("2.2.2.2")), false, false, None);
         assert!(in_range(got, a, b));
     }
+
+    /// The addresses Linux 6.18 gave in tests/live_host.rs: DNAT to
+    /// 10.137.0.20-29 of packets to 10.137.0.200, SNAT to
+    /// 10.137.0.100-109 of packets to 10.137.0.16 (and with --persistent).
+    #[test]
+    fn kernel_choices() {
+        let (d0, d1) = (ip("10.137.0.20"), ip("10.137.0.29"));
+        let (s0, s1) = (ip("10.137.0.100"), ip("10.137.0.109"));
+        for (src, dnat, snat, persistent) in [
+            ("10.137.0.1", 20, 109, 105),
+            ("10.137.0.15", 24, 108, 104),
+            ("10.137.0.17", 25, 106, 107),
+            ("10.99.0.1", 27, 109, 102),
+            ("10.137.0.103", 24, 103, 103),
+        ] {
+            let at = |n: u8| IpAddr::V4(Ipv4Addr::new(10, 137, 0, n));
+            let to = (ip(src), ip("10.137.0.200"));
+            assert_eq!(pick_addr(d0, d1, to, false, false, None), at(dnat), "{src}");
+            let to = (ip(src), ip("10.137.0.16"));
+            assert_eq!(pick_addr(s0, s1, to, true, false, None), at(snat), "{src}");
+            assert_eq!(
+                pick_addr(s0, s1, to, true, true, None),
+                at(persistent),
+                "{src}"
+            );
+        }
+    }
 }

@@ -26,7 +26,8 @@
 //! iptables-nft an absent table registers no hook). nat chains are walked
 //! only for a connection's first packet, once per manip type
 //! (`nf_nat_inet_fn`); the binding they make (DNAT, SNAT, MASQUERADE,
-//! REDIRECT; from a range the first address; a port kept when inside the
+//! REDIRECT; from an address range the one `nat_range` picks as the
+//! kernel does; a port kept when inside the
 //! range, else the range's first) is kept in the connection and applied to
 //! its later packets and replies (`nf_nat_packet`). Counters (per rule,
 //! per policy, bytes = IP total length) are kept per table.
