@@ -49,7 +49,7 @@ fn parse(args: Vec<String>) -> Result<Opts> {
             "--log" => o.log = Some(value("--log")?.into()),
             "--verdicts" => o.verdicts = Some(value("--verdicts")?.into()),
             "--json" => o.json = true,
-            "--iface" | "--listen" | "--sysctl" => {
+            "--iface" | "--listen" | "--sysctl" | "--sets" => {
                 let v = value(&name)?;
                 o.host.option(&name, &v).map_err(|e| anyhow!(e))?;
             }
@@ -179,7 +179,7 @@ fn trace(o: Opts) -> Result<String> {
     let rules = o
         .rules
         .ok_or_else(|| anyhow!("trace: --rules FILE is required"))?;
-    let rs = store::load(&rules, &[])?;
+    let rs = store::load(&rules, &o.host.sets.names())?;
     let mut e = Engine::new(&rs, o.host).map_err(|x| anyhow!("{x}"))?;
     let pkts = packets(o.rest.iter().map(String::as_str))?;
     let mut out = String::new();
@@ -217,7 +217,7 @@ fn simulate(o: Opts) -> Result<String> {
     let rules = o
         .rules
         .ok_or_else(|| anyhow!("simulate: --rules FILE is required"))?;
-    let mut rs = store::load(&rules, &[])?;
+    let mut rs = store::load(&rules, &o.host.sets.names())?;
     let input = match o.rest.as_slice() {
         [] => {
             let mut s = Vec::new();

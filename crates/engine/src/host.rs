@@ -5,7 +5,8 @@
 //! # Contract
 //! * [`Host::option`] takes one host option as the CLI spells it
 //!   (`--iface NAME=ADDR/PREFIX`, `--listen tcp/22,udp/53`, `--sysctl
-//!   KEY=VALUE`); [`Host::parse_file`] reads a host file holding the same
+//!   KEY=VALUE`, `--sets FILE` holding what `ipset save` writes);
+//!   [`Host::parse_file`] reads a host file holding the same
 //!   options one per line without the dashes (`iface eth0=10.0.0.1/24`),
 //!   `#` starting a comment. Errors are messages, never panics.
 //! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
@@ -119,6 +120,8 @@ pub struct Host {
     pub listen: Vec<(u8, u16)>,
     /// Kernel settings.
     pub sysctl: Sysctl,
+    /// The ipsets (`--sets FILE`: what `ipset save` writes).
+    pub sets: crate::ipset::Sets,
     /// Per-destination ICMP token buckets: (tokens ms, last time ms).
     peers: HashMap<IpAddr, (f64, f64)>,
     /// The global ICMP bucket: (credit, last time s).
@@ -219,6 +222,11 @@ impl Host {
                     }
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
+            }
+            "sets" => {
+                let text =
+                    std::fs::read_to_string(value).map_err(|e| format!("--sets `{value}': {e}"))?;
+                self.sets.load(&text)?;
             }
             other => return Err(format!("unknown host option `{other}'")),
         }

@@ -16,6 +16,7 @@ pub mod defrag;
 pub mod eval;
 mod fasthash;
 pub mod host;
+pub mod ipset;
 pub mod nat_range;
 pub mod netfilter;
 pub mod packet;

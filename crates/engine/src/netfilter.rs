@@ -187,6 +187,8 @@ pub struct Engine<'a> {
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
+    /// The host's ipsets (`-m set`, `-j SET`).
+    pub sets: Rc<RefCell<crate::ipset::Sets>>,
     /// While [`Engine::process_quiet`] runs: where LOG lines go (no
     /// steps, NAT texts or packet copies are kept).
     quiet: Option<String>,
@@ -221,7 +223,8 @@ fn pick_port(n: &Nat, orig: u16) -> u16 {
 
 impl<'a> Engine<'a> {
     /// Compiles every table of `rs`.
-    pub fn new(rs: &'a Ruleset, host: Host) -> Result<Self, Unsupported> {
+    pub fn new(rs: &'a Ruleset, mut host: Host) -> Result<Self, Unsupported> {
+        let sets = Rc::new(RefCell::new(std::mem::take(&mut host.sets)));
         let tables = rs
             .tables
             .iter()
@@ -233,6 +236,7 @@ impl<'a> Engine<'a> {
             host,
             last: None,
             recent: Rc::default(),
+            sets,
             quiet: None,
             scratch: Packet::default(),
             held: timers::Held::default(),
@@ -292,6 +296,7 @@ impl<'a> Engine<'a> {
     fn at(&self, now: f64) -> Ctx {
         Ctx {
             recent: Some(self.recent.clone()),
+            sets: Some(self.sets.clone()),
             ..Ctx::at(now)
         }
     }

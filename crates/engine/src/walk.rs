@@ -27,6 +27,7 @@ use ironwall_model::ext::log::Log;
 use ironwall_model::ext::mark_tg::MarkTarget;
 use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
+use ironwall_model::ext::set_tg::SetTarget;
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
 use std::borrow::Cow;
@@ -209,6 +210,8 @@ enum Action<'a> {
     Notrack,
     /// MARK: changes the packet's mark.
     Mark(&'a MarkTarget),
+    /// SET: adds to or deletes from ipsets.
+    Set(&'a SetTarget),
     /// Any other extension target: on.
     Other,
     /// RETURN.
@@ -274,6 +277,8 @@ fn action<'a>(target: &'a Target, index: impl Fn(&str) -> Option<usize>) -> Acti
                 Action::Notrack
             } else if let Some(m) = any.downcast_ref::<MarkTarget>() {
                 Action::Mark(m)
+            } else if let Some(s) = any.downcast_ref::<SetTarget>() {
+                Action::Set(s)
             } else {
                 Action::Other
             }
@@ -532,6 +537,7 @@ impl<'a> Compiled<'a> {
                     p.mark = (p.mark & !m.mask) ^ m.mark;
                     out.mark = Some(p.mark);
                 }
+                Action::Set(s) => crate::ipset::target(s, &cur, &cx),
                 _ => {}
             }
             ri += 1;
