@@ -32,6 +32,20 @@ use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
+/// The server's ipsets, as `ipset save` writes them.
+const SETS: &str = "create iw-nets hash:net family inet hashsize 64 maxelem 1024
+add iw-nets 10.137.0.0/24
+add iw-nets 10.137.0.16 nomatch
+add iw-nets 0.0.0.0/1
+create iw-svc hash:ip,port family inet hashsize 64 maxelem 1024 counters
+add iw-svc 10.137.0.1,udp:9998 packets 0 bytes 0
+add iw-svc 10.137.0.1,tcp:22 packets 0 bytes 0
+add iw-svc 224.0.0.1,udp:9997 packets 0 bytes 0
+create iw-seen hash:ip family inet hashsize 64 maxelem 1024 timeout 600
+create iw-list list:set size 8
+add iw-list iw-seen
+";
+
 /// The mark LOG shows on an IGMPv3 report the kernel sends on a 1500-byte
 /// MTU link (a capture cannot show it): `skb->mark` shares its storage
 /// with `reserved_tailroom`, which `igmpv3_newpack` sets
@@ -58,6 +72,15 @@ fn rules(p: &str) -> String {
          -A PREROUTING -i srv-c -j LOG --log-prefix \"{p}raw \"\n\
          -A OUTPUT -o srv-c -j LOG --log-prefix \"{p}rawout \"\nCOMMIT\n\
          *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -i srv-c -m set --match-set iw-nets src -j LOG --log-prefix \"{p}nets \"\n\
+         -A INPUT -i srv-c -m set --match-set iw-nets src --return-nomatch\n\
+         -A INPUT -i srv-c -m set --match-set iw-svc dst,dst\n\
+         -A INPUT -i srv-c -m set --match-set iw-svc dst,dst --packets-gt 1 -j LOG --log-prefix \"{p}svc \"\n\
+         -A INPUT -i srv-c -m set ! --match-set iw-svc dst,dst ! --update-counters\n\
+         -A INPUT -i srv-c -p udp -m udp --dport 9997 -j SET --add-set iw-seen src,dst --exist\n\
+         -A INPUT -i srv-c -p icmp -j SET --add-set iw-seen src,dst\n\
+         -A INPUT -i srv-c -m set --match-set iw-list src\n\
+         -A INPUT -i srv-c -p tcp -m tcp --tcp-flags RST RST -j SET --del-set iw-seen src,dst\n\
          -A INPUT -i srv-c -m conntrack --ctstate NEW -j LOG --log-prefix \"{p}new \"\n\
          -A INPUT -i srv-c -m conntrack --ctstate RELATED,ESTABLISHED -j LOG --log-prefix \"{p}est \"\n\
          -A INPUT -i srv-c -m conntrack --ctstate INVALID -j LOG --log-prefix \"{p}inv \"\n\
@@ -222,6 +245,8 @@ fn host_effects_agree_with_the_kernel() {
     let prefix = unique_prefix();
     let rules = rules(&prefix);
     let lab = Lab::new("hst", &Controls::default());
+    let (code, _, err) = ironwall_lab::triple(lab.server.run("ipset", &["restore"], Some(SETS)));
+    assert_eq!(code, 0, "ipset restore: {err}");
     let (code, _, err) = lab.server.restore(&[], &rules);
     assert_eq!(code, 0, "iptables-restore: {err}");
     lab.apply(&Controls::default()).expect("sysctl");
@@ -415,7 +440,9 @@ fn host_effects_agree_with_the_kernel() {
         host.option("--sysctl", &s).expect("sysctl");
     }
     mirror_buffers(&lab, &mut host);
-    let ruleset = model(&rules, false);
+    host.sets.load(SETS).expect("our sets");
+    let set_names = host.sets.names();
+    let ruleset = model(&rules, false, &set_names);
     let mut engine = Engine::new(&ruleset, host).expect("the engine models the ruleset");
     let mut tally = Tally::default();
     let changes = vec![(
@@ -423,14 +450,30 @@ fn host_effects_agree_with_the_kernel() {
         Box::new(|e: &mut Engine| e.host.sysctl.icmp_echo_ignore_broadcasts = false) as Change,
     )];
     let logs = replay(&mut engine, seen, changes, &mut tally);
-    let mut ours = model(&rules, false);
+    let mut ours = model(&rules, false, &set_names);
     engine.add_counters_to(&mut ours);
+    // The set -j SET filled holds what the kernel's holds.
+    let (code, kset, err) =
+        ironwall_lab::triple(lab.server.run("ipset", &["save", "iw-seen"], None));
+    assert_eq!(code, 0, "ipset save: {err}");
+    let mut kernel_seen: Vec<String> = kset
+        .lines()
+        .filter(|l| l.starts_with("add "))
+        .map(|l| l.split(" timeout ").next().unwrap_or(l).to_string())
+        .collect();
+    kernel_seen.sort();
+    let ours_seen = engine.sets.borrow().elements("iw-seen");
+    tally.counters += 1;
+    if ours_seen != kernel_seen {
+        tally.disagreements += 1;
+        eprintln!("set iw-seen: ironwall {ours_seen:?}, kernel {kernel_seen:?}");
+    }
     let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
     assert_eq!(code, 0, "iptables-save: {err}");
     if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
         eprintln!("{save}");
     }
-    compare_counters(&ours, &model(&save, true), &mut tally);
+    compare_counters(&ours, &model(&save, true, &set_names), &mut tally);
     let klogs = kmsg.lines(
         logs.len(),
         Duration::from_millis(200),

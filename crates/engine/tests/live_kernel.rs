@@ -549,7 +549,7 @@ fn differential(
     }
 
     // ironwall's walk of the same packets.
-    let rs = model(rules, false);
+    let rs = model(rules, false, &[]);
     let table = rs.table("filter").expect("filter");
     let mut walk = Compiled::new(table).expect("the engine models every match");
     let mut logs = Vec::new();

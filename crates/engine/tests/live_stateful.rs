@@ -642,17 +642,17 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let seen = captured(&taps, &injected);
     drop(web);
     let mut tally = Tally::default();
-    let ruleset = model(&rules, false);
+    let ruleset = model(&rules, false, &[]);
     let mut engine = Engine::new(&ruleset, lab_host(&lab)).expect("the engine models the guide");
     let logs = replay(&mut engine, seen, changes, &mut tally);
-    let mut ours = model(&rules, false);
+    let mut ours = model(&rules, false, &[]);
     engine.add_counters_to(&mut ours);
     let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
     assert_eq!(code, 0, "iptables-save: {err}");
     if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
         eprintln!("{save}");
     }
-    compare_counters(&ours, &model(&save, true), &mut tally);
+    compare_counters(&ours, &model(&save, true, &[]), &mut tally);
     let klogs = kmsg.lines(
         logs.len(),
         Duration::from_millis(200),

@@ -56,14 +56,15 @@ pub fn multiset_diff(what: &str, ours: &[String], kernel: &[String]) -> usize {
     only_ours.len() + only_kernel.len()
 }
 
-/// The model of a ruleset text (`counters`: with its `[p:b]` counters).
-pub fn model(rules: &str, counters: bool) -> Ruleset {
+/// The model of a ruleset text (`counters`: with its `[p:b]` counters)
+/// naming the ipsets `sets`.
+pub fn model(rules: &str, counters: bool, sets: &[String]) -> Ruleset {
     let mut rs = Ruleset::new(Family::V4);
     let opts = RestoreOpts {
         counters,
         ..RestoreOpts::default()
     };
-    restore(&mut rs, rules, &opts, &[]).expect("our model loads the ruleset");
+    restore(&mut rs, rules, &opts, sets).expect("our model loads the ruleset");
     rs
 }
 
