@@ -75,7 +75,7 @@ fn rules(p: &str) -> String {
          -A INPUT -i srv-c -m set --match-set iw-nets src -j LOG --log-prefix \"{p}nets \"\n\
          -A INPUT -i srv-c -m set --match-set iw-nets src --return-nomatch\n\
          -A INPUT -i srv-c -m set --match-set iw-svc dst,dst\n\
-         -A INPUT -i srv-c -m set --match-set iw-svc dst,dst --packets-gt 1 -j LOG --log-prefix \"{p}svc \"\n\
+         -A INPUT -i srv-c -m set --match-set iw-svc dst,dst --packets-gt 3 -j LOG --log-prefix \"{p}svc \"\n\
          -A INPUT -i srv-c -m set ! --match-set iw-svc dst,dst ! --update-counters\n\
          -A INPUT -i srv-c -p udp -m udp --dport 9997 -j SET --add-set iw-seen src,dst --exist\n\
          -A INPUT -i srv-c -p icmp -j SET --add-set iw-seen src,dst\n\
