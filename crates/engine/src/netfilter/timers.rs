@@ -25,8 +25,11 @@ use super::{Engine, Outcome};
 use crate::conntrack::CtState;
 use crate::defrag::Defrag;
 use crate::eval::Sock;
+use crate::fasthash::FxHashMap;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::Verdict;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// `TCP_RTO_MAX`, seconds.
 const RTO_MAX: f64 = 120.0;
@@ -47,33 +50,62 @@ impl Request {
     fn interval(&self) -> f64 {
         f64::from(1u32 << self.timeouts.min(7)).min(RTO_MAX)
     }
+}
 
-    /// Whether `p` (arriving) belongs to this request's connection.
-    fn is_of(&self, p: &Packet) -> bool {
-        let ports = |t: &Transport| match t {
-            Transport::Tcp { spt, dpt, .. } => Some((*spt, *dpt)),
-            _ => None,
-        };
-        (self.synack.dst, self.synack.src) == (p.src, p.dst)
-            && ports(&self.synack.transport).map(|(s, d)| (d, s)) == ports(&p.transport)
+/// A half-open connection's key: the peer's address and port, this
+/// host's address and port.
+type ReqKey = (IpAddr, u16, IpAddr, u16);
+
+/// The key of the connection of an arriving TCP segment.
+fn key_of(p: &Packet) -> Option<ReqKey> {
+    match p.transport {
+        Transport::Tcp { spt, dpt, .. } => Some((p.src, spt, p.dst, dpt)),
+        _ => None,
     }
 }
 
-/// Fragments being joined and half-open connections.
+/// A time as an ordered timer key (microseconds).
+fn tick(t: f64) -> i64 {
+    (t * 1e6).round() as i64
+}
+
+/// Fragments being joined and half-open connections (by key, and their
+/// timers in time order).
 #[derive(Debug, Default)]
 pub(super) struct Held {
     defrag: Defrag,
-    requests: Vec<Request>,
+    requests: FxHashMap<ReqKey, Request>,
+    timers: BTreeSet<(i64, ReqKey)>,
 }
 
 impl Held {
     /// When the next timer fires.
     fn next_due(&self) -> Option<f64> {
-        self.requests
-            .iter()
-            .map(|r| r.due)
-            .chain(self.defrag.next_expiry())
-            .reduce(f64::min)
+        let req = self
+            .timers
+            .first()
+            .and_then(|(_, k)| self.requests.get(k))
+            .map(|r| r.due);
+        match (req, self.defrag.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sets a request's timer.
+    fn schedule(&mut self, key: ReqKey, due: f64) {
+        if let Some(r) = self.requests.get_mut(&key) {
+            self.timers.remove(&(tick(r.due), key));
+            r.due = due;
+            self.timers.insert((tick(due), key));
+        }
+    }
+
+    /// Forgets a request.
+    fn forget(&mut self, key: ReqKey) {
+        if let Some(r) = self.requests.remove(&key) {
+            self.timers.remove(&(tick(r.due), key));
+        }
     }
 }
 
@@ -91,21 +123,24 @@ impl Engine<'_> {
                 }
                 continue;
             }
-            let Some(i) = self.held.requests.iter().position(|r| r.due == due) else {
+            let Some(&(_, key)) = self.held.timers.first() else {
                 break;
             };
-            let req = &mut self.held.requests[i];
+            let Some(req) = self.held.requests.get_mut(&key) else {
+                break;
+            };
             if req.timeouts >= self.host.sysctl.tcp_synack_retries {
-                self.held.requests.swap_remove(i);
+                self.held.forget(key);
                 continue;
             }
             req.timeouts += 1;
-            req.due = due + req.interval();
+            let next = due + req.interval();
             let mut synack = req.synack.clone();
             synack.time = Some(due);
+            self.held.schedule(key, next);
             let o = self.process_as(&synack, None, Sock::User(0, 0));
             if o.verdict != Verdict::Accept {
-                self.held.requests.swap_remove(i);
+                self.held.forget(key);
             }
             sent.push(o);
         }
@@ -143,27 +178,28 @@ impl Engine<'_> {
         reply: Option<&Packet>,
         now: f64,
     ) {
-        let Transport::Tcp { flags, .. } = p.transport else {
+        let (Transport::Tcp { flags, .. }, Some(key)) = (&p.transport, key_of(p)) else {
             return;
         };
-        let found = self.held.requests.iter().position(|r| r.is_of(p));
+        let found = self.held.requests.get(&key).map(Request::interval);
         let synack = reply.filter(|r| {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
         match (found, synack) {
-            (Some(i), Some(_)) => {
-                let r = &mut self.held.requests[i];
-                r.due = now + r.interval();
+            (Some(interval), Some(_)) => self.held.schedule(key, now + interval),
+            (None, Some(s)) => {
+                self.held.requests.insert(
+                    key,
+                    Request {
+                        synack: s.clone(),
+                        due: now + 1.0,
+                        timeouts: 0,
+                    },
+                );
+                self.held.timers.insert((tick(now + 1.0), key));
             }
-            (None, Some(s)) => self.held.requests.push(Request {
-                synack: s.clone(),
-                due: now + 1.0,
-                timeouts: 0,
-            }),
-            (Some(i), None) if reached || flags & tcp_flags::RST != 0 => {
-                self.held.requests.swap_remove(i);
-            }
+            (Some(_), None) if reached || flags & tcp_flags::RST != 0 => self.held.forget(key),
             _ => {}
         }
     }
