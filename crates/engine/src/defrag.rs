@@ -34,12 +34,15 @@
 //! its source to other queues), the memory thresholds, and the ECN
 //! combination check (a [`Packet`] does not carry the ECN bits).
 
+use crate::fasthash::FxHashMap;
 use crate::packet::Packet;
 use crate::wire::joined_checksum_ok;
+use std::collections::hash_map::Entry;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 /// What identifies a fragment queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
     src: IpAddr,
     dst: IpAddr,
@@ -74,10 +77,12 @@ struct Queue {
     sum: Option<u32>,
 }
 
-/// The fragment queues of one host.
+/// The fragment queues of one host, by key, and their expiry times in
+/// the order they were made (some of them for queues gone since).
 #[derive(Debug, Default)]
 pub struct Defrag {
-    queues: Vec<Queue>,
+    queues: FxHashMap<Key, Queue>,
+    order: VecDeque<(f64, Key)>,
 }
 
 /// Whether a packet is a fragment (MF set or an offset).
@@ -101,10 +106,11 @@ impl Defrag {
         // ip_rcv drops a total length shorter than the header first.
         let data = usize::from(p.len).checked_sub(ihl)?;
         let offset = usize::from(p.frag) * 8;
-        let qi = match self.queues.iter().position(|q| q.key == key) {
-            Some(i) => i,
-            None => {
-                self.queues.push(Queue {
+        let q = match self.queues.entry(key) {
+            Entry::Occupied(q) => q.into_mut(),
+            Entry::Vacant(v) => {
+                self.order.push_back((now + timeout, key));
+                v.insert(Queue {
                     key,
                     expires: now + timeout,
                     len: 0,
@@ -116,11 +122,9 @@ impl Defrag {
                     max_size: 0,
                     max_df_size: 0,
                     sum: Some(0),
-                });
-                self.queues.len() - 1
+                })
             }
         };
-        let q = &mut self.queues[qi];
         let mut end = offset + data;
         let mut trimmed = false;
         let ok = if !p.mf {
@@ -138,14 +142,14 @@ impl Defrag {
             ok
         };
         if !ok || end == offset {
-            self.queues.swap_remove(qi);
+            self.kill(key);
             return None;
         }
         match insert(q, offset, end) {
             Insert::Ok => {}
             Insert::Duplicate => return None,
             Insert::Overlap => {
-                self.queues.swap_remove(qi);
+                self.kill(key);
                 return None;
             }
         }
@@ -165,7 +169,7 @@ impl Defrag {
         if !(q.last_in && q.head.is_some() && q.meat == q.len) {
             return None;
         }
-        let q = self.queues.swap_remove(qi);
+        let q = self.kill(key)?;
         let mut whole = q.head?;
         let hl = 20 + whole.ip_options.len();
         whole.len = u16::try_from(hl + q.len).ok()?;
@@ -183,33 +187,43 @@ impl Defrag {
         Some(whole)
     }
 
+    /// Removes a queue (killed or complete); drops the expiry times of
+    /// queues gone from the front of the order.
+    fn kill(&mut self, key: Key) -> Option<Queue> {
+        let q = self.queues.remove(&key);
+        while let Some((t, k)) = self.order.front() {
+            if self.queues.get(k).is_some_and(|q| q.expires == *t) {
+                break;
+            }
+            self.order.pop_front();
+        }
+        q
+    }
+
     /// Removes the queues whose time passed by `now`; returns, in the
     /// order they expire, the first fragment of each arriving queue that
     /// had it (`ip_expire` answers those).
     pub fn expire(&mut self, now: f64) -> Vec<Packet> {
-        let mut gone: Vec<Queue> = Vec::new();
-        let mut i = 0;
-        while i < self.queues.len() {
-            if self.queues[i].expires <= now {
-                gone.push(self.queues.swap_remove(i));
-            } else {
-                i += 1;
+        let mut heads = Vec::new();
+        while let Some(&(t, key)) = self.order.front().filter(|(t, _)| *t <= now) {
+            let live = self.queues.get(&key).is_some_and(|q| q.expires == t);
+            let q = if live { self.kill(key) } else { None };
+            if !live {
+                self.order.pop_front();
+            }
+            if let Some(q) = q.filter(|q| !q.key.sent) {
+                if let Some(mut h) = q.head {
+                    h.time = Some(q.expires);
+                    heads.push(h);
+                }
             }
         }
-        gone.sort_by(|a, b| a.expires.total_cmp(&b.expires));
-        gone.into_iter()
-            .filter(|q| !q.key.sent)
-            .filter_map(|q| {
-                let mut h = q.head?;
-                h.time = Some(q.expires);
-                Some(h)
-            })
-            .collect()
+        heads
     }
 
     /// When the next queue expires, if any is held.
     pub fn next_expiry(&self) -> Option<f64> {
-        self.queues.iter().map(|q| q.expires).reduce(f64::min)
+        self.order.front().map(|(t, _)| *t)
     }
 
     /// How many datagrams are being joined.
