@@ -670,8 +670,7 @@ impl<'a> Engine<'a> {
         } else {
             self.host.reply(p, now)
         };
-        self.handshake_seen(p, reached, reply.as_ref(), now);
-        if let Some(r) = reply {
+        if let Some(r) = self.handshake_seen(p, reached, reply, now) {
             // A SYN-ACK belongs to the listener (root's); the rest come
             // from kernel control sockets.
             let synack =
@@ -1332,7 +1331,8 @@ mod tests {
 
     /// A half-open connection's SYN-ACK is sent again through OUTPUT 1 s
     /// and 3 s after the SYN, before the packet whose time passes them;
-    /// an ACK completing the handshake stops it.
+    /// an ACK completing the handshake stops it (tests/live_host.rs
+    /// compares these with the kernel).
     #[test]
     fn synack_retransmissions() {
         let rs =
@@ -1353,6 +1353,18 @@ mod tests {
             && t.logs[0].contains(" ACK SYN ")));
         e.process(&at(13.6, 22, "SEQ=101 ACK=1 ACK"));
         assert!(e.advance_to(100.0).is_empty());
+        // A repeated SYN is answered at once, restarting the interval;
+        // another within 500 ms is not answered.
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));
+        assert!(e.process(&at(0.6, 22, "SEQ=100 ACK=0 SYN")).reply.is_some());
+        assert!(e.process(&at(0.7, 22, "SEQ=100 ACK=0 SYN")).reply.is_none());
+        let times: Vec<_> = e
+            .advance_to(4.0)
+            .iter()
+            .map(|t| t.packet.time.unwrap_or(0.0))
+            .collect();
+        assert_eq!(times, [1.6, 3.6]);
         // Unanswered: 5 retransmissions (1, 3, 7, 15, 31 s), then none.
         let mut e = Engine::new(&rs, host(&SSH)).unwrap();
         e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));

@@ -407,6 +407,10 @@ fn host_effects_agree_with_the_kernel() {
     // again at once, and its timer restarted.
     std::thread::sleep(Duration::from_millis(600).saturating_sub(start.elapsed()));
     send_ip(SERVER_C.mac, &syn(AGAIN, 2000), &link);
+    // And once more 150 ms later: within tcp_invalid_ratelimit of that
+    // answer, so none.
+    std::thread::sleep(Duration::from_millis(750).saturating_sub(start.elapsed()));
+    send_ip(SERVER_C.mac, &syn(AGAIN, 2000), &link);
     // Echo requests to broadcast and all-hosts answered once
     // icmp_echo_ignore_broadcasts is 0.
     lab.server

@@ -11,7 +11,8 @@
 //!   1 s after the SYN, then after 2, 4, 8, 16 s (`TCP_TIMEOUT_INIT`
 //!   doubling, at most `TCP_RTO_MAX`), `tcp_synack_retries` times; one more
 //!   timeout drops the request. A repeated SYN, answered at once, restarts
-//!   the current interval (`tcp_check_req`). The request ends when an ACK
+//!   the current interval (`tcp_check_req`); within 500 ms of the last
+//!   such answer it gets none (`tcp_oow_rate_limited`). The request ends when an ACK
 //!   completes the handshake (it reaches the socket) or an RST reaches it,
 //!   and when OUTPUT drops a retransmission (`inet_rtx_syn_ack` fails with
 //!   EPERM and the timer handler drops the request; the first SYN-ACK's
@@ -31,6 +32,9 @@ use crate::walk::Verdict;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+/// `tcp_invalid_ratelimit`, seconds.
+const OOW_RATELIMIT: f64 = 0.5;
+
 /// `TCP_RTO_MAX`, seconds.
 const RTO_MAX: f64 = 120.0;
 
@@ -43,6 +47,8 @@ struct Request {
     due: f64,
     /// Timeouts so far (`num_timeout`).
     timeouts: u32,
+    /// When a repeated SYN was last answered (`last_oow_ack_time`).
+    last_oow: Option<f64>,
 }
 
 impl Request {
@@ -169,38 +175,52 @@ impl Engine<'_> {
 
     /// An arriving TCP segment `p` reached the host's stack at `now`
     /// (`reached`: its connection's socket; else the listener, which
-    /// answered `reply`): starts, restarts or ends its half-open
-    /// connection's timer.
+    /// answers `reply`): starts, restarts or ends its half-open
+    /// connection's timer. Returns the answer to send: a SYN-ACK for a
+    /// repeated SYN is rate limited (`tcp_oow_rate_limited`: none within
+    /// `tcp_invalid_ratelimit`, 500 ms, of the last one so sent).
     pub(super) fn handshake_seen(
         &mut self,
         p: &Packet,
         reached: bool,
-        reply: Option<&Packet>,
+        reply: Option<Packet>,
         now: f64,
-    ) {
+    ) -> Option<Packet> {
         let (Transport::Tcp { flags, .. }, Some(key)) = (&p.transport, key_of(p)) else {
-            return;
+            return reply;
         };
-        let found = self.held.requests.get(&key).map(Request::interval);
-        let synack = reply.filter(|r| {
+        let synack = reply.as_ref().is_some_and(|r| {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
-        match (found, synack) {
-            (Some(interval), Some(_)) => self.held.schedule(key, now + interval),
-            (None, Some(s)) => {
-                self.held.requests.insert(
-                    key,
-                    Request {
-                        synack: s.clone(),
-                        due: now + 1.0,
-                        timeouts: 0,
-                    },
-                );
-                self.held.timers.insert((tick(now + 1.0), key));
+        match (self.held.requests.get_mut(&key), synack) {
+            (Some(r), true) => {
+                if r.last_oow
+                    .is_some_and(|t| (0.0..OOW_RATELIMIT).contains(&(now - t)))
+                {
+                    return None;
+                }
+                r.last_oow = Some(now);
+                let due = now + r.interval();
+                self.held.schedule(key, due);
             }
-            (Some(_), None) if reached || flags & tcp_flags::RST != 0 => self.held.forget(key),
+            (None, true) => {
+                if let Some(s) = &reply {
+                    self.held.requests.insert(
+                        key,
+                        Request {
+                            synack: s.clone(),
+                            due: now + 1.0,
+                            timeouts: 0,
+                            last_oow: None,
+                        },
+                    );
+                    self.held.timers.insert((tick(now + 1.0), key));
+                }
+            }
+            (Some(_), false) if reached || flags & tcp_flags::RST != 0 => self.held.forget(key),
             _ => {}
         }
+        reply
     }
 }
