@@ -122,7 +122,9 @@ pub struct Outcome {
     pub logs: Vec<String>,
     /// NAT rewrites, as text (`DNAT 10.0.0.1:22 -> 172.17.0.4:8022`).
     pub nat: Vec<String>,
-    /// What dropped it outside the rules (`routing`, `rp_filter`).
+    /// What dropped it outside the rules (`routing`, `rp_filter`, `ttl`;
+    /// `defrag` for a fragment that completed no datagram: held or
+    /// discarded before any hook, its `ct` INVALID as it has none).
     pub dropped_by: Option<&'static str>,
     /// The `--reject-with` type number of the REJECT rule that dropped it.
     pub rejected: Option<usize>,
