@@ -49,7 +49,7 @@ fn parse(args: Vec<String>) -> Result<Opts> {
             "--log" => o.log = Some(value("--log")?.into()),
             "--verdicts" => o.verdicts = Some(value("--verdicts")?.into()),
             "--json" => o.json = true,
-            "--iface" | "--listen" | "--sysctl" | "--sets" => {
+            "--iface" | "--listen" | "--sysctl" | "--join" | "--sets" => {
                 let v = value(&name)?;
                 o.host.option(&name, &v).map_err(|e| anyhow!(e))?;
             }

@@ -22,7 +22,8 @@ Usage:
   ironwall trace --rules FILE [HOST] [--json] PACKET...
   ironwall simulate --rules FILE [HOST] [--log FILE] [--verdicts FILE] [INPUT]
       HOST: --iface NAME=ADDR/PREFIX, --listen tcp/22,udp/53,
-            --sysctl KEY=VALUE (repeatable), --sets FILE (ipset save),
+            --sysctl KEY=VALUE (repeatable), --join [IFACE=]GROUP,
+            --sets FILE (ipset save),
             --host FILE
       A packet is a line in the kernel's LOG syntax; simulate also reads
       pcap (Ethernet, IPv4: frames from a host address leave by the first

@@ -5,7 +5,8 @@
 //! # Contract
 //! * [`Host::option`] takes one host option as the CLI spells it
 //!   (`--iface NAME=ADDR/PREFIX`, `--listen tcp/22,udp/53`, `--sysctl
-//!   KEY=VALUE`, `--sets FILE` holding what `ipset save` writes);
+//!   KEY=VALUE`, `--join [IFACE=]GROUP` for a socket's multicast
+//!   membership, `--sets FILE` holding what `ipset save` writes);
 //!   [`Host::parse_file`] reads a host file holding the same
 //!   options one per line without the dashes (`iface eth0=10.0.0.1/24`),
 //!   `#` starting a comment. Errors are messages, never panics.
@@ -120,6 +121,9 @@ pub struct Host {
     pub listen: Vec<(u8, u16)>,
     /// Kernel settings.
     pub sysctl: Sysctl,
+    /// Multicast groups joined by sockets (`--join [IFACE=]GROUP`): the
+    /// interface (`None`: every one) and the group.
+    pub groups: Vec<(Option<String>, Ipv4Addr)>,
     /// The ipsets (`--sets FILE`: what `ipset save` writes).
     pub sets: crate::ipset::Sets,
     /// Per-destination ICMP token buckets: (tokens ms, last time ms).
@@ -223,6 +227,18 @@ impl Host {
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
             }
+            "join" => {
+                let (iface, group) = match value.split_once('=') {
+                    Some((i, g)) => (Some(i.to_string()), g),
+                    None => (None, value),
+                };
+                let group: Ipv4Addr = group
+                    .parse()
+                    .ok()
+                    .filter(Ipv4Addr::is_multicast)
+                    .ok_or_else(|| format!("--join `{value}': expected [IFACE=]GROUP"))?;
+                self.groups.push((iface, group));
+            }
             "sets" => {
                 let text =
                     std::fs::read_to_string(value).map_err(|e| format!("--sets `{value}': {e}"))?;
@@ -296,13 +312,14 @@ impl Host {
         }
     }
 
-    /// Where `ip_route_input` sends an arriving packet to `dst`:
-    /// `Some(true)` delivered here (an own address, a broadcast, the
-    /// all-hosts group 224.0.0.1 every interface joins), `Some(false)`
-    /// forwarded (when ip_forward allows), `None` dropped at routing: a
-    /// destination in 0/8 (martian), a multicast group this host did not
-    /// join (no multicast routing: IGMP included, `ip_check_mc_rcu`).
-    pub fn route_input(&self, dst: IpAddr) -> Option<bool> {
+    /// Where `ip_route_input` sends a packet to `dst` arriving on
+    /// `iface`: `Some(true)` delivered here (an own address, a broadcast,
+    /// the all-hosts group 224.0.0.1 every interface joins, a group a
+    /// socket joined there), `Some(false)` forwarded (when ip_forward
+    /// allows), `None` dropped at routing: a destination in 0/8
+    /// (martian), a multicast group not joined on that interface (no
+    /// multicast routing: IGMP included, `ip_check_mc_rcu`).
+    pub fn route_input(&self, dst: IpAddr, iface: &str) -> Option<bool> {
         let IpAddr::V4(v) = dst else {
             return Some(self.is_local(dst));
         };
@@ -313,7 +330,12 @@ impl Host {
             return None;
         }
         if v.is_multicast() {
-            return (v == Ipv4Addr::new(224, 0, 0, 1)).then_some(true);
+            let joined = v == Ipv4Addr::new(224, 0, 0, 1)
+                || self
+                    .groups
+                    .iter()
+                    .any(|(i, g)| *g == v && i.as_deref().is_none_or(|i| i == iface));
+            return joined.then_some(true);
         }
         Some(self.is_local(dst) || self.addr_type(dst) == 3)
     }

@@ -43,6 +43,7 @@
 //! (`nf_ct_attach`), an ICMP error is tracked on its own (RELATED when it
 //! quotes a confirmed connection, else INVALID).
 
+mod multicast;
 mod timers;
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
@@ -606,7 +607,7 @@ impl<'a> Engine<'a> {
         }
         // Broadcasts and the all-hosts group are delivered locally, other
         // groups and 0/8 dropped (Host::route_input).
-        let Some(local) = self.host.route_input(p.dst) else {
+        let Some(local) = self.host.route_input(p.dst, &p.iface_in) else {
             out.dropped_by = Some("routing");
             return Verdict::Drop;
         };
@@ -723,7 +724,13 @@ impl<'a> Engine<'a> {
                 return Verdict::Drop;
             }
         }
-        let Some(h) = self.postrouting(h, p, &mut cx, out) else {
+        // A multicast to a group joined there loops back (multicast.rs).
+        let looped = self.loop_copy(h, p, &mut cx, out);
+        let left = self.postrouting(h, p, &mut cx, out);
+        if let Some(copy) = looped {
+            self.loop_in(copy, &cx, out);
+        }
+        let Some(h) = left else {
             return Verdict::Drop;
         };
         if !self.host.is_own(p.dst) {
