@@ -1384,4 +1384,50 @@ mod tests {
             .collect();
         assert_eq!(times, [1.0, 3.0, 7.0, 15.0, 31.0]);
     }
+
+    /// A multicast sent to a group this host joined there loops back
+    /// (ip_mc_output): POSTROUTING twice (the copy first), then INPUT on
+    /// the same interface with an empty MAC; to a group not joined, no
+    /// copy.
+    #[test]
+    fn multicast_to_a_joined_group_loops_back() {
+        let rs = rs("*mangle\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-prefix \"in \"\nCOMMIT\n");
+        let h = host(&[("iface", "eth0=10.0.0.1/24"), ("join", "eth0=239.1.2.4")]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let to = |g: &str| {
+            Packet::parse_line(&format!(
+                "IN= OUT=eth0 SRC=10.0.0.1 DST={g} LEN=28 TTL=1 PROTO=UDP SPT=5 DPT=6 LEN=8"
+            ))
+            .unwrap()
+        };
+        let walks = |o: &Outcome| -> Vec<String> {
+            o.walks
+                .iter()
+                .map(|w| format!("{} {}", w.table, w.chain))
+                .collect()
+        };
+        let o = e.process(&to("239.1.2.4"));
+        assert_eq!(
+            walks(&o),
+            [
+                "mangle OUTPUT",
+                "filter OUTPUT",
+                "mangle POSTROUTING",
+                "mangle POSTROUTING",
+                "mangle PREROUTING",
+                "mangle INPUT",
+                "filter INPUT"
+            ]
+        );
+        assert!(
+            o.logs[0].starts_with("in IN=eth0 OUT= MAC= SRC=10.0.0.1 DST=239.1.2.4 "),
+            "{}",
+            o.logs[0]
+        );
+        let o = e.process(&to("239.1.2.5"));
+        assert_eq!(
+            walks(&o),
+            ["mangle OUTPUT", "filter OUTPUT", "mangle POSTROUTING"]
+        );
+    }
 }
