@@ -910,7 +910,23 @@ impl Table {
                         | TcpState::TimeWait
                         | TcpState::Close
                 );
-                let checked = seg.as_ref().filter(|_| !(is_rst && closing));
+                // An RST answering a SYN (after a reply) or an ACK (not
+                // assured) let through before, acking its end, skips the
+                // window too ("RST sent to invalid SYN or ACK").
+                let ack = match pkt.transport {
+                    Transport::Tcp { ack, .. } => ack,
+                    _ => None,
+                };
+                let answers_last = is_rst
+                    && new == TcpState::Close
+                    && win.last.is_some_and(|l| {
+                        ((seen_reply && l.syn()) || (c.status & status::ASSURED == 0 && l.ack()))
+                            && ack.is_some()
+                            && ack == l.end
+                    });
+                let checked = seg
+                    .as_ref()
+                    .filter(|_| !(answers_last || is_rst && closing));
                 if let Some(sg) = checked {
                     if is_rst && new == TcpState::Close {
                         match self.rst_check(&c, &win, old, dir, sg.seq) {

@@ -554,6 +554,66 @@ impl Host {
         self.icmp_error(head, 11, 1, now)
     }
 
+    /// `tcp_check_req` for a segment with SYN alone and a sequence number
+    /// other than the SYN of the half-open connection whose SYN-ACK is
+    /// `synack`: inside the receive window (`tcp_in_window` from the
+    /// SYN's next sequence number, the SYN-ACK's window wide) the reset
+    /// that ends the request (`true`); outside it the ACK
+    /// `tcp_v4_reqsk_send_ack` sends (its sequence the SYN-ACK's next, its
+    /// window the SYN-ACK's scaled down, timestamps when the handshake
+    /// has them). `None` when `syn` is not such a segment.
+    pub fn other_syn(&self, syn: &Packet, synack: &Packet) -> Option<(Packet, bool)> {
+        let (
+            Transport::Tcp {
+                seq: Some(seq),
+                flags,
+                ..
+            },
+            Transport::Tcp {
+                seq: our,
+                ack: Some(rcv_nxt),
+                window,
+                options,
+                ..
+            },
+        ) = (&syn.transport, &synack.transport)
+        else {
+            return None;
+        };
+        if *flags != F::SYN || *seq == rcv_nxt.wrapping_sub(1) {
+            return None;
+        }
+        let (seq, rcv_nxt) = (*seq, *rcv_nxt);
+        let end_win = rcv_nxt.wrapping_add(u32::from(*window));
+        // after(end_seq, rcv_nxt) && before(seq, end of the window).
+        let in_window = seq == rcv_nxt
+            || ((seq.wrapping_add(1).wrapping_sub(rcv_nxt) as i32) > 0
+                && (seq.wrapping_sub(end_win) as i32) < 0);
+        if in_window {
+            return Some((tcp_reset(syn)?, true));
+        }
+        let mut ack = tcp_answer(syn, our.map(|s| s.wrapping_add(1)), Some(rcv_nxt), F::ACK)?;
+        let wscale = if tcp_has_option(options, 3) {
+            self.wscale()
+        } else {
+            0
+        };
+        let ts = tcp_has_option(options, 8);
+        if let Transport::Tcp {
+            window: w,
+            options: o,
+            ..
+        } = &mut ack.transport
+        {
+            *w = window.checked_shr(u32::from(wscale)).unwrap_or(0);
+            if ts {
+                *o = vec![1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+            }
+        }
+        ack.len = 40 + if ts { 12 } else { 0 };
+        Some((ack, false))
+    }
+
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
     /// all), rate limited.
     fn icmp_error(&mut self, pkt: &Packet, typ: u8, code: u8, now: f64) -> Option<Packet> {

@@ -1374,6 +1374,25 @@ mod tests {
             .map(|t| t.packet.time.unwrap_or(0.0))
             .collect();
         assert_eq!(times, [1.6, 3.6]);
+        // A SYN of another sequence number: outside the window an ACK
+        // (the request stays), inside it a reset (RELATED to nothing:
+        // conntrack lets it through as the answer to the SYN it ignored)
+        // that ends the request.
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));
+        let far = e.process(&at(0.3, 22, "SEQ=1000100 ACK=0 SYN"));
+        let ack = far.reply.expect("an ACK");
+        assert!(matches!(ack.out.transport,
+            Transport::Tcp { flags, seq: Some(1), ack: Some(101), .. } if flags == tcp_flags::ACK));
+        let near = e.process(&at(0.4, 22, "SEQ=1100 ACK=0 SYN"));
+        let rst = near.reply.expect("a reset");
+        assert!(matches!(rst.out.transport,
+            Transport::Tcp { flags, ack: Some(1101), .. } if flags == tcp_flags::RST | tcp_flags::ACK));
+        assert_eq!(
+            (rst.ct, rst.verdict),
+            (CtState::Established, Verdict::Accept)
+        );
+        assert!(e.advance_to(10.0).is_empty());
         // Unanswered: 5 retransmissions (1, 3, 7, 15, 31 s), then none.
         let mut e = Engine::new(&rs, host(&SSH)).unwrap();
         e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));

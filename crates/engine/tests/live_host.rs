@@ -72,6 +72,8 @@ const IPFRAG_TIME: u32 = 1;
 const OPEN: u16 = 31100;
 const AGAIN: u16 = 31101;
 const DROPPED: u16 = 31102;
+/// The half-open connection that gets SYNs of other sequence numbers.
+const OTHER: u16 = 31103;
 
 fn rules(p: &str) -> String {
     format!(
@@ -266,7 +268,7 @@ fn host_effects_agree_with_the_kernel() {
         "-p",
         "tcp",
         "--dport",
-        &format!("{OPEN}:{DROPPED}"),
+        &format!("{OPEN}:{OTHER}"),
         "-j",
         "DROP",
     ]);
@@ -313,7 +315,7 @@ fn host_effects_agree_with_the_kernel() {
     let syn = |port: u16, seq: u32| {
         bytes(&format!("{c} LEN=44 ID=1 DF PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B4)"))
     };
-    for (port, seq) in [(OPEN, 1000), (AGAIN, 2000), (DROPPED, 3000)] {
+    for (port, seq) in [(OPEN, 1000), (AGAIN, 2000), (DROPPED, 3000), (OTHER, 4000)] {
         send_ip(SERVER_C.mac, &syn(port, seq), &link);
     }
     for pieces in fragments() {
@@ -422,6 +424,13 @@ fn host_effects_agree_with_the_kernel() {
         )),
         &link,
     );
+    // SYNs of other sequence numbers for OTHER: far outside the window
+    // (the request answers with an ACK), then inside it (a reset that
+    // ends the request: no SYN-ACK is sent again).
+    std::thread::sleep(Duration::from_millis(300).saturating_sub(start.elapsed()));
+    send_ip(SERVER_C.mac, &syn(OTHER, 1_004_000), &link);
+    std::thread::sleep(Duration::from_millis(450).saturating_sub(start.elapsed()));
+    send_ip(SERVER_C.mac, &syn(OTHER, 5000), &link);
     // The SYN of AGAIN once more, 0.6 s after the first: the SYN-ACK
     // again at once, and its timer restarted.
     std::thread::sleep(Duration::from_millis(600).saturating_sub(start.elapsed()));

@@ -56,6 +56,19 @@ impl Request {
     fn interval(&self) -> f64 {
         f64::from(1u32 << self.timeouts.min(7)).min(RTO_MAX)
     }
+
+    /// `tcp_oow_rate_limited`: whether an answer to an out-of-window
+    /// segment (a repeated SYN included) may go at `now`; records it.
+    fn oow_allowed(&mut self, now: f64) -> bool {
+        if self
+            .last_oow
+            .is_some_and(|t| (0.0..OOW_RATELIMIT).contains(&(now - t)))
+        {
+            return false;
+        }
+        self.last_oow = Some(now);
+        true
+    }
 }
 
 /// A half-open connection's key: the peer's address and port, this
@@ -193,14 +206,22 @@ impl Engine<'_> {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
+        if let Some(r) = self.held.requests.get_mut(&key) {
+            // A SYN with another sequence number: a reset ending the
+            // request, or (outside the window) a rate-limited ACK.
+            if let Some((answer, ends)) = self.host.other_syn(p, &r.synack) {
+                if ends {
+                    self.held.forget(key);
+                    return Some(answer);
+                }
+                return r.oow_allowed(now).then_some(answer);
+            }
+        }
         match (self.held.requests.get_mut(&key), synack) {
             (Some(r), true) => {
-                if r.last_oow
-                    .is_some_and(|t| (0.0..OOW_RATELIMIT).contains(&(now - t)))
-                {
+                if !r.oow_allowed(now) {
                     return None;
                 }
-                r.last_oow = Some(now);
                 let due = now + r.interval();
                 self.held.schedule(key, due);
             }
