@@ -202,6 +202,7 @@ impl Host {
                         s.ct.udp_timeout_stream = parse_num(&key, v)?
                     }
                     "nf_conntrack_icmp_timeout" => s.ct.icmp_timeout = parse_num(&key, v)?,
+                    "nf_conntrack_tcp_max_retrans" => s.ct.tcp_max_retrans = parse_num(&key, v)?,
                     t if t.starts_with("nf_conntrack_tcp_timeout_") => {
                         let state = &t["nf_conntrack_tcp_timeout_".len()..];
                         if !s.ct.tcp_timeouts.set(state, parse_num(&key, v)?) {
@@ -762,12 +763,12 @@ mod tests {
         h.option("--sysctl", "net.netfilter.nf_conntrack_tcp_timeout_close=3")
             .unwrap();
         assert_eq!(h.sysctl.ct.tcp_timeouts.close, 3);
-        assert!(h
-            .option(
-                "--sysctl",
-                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans=3"
-            )
-            .is_err());
+        h.option(
+            "--sysctl",
+            "net.netfilter.nf_conntrack_tcp_timeout_max_retrans=3",
+        )
+        .unwrap();
+        assert_eq!(h.sysctl.ct.tcp_timeouts.max_retrans, 3);
         assert!(h.option("--listen", "sctp/1").is_err());
     }
 

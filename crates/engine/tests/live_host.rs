@@ -32,7 +32,7 @@ use ironwall_lab::topo::{
     send_ipv4, Controls, Lab, RawLink, CLIENT, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST,
     PACKET_OUTGOING, SERVER_C, SERVER_S,
 };
-use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
+use stateful::{compare_counters, handshake, mirror_buffers, replay, send, Change, Seen, Tally};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,10 @@ const AGAIN: u16 = 31101;
 const DROPPED: u16 = 31102;
 /// The half-open connection that gets SYNs of other sequence numbers.
 const OTHER: u16 = 31103;
+/// The connection whose last ACK comes three times more.
+const RETRANS: u16 = 31104;
+/// `nf_conntrack_tcp_timeout_max_retrans` in the server and the engine.
+const MAX_RETRANS_TIMEOUT: u32 = 100;
 
 fn rules(p: &str) -> String {
     format!(
@@ -260,8 +264,14 @@ fn host_effects_agree_with_the_kernel() {
     assert_eq!(code, 0, "iptables-restore: {err}");
     lab.apply(&Controls::default()).expect("sysctl");
     lab.server
-        .sysctl(&[("net.ipv4.ipfrag_time", &IPFRAG_TIME.to_string())])
-        .expect("ipfrag_time");
+        .sysctl(&[
+            ("net.ipv4.ipfrag_time", &IPFRAG_TIME.to_string()),
+            (
+                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans",
+                &MAX_RETRANS_TIMEOUT.to_string(),
+            ),
+        ])
+        .expect("sysctl");
     let (code, _, err) = lab.client.iptables(&[
         "-A",
         "INPUT",
@@ -330,6 +340,13 @@ fn host_effects_agree_with_the_kernel() {
         &ssh,
         SocketAddr::new(IpAddr::V4(SERVER_C.addr), 22),
     );
+    // A connection whose ACK comes three times more: (after the real one: the
+    // listener accepts that one first) conntrack counts
+    // the retransmissions and cuts its timeout to max_retrans.
+    let ack = handshake(&lab, RETRANS, 500, 7000);
+    for _ in 0..4 {
+        send(&lab, CLIENT, &format!("{c} LEN=40 ID=501 PROTO=TCP SPT={RETRANS} DPT=22 SEQ=7001 ACK={ack} WINDOW=502 RES=0x00 ACK URGP=0"));
+    }
     // A datagram larger than the MTU the server sends: fragmented after
     // POSTROUTING; the engine joins the pieces it sent back into the one
     // datagram OUTPUT saw.
@@ -479,6 +496,7 @@ fn host_effects_agree_with_the_kernel() {
     for s in [
         "net.ipv4.icmp_ratelimit=0".to_string(),
         format!("net.ipv4.ipfrag_time={IPFRAG_TIME}"),
+        format!("net.netfilter.nf_conntrack_tcp_timeout_max_retrans={MAX_RETRANS_TIMEOUT}"),
     ] {
         host.option("--sysctl", &s).expect("sysctl");
     }
@@ -505,6 +523,25 @@ fn host_effects_agree_with_the_kernel() {
         .map(|l| l.split(" timeout ").next().unwrap_or(l).to_string())
         .collect();
     kernel_seen.sort();
+    // The retransmitted connection's timeout: max_retrans in both.
+    let (code, list, err) = ironwall_lab::triple(lab.server.run(
+        "conntrack",
+        &["-L", "-p", "tcp", "--orig-port-src", &RETRANS.to_string()],
+        None,
+    ));
+    assert_eq!(code, 0, "conntrack -L: {err}");
+    let at = wire_now();
+    let kernel_left: Option<f64> = list.split_whitespace().nth(2).and_then(|w| w.parse().ok());
+    let ours_left = engine
+        .ct
+        .conns()
+        .find(|c| c.orig.sport == RETRANS && c.orig.proto == 6)
+        .map(|c| c.expires - at);
+    tally.counters += 1;
+    if !matches!((kernel_left, ours_left), (Some(k), Some(o)) if (k - o).abs() <= 2.0) {
+        tally.disagreements += 1;
+        eprintln!("timeout left of {RETRANS}: ironwall {ours_left:?}, kernel {kernel_left:?}");
+    }
     let ours_seen = engine.sets.borrow().elements("iw-seen");
     tally.counters += 1;
     if ours_seen != kernel_seen {

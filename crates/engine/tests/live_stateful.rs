@@ -36,14 +36,17 @@ mod stateful;
 use common::{log_guard, model, multiset_diff, talk};
 use ironwall_engine::host::{Host, Iface};
 use ironwall_engine::netfilter::Engine;
-use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
+use ironwall_engine::packet::Packet;
 use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::{unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     Controls, End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C, SERVER_EXTRA,
     SERVER_S, STRANGER,
 };
-use stateful::{compare_counters, mirror_buffers, replay, Change, Seen, Tally};
+use stateful::{
+    client_drops, compare_counters, handshake, mirror_buffers, replay, send, send_with, Change,
+    Seen, Tally,
+};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -111,76 +114,6 @@ fn lab_host(lab: &Lab) -> Host {
     }
     mirror_buffers(lab, &mut h);
     h
-}
-
-/// A crafted frame: who sends it and the packet.
-fn send(lab: &Lab, from: End, line: &str) {
-    send_with(lab, from, line, Corrupt::default());
-}
-
-/// [`send`] with the checksums `corrupt` names written wrong.
-fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
-    let pkt = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let (ns, to) = lab.peer(from);
-    let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
-    RawLink::open(ns, from.iface)
-        .expect("sender")
-        .send(&frame)
-        .expect("send");
-    std::thread::sleep(Duration::from_millis(2));
-}
-
-/// The trusted client's own firewall drops TCP to its `port` (the
-/// server's answers to segments the test writes for that port, which the
-/// client's kernel would otherwise reset).
-fn client_drops(lab: &Lab, port: u16) {
-    let (code, _, err) = lab.client.iptables(&[
-        "-A",
-        "INPUT",
-        "-p",
-        "tcp",
-        "--dport",
-        &port.to_string(),
-        "-j",
-        "DROP",
-    ]);
-    assert_eq!(code, 0, "client firewall: {err}");
-}
-
-/// Opens a connection from the trusted client's `port` to 22 segment by
-/// segment: the client's firewall drops what comes back to `port` (so its
-/// kernel does not reset it), the SYN (IP ID `id`, sequence `seq`) goes
-/// out, and the server's SYN-ACK is read off its interface. Returns the
-/// server's ISN + 1, what the client acks.
-fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
-    client_drops(lab, port);
-    let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
-    send(lab, CLIENT, &format!("SRC=10.137.0.16 DST=10.137.0.1 TTL=64 LEN=48 ID={id} PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
-    let end = std::time::Instant::now() + Duration::from_secs(2);
-    while std::time::Instant::now() < end {
-        let Some(f) = peek.recv(Duration::from_millis(100)) else {
-            continue;
-        };
-        if f.pkttype != PACKET_OUTGOING {
-            continue;
-        }
-        if let Ok(Packet {
-            transport:
-                Transport::Tcp {
-                    dpt,
-                    seq: Some(isn),
-                    flags,
-                    ..
-                },
-            ..
-        }) = wire::from_ethernet(&f.data)
-        {
-            if dpt == port && flags & F::SYN != 0 {
-                return isn.wrapping_add(1);
-            }
-        }
-    }
-    panic!("no SYN-ACK to port {port}");
 }
 
 /// A connection the test writes segment by segment from the trusted
