@@ -15,7 +15,8 @@
 //!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `nf_conntrack_udp_timeout=30`,
 //!   `nf_conntrack_udp_timeout_stream=120`, `nf_conntrack_icmp_timeout=30`,
 //!   `nf_conntrack_tcp_timeout_{syn_sent,syn_recv,established,fin_wait,
-//!   close_wait,last_ack,time_wait,close,unacknowledged}` as Linux's,
+//!   close_wait,last_ack,time_wait,close,unacknowledged,max_retrans}` as
+//!   Linux's, `nf_conntrack_tcp_max_retrans=3`,
 //!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
