@@ -1449,4 +1449,24 @@ mod tests {
             ["mangle OUTPUT", "filter OUTPUT", "mangle POSTROUTING"]
         );
     }
+
+    /// nf_conntrack_tcp_max_retrans: the same ACK three more times cuts
+    /// ESTABLISHED's timeout to timeout_max_retrans (300 s).
+    #[test]
+    fn retransmissions_cut_the_timeout() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let at = |t: f64, rest: &str| {
+            let mut p = tcp_in(22, rest);
+            p.time = Some(t);
+            p
+        };
+        e.process(&at(0.0, "SEQ=100 ACK=0 WINDOW=64240 SYN"));
+        let left = |e: &Engine, now: f64| e.ct.conns().next().map(|c| c.expires - now);
+        for i in 1..=4 {
+            e.process(&at(f64::from(i), "SEQ=101 ACK=1 WINDOW=502 ACK"));
+            let expect = if i < 4 { 432_000.0 } else { 300.0 };
+            assert_eq!(left(&e, f64::from(i)), Some(expect), "ACK {i}");
+        }
+    }
 }
