@@ -104,6 +104,59 @@ fn mask(a: Ipv4Addr, cidr: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(a) & u32::MAX.checked_shl(32 - u32::from(cidr)).unwrap_or(0))
 }
 
+/// The ICMP type/code names `ipset save` writes (ipset's `icmp.c`, as
+/// ipset 7.17 prints them); `ping` and `pong` are read too.
+const ICMP_NAMES: [(&str, u8, u8); 32] = [
+    ("echo-reply", 0, 0),
+    ("network-unreachable", 3, 0),
+    ("host-unreachable", 3, 1),
+    ("protocol-unreachable", 3, 2),
+    ("port-unreachable", 3, 3),
+    ("fragmentation-needed", 3, 4),
+    ("source-route-failed", 3, 5),
+    ("network-unknown", 3, 6),
+    ("host-unknown", 3, 7),
+    ("network-prohibited", 3, 9),
+    ("host-prohibited", 3, 10),
+    ("TOS-network-unreachable", 3, 11),
+    ("TOS-host-unreachable", 3, 12),
+    ("communication-prohibited", 3, 13),
+    ("host-precedence-violation", 3, 14),
+    ("precedence-cutoff", 3, 15),
+    ("source-quench", 4, 0),
+    ("network-redirect", 5, 0),
+    ("host-redirect", 5, 1),
+    ("TOS-network-redirect", 5, 2),
+    ("TOS-host-redirect", 5, 3),
+    ("echo-request", 8, 0),
+    ("router-advertisement", 9, 0),
+    ("router-solicitation", 10, 0),
+    ("ttl-zero-during-transit", 11, 0),
+    ("ttl-zero-during-reassembly", 11, 1),
+    ("ip-header-bad", 12, 0),
+    ("required-option-missing", 12, 1),
+    ("timestamp-request", 13, 0),
+    ("timestamp-reply", 14, 0),
+    ("address-mask-request", 17, 0),
+    ("address-mask-reply", 18, 0),
+];
+
+/// An ICMP element's `TYPE/CODE` or name as type << 8 | code.
+fn icmp_port(text: &str) -> Option<u16> {
+    let (t, c) = match text {
+        "ping" => (8, 0),
+        "pong" => (0, 0),
+        _ => match ICMP_NAMES.iter().find(|(n, _, _)| *n == text) {
+            Some(&(_, t, c)) => (t, c),
+            None => {
+                let (t, c) = text.split_once('/')?;
+                (t.parse().ok()?, c.parse().ok()?)
+            }
+        },
+    };
+    Some(u16::from(t) << 8 | u16::from(c))
+}
+
 /// A protocol name or number of an element (`tcp:80`).
 fn proto(name: &str) -> Option<u8> {
     match name {
@@ -164,8 +217,7 @@ impl IpSet {
                     let (pr, port) = p.split_once(':').unwrap_or(("tcp", p));
                     let pr = proto(pr)?;
                     let port = if pr == 1 {
-                        let (t, c) = port.split_once('/')?;
-                        (t.parse::<u16>().ok()? << 8) | c.parse::<u16>().ok()?
+                        icmp_port(port)?
                     } else {
                         port.parse().ok()?
                     };
@@ -492,7 +544,13 @@ impl Sets {
                         (Val::Net(a, c), Dim::Ip { nets: true }) if *c != 32 => format!("{a}/{c}"),
                         (Val::Net(a, _), _) => a.to_string(),
                         (Val::Port(0, p), _) => p.to_string(),
-                        (Val::Port(1, p), _) => format!("icmp:{}/{}", p >> 8, p & 0xff),
+                        (Val::Port(1, p), _) => {
+                            let (t, c) = ((p >> 8) as u8, (p & 0xff) as u8);
+                            match ICMP_NAMES.iter().find(|n| (n.1, n.2) == (t, c)) {
+                                Some((n, _, _)) => format!("icmp:{n}"),
+                                None => format!("icmp:{t}/{c}"),
+                            }
+                        }
                         (Val::Port(pr, p), _) => {
                             let name = match pr {
                                 6 => "tcp".to_string(),
@@ -536,6 +594,7 @@ add nets 192.0.2.7
 create svc hash:ip,port family inet hashsize 1024 maxelem 65536 counters
 add svc 10.0.0.1,tcp:22 packets 0 bytes 0
 add svc 10.0.0.1,udp:53 packets 5 bytes 300
+add svc 10.0.0.1,icmp:echo-request packets 0 bytes 0
 create both list:set size 8
 add both nets
 add both svc
@@ -572,6 +631,11 @@ add both svc
         assert!(!s.test(&matcher("svc", &[false]), &from("9.9.9.9"), 0.0));
         let udp = pkt("SRC=1.1.1.1 DST=10.0.0.1 PROTO=UDP SPT=5 DPT=53");
         assert!(s.test(&matcher("svc", &[false, false]), &udp, 0.0));
+        let ping = pkt("SRC=1.1.1.1 DST=10.0.0.1 PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1");
+        assert!(s.test(&matcher("svc", &[false, false]), &ping, 0.0));
+        assert!(s
+            .elements("svc")
+            .contains(&"add svc 10.0.0.1,icmp:echo-request".to_string()));
         assert!(s.test(&matcher("both", &[true]), &from("10.2.3.4"), 0.0));
         assert!(s.load("create x hash:mac\n").is_err());
         assert!(s.load("add nope 1.2.3.4\n").is_err());

@@ -45,6 +45,8 @@ create iw-svc hash:ip,port family inet hashsize 64 maxelem 1024 counters
 add iw-svc 10.137.0.1,udp:9998 packets 0 bytes 0
 add iw-svc 10.137.0.1,tcp:22 packets 0 bytes 0
 add iw-svc 224.0.0.1,udp:9997 packets 0 bytes 0
+add iw-svc 10.137.0.1,icmp:echo-request packets 0 bytes 0
+add iw-svc 224.0.0.1,icmp:8/0 packets 0 bytes 0
 create iw-seen hash:ip family inet hashsize 64 maxelem 1024 timeout 600
 create iw-list list:set size 8
 add iw-list iw-seen
