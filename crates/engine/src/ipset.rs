@@ -29,8 +29,10 @@
 //! packet the engine asks about.
 //!
 //! Not modelled: IPv6 sets, `hash:mac`, `hash:net,iface`, `hash:ip,mark`,
-//! `bitmap:ip,mac`, `--map-set`, `maxelem` (a full set), comments and
-//! skbinfo (read and ignored), `netmask` of hash:net types.
+//! `bitmap:ip,mac`, `maxelem` (a full set), comments (read and ignored),
+//! `skbprio`/`skbqueue` (no rule sees them), `netmask` of hash:net types.
+//! `-j SET --map-set ... --map-mark` sets the mark from the element's
+//! `skbmark`.
 
 use crate::eval::{Ctx, Eval};
 use crate::fasthash::FxHashMap;
@@ -62,6 +64,8 @@ enum Dim {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Elem {
     nomatch: bool,
+    /// `skbmark VALUE/MASK` (skbinfo sets).
+    skbmark: Option<(u32, u32)>,
     /// When it expires (seconds), or for a loaded one its timeout left.
     expires: Option<Expiry>,
     packets: u64,
@@ -302,12 +306,12 @@ impl Eval for SetMatch {
     }
 }
 
-/// `set_target_v3`: `--add-set` then `--del-set` (`--map-set` is not
-/// modelled).
-pub fn target(t: &SetTarget, pkt: &Packet, cx: &Ctx) {
-    let Some(sets) = &cx.sets else {
-        return;
-    };
+/// `set_target_v3`: `--add-set`, then `--del-set`, then `--map-set`:
+/// the packet's new mark when `--map-mark` maps it from the element found
+/// (`(mark & ~mask) ^ value`; `--map-prio` and `--map-queue` change
+/// nothing a rule can see).
+pub fn target(t: &SetTarget, pkt: &Packet, cx: &Ctx) -> Option<u32> {
+    let sets = cx.sets.as_ref()?;
     let mut sets = sets.borrow_mut();
     if let Some(a) = &t.add {
         sets.add(&a.name, &a.dirs, pkt, (cx.now, t.timeout, t.exist));
@@ -315,6 +319,14 @@ pub fn target(t: &SetTarget, pkt: &Packet, cx: &Ctx) {
     if let Some(d) = &t.del {
         sets.del(&d.name, &d.dirs, pkt);
     }
+    let map = t.map.as_ref().filter(|_| t.map_mark)?;
+    let m = SetMatch {
+        name: map.name.clone(),
+        dirs: map.dirs.clone(),
+        ..SetMatch::default()
+    };
+    let (value, mask) = sets.lookup(&m, pkt, cx.now)?;
+    Some((pkt.mark & !mask) ^ value)
 }
 
 /// A counter condition (`ip_set_match_counter`).
@@ -388,6 +400,15 @@ impl Sets {
                             "packets" => e.packets = num()?,
                             "bytes" => e.bytes = num()?,
                             "nomatch" => e.nomatch = true,
+                            "skbmark" => {
+                                let v = it.next().ok_or_else(|| bad("bad skbmark"))?;
+                                let (val, mask) = v.split_once('/').unwrap_or((v, "0xffffffff"));
+                                let hex = |t: &str| {
+                                    u32::from_str_radix(t.trim_start_matches("0x"), 16)
+                                        .map_err(|_| bad("bad skbmark"))
+                                };
+                                e.skbmark = Some((hex(val)?, hex(mask)?));
+                            }
                             _ => {}
                         }
                     }
@@ -413,6 +434,12 @@ impl Sets {
 
     /// `-m set` (see the module docs).
     pub fn test(&mut self, m: &SetMatch, pkt: &Packet, now: f64) -> bool {
+        self.lookup(m, pkt, now).is_some()
+    }
+
+    /// [`Sets::test`], with the found element's `skbmark` (value, mask;
+    /// 0 and 0 without one).
+    fn lookup(&mut self, m: &SetMatch, pkt: &Packet, now: f64) -> Option<(u32, u32)> {
         let start = self.start(now);
         self.test_in(&m.name, m, pkt, now, start, 0)
     }
@@ -425,25 +452,21 @@ impl Sets {
         now: f64,
         start: f64,
         depth: u8,
-    ) -> bool {
-        let Some(s) = self.sets.get_mut(name) else {
-            return false;
-        };
+    ) -> Option<(u32, u32)> {
+        let s = self.sets.get_mut(name)?;
         if s.is_list() {
             if depth > 0 {
-                return false;
+                return None;
             }
             let members = s.members.clone();
             return members
                 .iter()
-                .any(|n| self.test_in(n, m, pkt, now, start, depth + 1));
+                .find_map(|n| self.test_in(n, m, pkt, now, start, depth + 1));
         }
         if m.dirs.len() < s.dims.len() {
-            return false;
+            return None;
         }
-        let Some(vals) = s.values(pkt, &m.dirs) else {
-            return false;
-        };
+        let vals = s.values(pkt, &m.dirs)?;
         let cidrs = s.cidrs.clone();
         for c in &cidrs {
             let key = s.key(&vals, c);
@@ -460,7 +483,7 @@ impl Sets {
                 continue;
             }
             if e.nomatch {
-                return m.return_nomatch;
+                return m.return_nomatch.then_some((0, 0));
             }
             if counters {
                 if !m.skip_counters {
@@ -468,12 +491,12 @@ impl Sets {
                     e.bytes += u64::from(pkt.len);
                 }
                 if !(counter_ok(m.packets, e.packets) && counter_ok(m.bytes, e.bytes)) {
-                    return false;
+                    return None;
                 }
             }
-            return !m.return_nomatch;
+            return (!m.return_nomatch).then_some(e.skbmark.unwrap_or((0, 0)));
         }
-        false
+        None
     }
 
     /// `-j SET --add-set`: adds the packet's element (see the module docs).

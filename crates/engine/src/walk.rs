@@ -537,7 +537,12 @@ impl<'a> Compiled<'a> {
                     p.mark = (p.mark & !m.mask) ^ m.mark;
                     out.mark = Some(p.mark);
                 }
-                Action::Set(s) => crate::ipset::target(s, &cur, &cx),
+                Action::Set(s) => {
+                    if let Some(m) = crate::ipset::target(s, &cur, &cx) {
+                        cur.to_mut().mark = m;
+                        out.mark = Some(m);
+                    }
+                }
                 _ => {}
             }
             ri += 1;

@@ -48,6 +48,9 @@ add iw-svc 224.0.0.1,udp:9997 packets 0 bytes 0
 add iw-svc 10.137.0.1,icmp:echo-request packets 0 bytes 0
 add iw-svc 224.0.0.1,icmp:8/0 packets 0 bytes 0
 create iw-seen hash:ip family inet hashsize 64 maxelem 1024 timeout 600
+create iw-map hash:ip family inet hashsize 64 maxelem 64 skbinfo
+add iw-map 10.137.0.16 skbmark 0x10/0xff
+add iw-map 10.99.0.5 skbmark 0x20
 create iw-list list:set size 8
 add iw-list iw-seen
 ";
@@ -86,6 +89,10 @@ fn rules(p: &str) -> String {
         "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
          -A PREROUTING -i srv-c -j LOG --log-prefix \"{p}raw \"\n\
          -A OUTPUT -o srv-c -j LOG --log-prefix \"{p}rawout \"\nCOMMIT\n\
+         *mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -i srv-c -p udp -j SET --map-set iw-map src --map-mark\n\
+         -A PREROUTING -i srv-c -m mark --mark 0x10/0xff\n\
+         COMMIT\n\
          *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
          -A INPUT -i srv-c -m set --match-set iw-nets src -j LOG --log-prefix \"{p}nets \"\n\
          -A INPUT -i srv-c -m set --match-set iw-nets src --return-nomatch\n\
