@@ -683,4 +683,31 @@ add both svc
         s.del("seen", &[true], &p);
         assert!(!s.test(&m, &p, 13.5));
     }
+
+    /// -j SET --map-set --map-mark: (mark & ~mask) ^ value of the element
+    /// found; none found, no change.
+    #[test]
+    fn map_mark() {
+        use ironwall_model::ext::set_tg::SetRef;
+        let mut s = Sets::default();
+        s.load("create m hash:ip family inet skbinfo\nadd m 10.0.0.9 skbmark 0x10/0xff\n")
+            .unwrap();
+        let cx = Ctx {
+            sets: Some(std::rc::Rc::new(std::cell::RefCell::new(s))),
+            ..Ctx::default()
+        };
+        let t = SetTarget {
+            map: Some(SetRef {
+                name: "m".into(),
+                dirs: vec![true],
+            }),
+            map_mark: true,
+            ..SetTarget::default()
+        };
+        let mut p = pkt("SRC=10.0.0.9 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=2");
+        p.mark = 0x1234;
+        assert_eq!(target(&t, &p, &cx), Some(0x1210));
+        p.src = "10.0.0.8".parse().unwrap();
+        assert_eq!(target(&t, &p, &cx), None);
+    }
 }
