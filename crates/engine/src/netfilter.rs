@@ -1198,6 +1198,9 @@ mod tests {
                     src: src.parse().unwrap(),
                     dst: dst.parse().unwrap(),
                     len,
+                    // Now and then a fragment (joined, held or expired).
+                    mf: typ % 5 == 0 && spt % 2 == 0,
+                    frag: if typ % 5 == 0 { dpt % 3 } else { 0 },
                     ..Packet::default()
                 };
                 p.transport = match typ % 4 {
