@@ -9,6 +9,8 @@ use ironwall_engine::walk::Verdict;
 use ironwall_engine::wire::{pcap_magic, read_pcap};
 use ironwall_engine::Packet;
 use ironwall_model::addr::Family;
+use ironwall_model::ext::set::IpSet;
+use ironwall_model::ruleset::Ruleset;
 use ironwall_model::save;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -34,12 +36,32 @@ pub struct HostArgs {
     /// (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     sysctl: Vec<String>,
+    /// A multicast group a socket joined, on one interface or all
+    /// (repeatable).
+    #[arg(long, value_name = "[IFACE=]GROUP")]
+    join: Vec<String>,
+    /// The host's ipsets: what `ipset save` writes.
+    #[arg(long, value_name = "FILE")]
+    sets: Option<PathBuf>,
     /// A file of host options, one `--option value` a line (repeatable).
     #[arg(long, value_name = "FILE")]
     host: Vec<PathBuf>,
 }
 
 impl HostArgs {
+    /// The host, and the ruleset read from `--rules` with the host's sets
+    /// known (their families from `--sets`).
+    fn load(&self) -> Result<(Ruleset, Host)> {
+        let host = self.host()?;
+        let mut sets = store::load_sets(self.sets.as_deref())?;
+        for name in host.sets.names() {
+            if !sets.iter().any(|s| s.name == name) {
+                sets.push(IpSet::new(&name, None));
+            }
+        }
+        Ok((store::load(&self.rules, &sets, Family::V4)?, host))
+    }
+
     fn host(&self) -> Result<Host> {
         let mut host = Host::default();
         for f in &self.host {
@@ -48,10 +70,13 @@ impl HostArgs {
             host.parse_file(&text)
                 .map_err(|e| anyhow!("{}: {e}", f.display()))?;
         }
+        let sets: Vec<String> = self.sets.iter().map(|p| p.display().to_string()).collect();
         for (name, values) in [
             ("--iface", &self.iface),
             ("--listen", &self.listen),
             ("--sysctl", &self.sysctl),
+            ("--join", &self.join),
+            ("--sets", &sets),
         ] {
             for v in values {
                 host.option(name, v).map_err(|e| anyhow!(e))?;
@@ -99,6 +124,10 @@ fn verdict_name(v: Verdict) -> &'static str {
 }
 
 fn human(e: &Engine, o: &Outcome, indent: &str, out: &mut String) {
+    for t in &o.timers {
+        let _ = writeln!(out, "{indent}sent first by the host's timers:");
+        human(e, t, &format!("{indent}  "), out);
+    }
     let line = o.packet.log_line(Default::default());
     let _ = writeln!(out, "{indent}packet: {}", line.trim_end());
     let _ = writeln!(out, "{indent}  conntrack: {}", o.ct.name());
@@ -133,6 +162,8 @@ fn human(e: &Engine, o: &Outcome, indent: &str, out: &mut String) {
 #[derive(Serialize)]
 struct JsonOutcome {
     packet: String,
+    /// What the host's timers sent first.
+    timers: Vec<JsonOutcome>,
     ct: &'static str,
     walks: Vec<JsonWalk>,
     nat: Vec<String>,
@@ -164,6 +195,7 @@ struct JsonStep {
 fn json(e: &Engine, o: &Outcome) -> JsonOutcome {
     JsonOutcome {
         packet: o.packet.log_line(Default::default()).trim_end().to_string(),
+        timers: o.timers.iter().map(|t| json(e, t)).collect(),
         ct: o.ct.name(),
         walks: o
             .walks
@@ -204,8 +236,8 @@ fn packets<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Vec<Packet>> {
 
 /// `ironwall trace`: each packet's outcome, as arrows or JSON.
 pub fn trace(a: TraceArgs) -> Result<String> {
-    let rs = store::load(&a.host.rules, &[], Family::V4)?;
-    let mut e = Engine::new(&rs, a.host.host()?).map_err(|x| anyhow!("{x}"))?;
+    let (rs, host) = a.host.load()?;
+    let mut e = Engine::new(&rs, host).map_err(|x| anyhow!("{x}"))?;
     let pkts = packets(a.packets.iter().map(String::as_str))?;
     let mut out = String::new();
     for p in &pkts {
@@ -238,8 +270,7 @@ fn pcap_packet(mut p: Packet, host: &Host) -> Packet {
 /// written beside their targets and put in place only when the whole
 /// replay succeeded.
 pub fn simulate(a: SimulateArgs) -> Result<String> {
-    let mut rs = store::load(&a.host.rules, &[], Family::V4)?;
-    let host = a.host.host()?;
+    let (mut rs, host) = a.host.load()?;
     let name = a
         .input
         .as_ref()

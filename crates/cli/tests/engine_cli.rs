@@ -227,3 +227,88 @@ fn simulate_replays_the_corpus() {
     eprintln!("simulate_replays_the_corpus: {replayed} cases; failed: {failed:?}");
     assert!(replayed > 0 && failed.is_empty());
 }
+
+/// simulate holds fragments until their datagram is complete (the held
+/// one's verdict is DROP, the whole is counted and logged once) and runs
+/// the host's timers: a SYN left half-open gets its SYN-ACK again 1 s and
+/// 3 s later, before the packet whose time passes them.
+#[test]
+fn simulate_joins_fragments_and_runs_timers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    std::fs::write(&rules, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-prefix \"in \"\nCOMMIT\n").unwrap();
+    let log = tmp.path().join("log");
+    let verdicts = tmp.path().join("verdicts");
+    let input = "\
+[1.0] IN=eth0 OUT= SRC=10.137.0.9 DST=10.137.0.2 LEN=36 ID=5 MF PROTO=UDP SPT=1 DPT=2 LEN=28
+[1.1] IN=eth0 OUT= SRC=10.137.0.9 DST=10.137.0.2 LEN=32 ID=5 FRAG:2 PROTO=UDP
+[2.0] IN=eth0 OUT= SRC=10.137.0.9 DST=10.137.0.2 LEN=40 PROTO=TCP SPT=5 DPT=22 SEQ=1 ACK=0 SYN
+[5.5] IN=eth0 OUT= SRC=10.137.0.9 DST=10.137.0.2 LEN=40 PROTO=TCP SPT=5 DPT=22 SEQ=2 ACK=0 RST
+";
+    let (code, out, err) = simulate(
+        &rules,
+        &[
+            "--listen",
+            "tcp/22",
+            "--log",
+            log.to_str().unwrap(),
+            "--verdicts",
+            verdicts.to_str().unwrap(),
+        ],
+        Some(input),
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        std::fs::read_to_string(&verdicts).unwrap(),
+        "DROP\nACCEPT\nACCEPT\nACCEPT\n"
+    );
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logs.lines().count(), 3, "{logs}");
+    assert!(
+        logs.contains(" LEN=48 TOS=0x00 PREC=0x00 TTL=64 ID=5 PROTO=UDP "),
+        "{logs}"
+    );
+    // The port unreachable and three SYN-ACKs (76 + 3 x 44 bytes).
+    assert!(out.contains(":OUTPUT ACCEPT [4:208]\n"), "{out}");
+}
+
+/// `--sets FILE` gives the engine the host's ipsets (as `ipset save`
+/// writes them): the ruleset may name them, `-m set` tests them and
+/// `-j SET` fills them.
+#[test]
+fn simulate_with_ipsets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    std::fs::write(&rules, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m set --match-set bad src -j DROP\n-A INPUT -p udp -j SET --add-set bad src\nCOMMIT\n").unwrap();
+    let sets = tmp.path().join("sets");
+    std::fs::write(
+        &sets,
+        "create bad hash:net family inet hashsize 64 maxelem 64\nadd bad 192.0.2.0/24\n",
+    )
+    .unwrap();
+    let verdicts = tmp.path().join("verdicts");
+    let input = "\
+IN=eth0 OUT= SRC=192.0.2.9 DST=10.137.0.2 LEN=28 PROTO=UDP SPT=1 DPT=2 LEN=8
+IN=eth0 OUT= SRC=198.51.100.1 DST=10.137.0.2 LEN=28 PROTO=UDP SPT=1 DPT=2 LEN=8
+IN=eth0 OUT= SRC=198.51.100.1 DST=10.137.0.2 LEN=28 PROTO=UDP SPT=1 DPT=2 LEN=8
+";
+    let (code, out, err) = simulate(
+        &rules,
+        &[
+            "--sets",
+            sets.to_str().unwrap(),
+            "--verdicts",
+            verdicts.to_str().unwrap(),
+        ],
+        Some(input),
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        std::fs::read_to_string(&verdicts).unwrap(),
+        "DROP\nACCEPT\nDROP\n"
+    );
+    assert!(
+        out.contains("[2:56] -A INPUT -m set --match-set bad src -j DROP\n"),
+        "{out}"
+    );
+}

@@ -267,6 +267,10 @@ pub struct Sysctl {
     pub icmp_timeout: u32,
     /// `nf_conntrack_tcp_timeout_*`, seconds, by state.
     pub tcp_timeouts: TcpTimeouts,
+    /// `nf_conntrack_tcp_max_retrans` (default 3): after this many
+    /// retransmissions of one segment in a row a longer timeout is cut to
+    /// `nf_conntrack_tcp_timeout_max_retrans`.
+    pub tcp_max_retrans: u32,
 }
 
 /// `nf_conntrack_tcp_timeout_<state>` in seconds (defaults: [`timeout`]).
@@ -290,6 +294,8 @@ pub struct TcpTimeouts {
     pub close: u32,
     /// `unacknowledged` (a connection picked up or not yet answered).
     pub unacknowledged: u32,
+    /// `max_retrans` (a segment retransmitted `tcp_max_retrans` times).
+    pub max_retrans: u32,
 }
 
 impl Default for TcpTimeouts {
@@ -306,6 +312,7 @@ impl Default for TcpTimeouts {
             time_wait: s(TCP_TIME_WAIT),
             close: s(TCP_CLOSE),
             unacknowledged: s(TCP_UNACK),
+            max_retrans: s(TCP_UNACK),
         }
     }
 }
@@ -323,6 +330,7 @@ impl TcpTimeouts {
             "time_wait" => &mut self.time_wait,
             "close" => &mut self.close,
             "unacknowledged" => &mut self.unacknowledged,
+            "max_retrans" => &mut self.max_retrans,
             _ => return false,
         };
         *slot = secs;
@@ -355,6 +363,7 @@ impl Default for Sysctl {
             udp_timeout_stream: timeout::UDP_REPLIED as u32,
             icmp_timeout: timeout::ICMP as u32,
             tcp_timeouts: TcpTimeouts::default(),
+            tcp_max_retrans: 3,
         }
     }
 }
@@ -1016,7 +1025,23 @@ impl Table {
                         | TcpState::TimeWait
                         | TcpState::Close
                 );
-                let checked = seg.as_ref().filter(|_| !(is_rst && closing));
+                // An RST answering a SYN (after a reply) or an ACK (not
+                // assured) let through before, acking its end, skips the
+                // window too ("RST sent to invalid SYN or ACK").
+                let ack = match pkt.transport {
+                    Transport::Tcp { ack, .. } => ack,
+                    _ => None,
+                };
+                let answers_last = is_rst
+                    && new == TcpState::Close
+                    && win.last.is_some_and(|l| {
+                        ((seen_reply && l.syn()) || (c.status & status::ASSURED == 0 && l.ack()))
+                            && ack.is_some()
+                            && ack == l.end
+                    });
+                let checked = seg
+                    .as_ref()
+                    .filter(|_| !(answers_last || is_rst && closing));
                 if let Some(sg) = checked {
                     if is_rst && new == TcpState::Close {
                         match self.rst_check(&c, &win, old, dir, sg.seq) {
@@ -1057,13 +1082,21 @@ impl Table {
                     return self.fill(view, h, state, reply);
                 }
                 let tt = self.sysctl.tcp_timeouts;
-                let mut to = tt.of(if idx == TcpIndex::Rst {
-                    TcpState::Close
+                // A segment retransmitted max_retrans times in a row cuts
+                // a longer timeout first (nf_conntrack_tcp_packet).
+                let retrans = f64::from(tt.max_retrans);
+                let cut = win.retrans >= self.sysctl.tcp_max_retrans && tt.of(new) > retrans;
+                let mut to = if cut {
+                    retrans
                 } else {
-                    new
-                });
+                    tt.of(if idx == TcpIndex::Rst {
+                        TcpState::Close
+                    } else {
+                        new
+                    })
+                };
                 let unack = f64::from(tt.unacknowledged);
-                if !seen_reply && new == TcpState::Established && to > unack {
+                if !cut && !seen_reply && new == TcpState::Established && to > unack {
                     // ESTABLISHED without SEEN_REPLY (a pickup).
                     to = unack;
                 }

@@ -20,6 +20,7 @@ use ironwall_model::ext::physdev::Physdev;
 use ironwall_model::ext::recent::Recent;
 use ironwall_model::ext::rpfilter::Rpfilter;
 use ironwall_model::ext::sctp::Sctp;
+use ironwall_model::ext::set::Set as SetMatch;
 use ironwall_model::ext::tcp::TcpUdp;
 use ironwall_model::ext::Loaded;
 use std::cell::RefCell;
@@ -44,6 +45,9 @@ pub struct Ctx {
     /// The `recent` lists (shared by every rule of an engine); `None`
     /// gives each evaluation an empty, forgotten list.
     pub recent: Option<Rc<RefCell<RecentLists>>>,
+    /// The host's ipsets (shared by every rule of an engine); `None`: no
+    /// set holds anything.
+    pub sets: Option<Rc<RefCell<crate::ipset::Sets>>>,
 }
 
 /// The local socket a packet was sent from, as `owner` sees it
@@ -92,6 +96,7 @@ impl Ctx {
             reverse: (RTN_UNICAST, true),
             sock: Sock::None,
             recent: None,
+            sets: None,
         }
     }
 }
@@ -613,7 +618,7 @@ pub fn compile(m: &Loaded) -> Result<Box<dyn Eval>, Unsupported> {
     }
     stateless!(
         Icmp, Multiport, Iprange, Mac, Mark, Conntrack, Addrtype, Physdev, Recent, Rpfilter, Owner,
-        Sctp
+        Sctp, SetMatch
     );
     Err(Unsupported(m.def.name.to_string()))
 }

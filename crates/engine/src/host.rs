@@ -5,7 +5,9 @@
 //! # Contract
 //! * [`Host::option`] takes one host option as the CLI spells it
 //!   (`--iface NAME=ADDR/PREFIX`, `--listen tcp/22,udp/53`, `--sysctl
-//!   KEY=VALUE`); [`Host::parse_file`] reads a host file holding the same
+//!   KEY=VALUE`, `--join [IFACE=]GROUP` for a socket's multicast
+//!   membership, `--sets FILE` holding what `ipset save` writes);
+//!   [`Host::parse_file`] reads a host file holding the same
 //!   options one per line without the dashes (`iface eth0=10.0.0.1/24`),
 //!   `#` starting a comment. Errors are messages, never panics.
 //! * Defaults are a fresh kernel's: `nf_conntrack_tcp_loose=1`,
@@ -13,12 +15,14 @@
 //!   `nf_conntrack_tcp_ignore_invalid_rst=0`, `nf_conntrack_udp_timeout=30`,
 //!   `nf_conntrack_udp_timeout_stream=120`, `nf_conntrack_icmp_timeout=30`,
 //!   `nf_conntrack_tcp_timeout_{syn_sent,syn_recv,established,fin_wait,
-//!   close_wait,last_ack,time_wait,close,unacknowledged}` as Linux's,
+//!   close_wait,last_ack,time_wait,close,unacknowledged,max_retrans}` as
+//!   Linux's, `nf_conntrack_tcp_max_retrans=3`,
 //!   `icmp_ratelimit=1000` (ms),
 //!   `icmp_ratemask=6168`, `icmp_msgs_per_sec=1000`, `icmp_msgs_burst=50`,
 //!   `rp_filter=0`, `ip_forward=0`, `tcp_rmem=4096 131072 6291456`,
-//!   `rmem_max=212992`. With no interface, every arriving packet is for
-//!   this host.
+//!   `rmem_max=212992`, `ipfrag_time=30`, `tcp_synack_retries=5`,
+//!   `icmp_echo_ignore_broadcasts=1`. With
+//!   no interface, every arriving packet is for this host.
 //! * [`Host::reject`] is the packet a REJECT rule sends.
 //! * [`Host::reply`] is the packet the stack answers an accepted local
 //!   packet with: SYN-ACK from a listening TCP port (window and window
@@ -79,6 +83,15 @@ pub struct Sysctl {
     pub tcp_rmem_max: u32,
     /// `net.core.rmem_max`, which also bounds the window scale from below.
     pub rmem_max: u32,
+    /// `net.ipv4.ipfrag_time`: seconds a datagram's fragments wait for
+    /// the rest.
+    pub ipfrag_time: u32,
+    /// `net.ipv4.tcp_synack_retries`: how often a half-open connection's
+    /// SYN-ACK is sent again.
+    pub tcp_synack_retries: u32,
+    /// `net.ipv4.icmp_echo_ignore_broadcasts`: echo requests to a
+    /// broadcast or multicast address go unanswered.
+    pub icmp_echo_ignore_broadcasts: bool,
 }
 
 impl Default for Sysctl {
@@ -93,6 +106,9 @@ impl Default for Sysctl {
             ip_forward: false,
             tcp_rmem_max: 6_291_456,
             rmem_max: 212_992,
+            ipfrag_time: 30,
+            tcp_synack_retries: 5,
+            icmp_echo_ignore_broadcasts: true,
         }
     }
 }
@@ -106,6 +122,11 @@ pub struct Host {
     pub listen: Vec<(u8, u16)>,
     /// Kernel settings.
     pub sysctl: Sysctl,
+    /// Multicast groups joined by sockets (`--join [IFACE=]GROUP`): the
+    /// interface (`None`: every one) and the group.
+    pub groups: Vec<(Option<String>, Ipv4Addr)>,
+    /// The ipsets (`--sets FILE`: what `ipset save` writes).
+    pub sets: crate::ipset::Sets,
     /// Per-destination ICMP token buckets: (tokens ms, last time ms).
     peers: HashMap<IpAddr, (f64, f64)>,
     /// The global ICMP bucket: (credit, last time s).
@@ -182,6 +203,7 @@ impl Host {
                         s.ct.udp_timeout_stream = parse_num(&key, v)?
                     }
                     "nf_conntrack_icmp_timeout" => s.ct.icmp_timeout = parse_num(&key, v)?,
+                    "nf_conntrack_tcp_max_retrans" => s.ct.tcp_max_retrans = parse_num(&key, v)?,
                     t if t.starts_with("nf_conntrack_tcp_timeout_") => {
                         let state = &t["nf_conntrack_tcp_timeout_".len()..];
                         if !s.ct.tcp_timeouts.set(state, parse_num(&key, v)?) {
@@ -199,8 +221,30 @@ impl Host {
                         s.tcp_rmem_max = parse_num(&key, max.unwrap_or(""))?
                     }
                     "rmem_max" => s.rmem_max = parse_num(&key, v)?,
+                    "ipfrag_time" => s.ipfrag_time = parse_num(&key, v)?,
+                    "tcp_synack_retries" => s.tcp_synack_retries = parse_num(&key, v)?,
+                    "icmp_echo_ignore_broadcasts" => {
+                        s.icmp_echo_ignore_broadcasts = parse_num::<u32>(&key, v)? != 0
+                    }
                     _ => return Err(format!("--sysctl {key}: not modelled")),
                 }
+            }
+            "join" => {
+                let (iface, group) = match value.split_once('=') {
+                    Some((i, g)) => (Some(i.to_string()), g),
+                    None => (None, value),
+                };
+                let group: Ipv4Addr = group
+                    .parse()
+                    .ok()
+                    .filter(Ipv4Addr::is_multicast)
+                    .ok_or_else(|| format!("--join `{value}': expected [IFACE=]GROUP"))?;
+                self.groups.push((iface, group));
+            }
+            "sets" => {
+                let text =
+                    std::fs::read_to_string(value).map_err(|e| format!("--sets `{value}': {e}"))?;
+                self.sets.load(&text)?;
             }
             other => return Err(format!("unknown host option `{other}'")),
         }
@@ -268,6 +312,34 @@ impl Host {
         } else {
             1
         }
+    }
+
+    /// Where `ip_route_input` sends a packet to `dst` arriving on
+    /// `iface`: `Some(true)` delivered here (an own address, a broadcast,
+    /// the all-hosts group 224.0.0.1 every interface joins, a group a
+    /// socket joined there), `Some(false)` forwarded (when ip_forward
+    /// allows), `None` dropped at routing: a destination in 0/8
+    /// (martian), a multicast group not joined on that interface (no
+    /// multicast routing: IGMP included, `ip_check_mc_rcu`).
+    pub fn route_input(&self, dst: IpAddr, iface: &str) -> Option<bool> {
+        let IpAddr::V4(v) = dst else {
+            return Some(self.is_local(dst));
+        };
+        if v.is_broadcast() {
+            return Some(true);
+        }
+        if u32::from(v) >> 24 == 0 {
+            return None;
+        }
+        if v.is_multicast() {
+            let joined = v == Ipv4Addr::new(224, 0, 0, 1)
+                || self
+                    .groups
+                    .iter()
+                    .any(|(i, g)| *g == v && i.as_deref().is_none_or(|i| i == iface));
+            return joined.then_some(true);
+        }
+        Some(self.is_local(dst) || self.addr_type(dst) == 3)
     }
 
     /// The interface a packet to `ip` leaves by (longest prefix, the
@@ -369,11 +441,23 @@ impl Host {
 
     /// [`Host::reply`] before routing.
     fn stack_answer(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
-        // Nothing answers a broadcast or multicast: tcp_v4_rcv discards
-        // non-host packets, icmp_send skips them, and
-        // icmp_echo_ignore_broadcasts defaults to 1.
+        // Nothing answers a broadcast or multicast (tcp_v4_rcv discards
+        // non-host packets, icmp_send skips them) but an echo request
+        // when icmp_echo_ignore_broadcasts is 0 (icmp_rcv), answered from
+        // the address of the interface it came in by
+        // (fib_compute_spec_dst).
         if matches!(self.addr_type(pkt.dst), 3 | 5) {
-            return None;
+            if self.sysctl.icmp_echo_ignore_broadcasts || pkt.bad_checksum {
+                return None;
+            }
+            let from = self.addr_of(&pkt.iface_in)?;
+            let to_iface = Packet {
+                dst: IpAddr::V4(from),
+                ..pkt.clone()
+            };
+            return self
+                .stack_answer(&to_iface, now)
+                .filter(|r| matches!(r.transport, Transport::Icmp { typ: 0, .. }));
         }
         // A wrong checksum: tcp_v4_rcv, __udp4_lib_rcv and icmp_rcv drop
         // the packet before anything answers it.
@@ -492,6 +576,77 @@ impl Host {
     pub fn time_exceeded(&mut self, pkt: &Packet, now: f64) -> Option<Packet> {
         let r = self.icmp_error(pkt, 11, 0, now)?;
         Some(self.routed(r))
+    }
+
+    /// The time exceeded (fragment reassembly, code 1) `ip_expire` sends
+    /// when the datagram whose first fragment is `head` did not complete
+    /// in time; only for a local destination (the address it was sent to
+    /// answers).
+    pub fn reassembly_timeout(&mut self, head: &Packet, now: f64) -> Option<Packet> {
+        if !self.is_local(head.dst) {
+            return None;
+        }
+        self.icmp_error(head, 11, 1, now)
+    }
+
+    /// `tcp_check_req` for a segment with SYN alone and a sequence number
+    /// other than the SYN of the half-open connection whose SYN-ACK is
+    /// `synack`: inside the receive window (`tcp_in_window` from the
+    /// SYN's next sequence number, the SYN-ACK's window wide) the reset
+    /// that ends the request (`true`); outside it the ACK
+    /// `tcp_v4_reqsk_send_ack` sends (its sequence the SYN-ACK's next, its
+    /// window the SYN-ACK's scaled down, timestamps when the handshake
+    /// has them). `None` when `syn` is not such a segment.
+    pub fn other_syn(&self, syn: &Packet, synack: &Packet) -> Option<(Packet, bool)> {
+        let (
+            Transport::Tcp {
+                seq: Some(seq),
+                flags,
+                ..
+            },
+            Transport::Tcp {
+                seq: our,
+                ack: Some(rcv_nxt),
+                window,
+                options,
+                ..
+            },
+        ) = (&syn.transport, &synack.transport)
+        else {
+            return None;
+        };
+        if *flags != F::SYN || *seq == rcv_nxt.wrapping_sub(1) {
+            return None;
+        }
+        let (seq, rcv_nxt) = (*seq, *rcv_nxt);
+        let end_win = rcv_nxt.wrapping_add(u32::from(*window));
+        // after(end_seq, rcv_nxt) && before(seq, end of the window).
+        let in_window = seq == rcv_nxt
+            || ((seq.wrapping_add(1).wrapping_sub(rcv_nxt) as i32) > 0
+                && (seq.wrapping_sub(end_win) as i32) < 0);
+        if in_window {
+            return Some((tcp_reset(syn)?, true));
+        }
+        let mut ack = tcp_answer(syn, our.map(|s| s.wrapping_add(1)), Some(rcv_nxt), F::ACK)?;
+        let wscale = if tcp_has_option(options, 3) {
+            self.wscale()
+        } else {
+            0
+        };
+        let ts = tcp_has_option(options, 8);
+        if let Transport::Tcp {
+            window: w,
+            options: o,
+            ..
+        } = &mut ack.transport
+        {
+            *w = window.checked_shr(u32::from(wscale)).unwrap_or(0);
+            if ts {
+                *o = vec![1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+            }
+        }
+        ack.len = 40 + if ts { 12 } else { 0 };
+        Some((ack, false))
     }
 
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
@@ -665,12 +820,12 @@ mod tests {
         h.option("--sysctl", "net.netfilter.nf_conntrack_tcp_timeout_close=3")
             .unwrap();
         assert_eq!(h.sysctl.ct.tcp_timeouts.close, 3);
-        assert!(h
-            .option(
-                "--sysctl",
-                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans=3"
-            )
-            .is_err());
+        h.option(
+            "--sysctl",
+            "net.netfilter.nf_conntrack_tcp_timeout_max_retrans=3",
+        )
+        .unwrap();
+        assert_eq!(h.sysctl.ct.tcp_timeouts.max_retrans, 3);
         assert!(h.option("--listen", "sctp/1").is_err());
     }
 

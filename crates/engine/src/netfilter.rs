@@ -17,11 +17,17 @@
 //!   a packet to one of the host's own addresses (or 127/8) then comes
 //!   back in through `lo` as an arriving packet, with its connection.
 //!
+//! Fragments are joined first ([`crate::defrag`]: one that completes
+//! nothing reaches no hook), and the host's timers due by a packet's time
+//! run before it (SYN-ACK retransmissions, fragment reassembly timeouts:
+//! see `timers.rs`, [`Engine::advance_to`]).
+//!
 //! A table's chain is walked only when the ruleset holds that chain (with
 //! iptables-nft an absent table registers no hook). nat chains are walked
 //! only for a connection's first packet, once per manip type
 //! (`nf_nat_inet_fn`); the binding they make (DNAT, SNAT, MASQUERADE,
-//! REDIRECT; from a range the first address; a port kept when inside the
+//! REDIRECT; from an address range the one `nat_range` picks as the
+//! kernel does; a port kept when inside the
 //! range, else the range's first) is kept in the connection and applied to
 //! its later packets and replies (`nf_nat_packet`). Counters (per rule,
 //! per policy, bytes = IP total length) are kept per table.
@@ -40,13 +46,18 @@
 //! (not an ICMP error) walks the nat chains of the manips that connection
 //! has not set up yet.
 
+mod multicast;
+mod timers;
+
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
+use crate::defrag;
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
 use crate::host::Host;
+use crate::nat_range;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::{Compiled, Record, Step, Trace, Verdict};
 use ironwall_model::ext::log::Log;
-use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PROTO_SPECIFIED};
+use ironwall_model::ext::nat::{Kind, Nat, MAP_IPS, PERSISTENT, PROTO_SPECIFIED};
 use ironwall_model::rule::{Rule, Target};
 use ironwall_model::ruleset::Ruleset;
 use std::borrow::Cow;
@@ -162,12 +173,18 @@ pub struct Outcome {
     pub logs: Vec<String>,
     /// NAT rewrites, as text (`DNAT 10.0.0.1:22 -> 172.17.0.4:8022`).
     pub nat: Vec<String>,
-    /// What dropped it outside the rules (`routing`, `rp_filter`).
+    /// What dropped it outside the rules (`routing`, `rp_filter`, `ttl`;
+    /// `defrag` for a fragment that completed no datagram: held or
+    /// discarded before any hook, its `ct` INVALID as it has none).
     pub dropped_by: Option<&'static str>,
     /// The `--reject-with` type number of the REJECT rule that dropped it.
     pub rejected: Option<usize>,
     /// The host's answer, when it sent one.
     pub reply: Option<Box<Outcome>>,
+    /// What the host's timers sent before this packet, once its time
+    /// came (SYN-ACKs sent again, fragment reassembly timeouts; see
+    /// [`Engine::advance_to`]).
+    pub timers: Vec<Outcome>,
 }
 
 impl Outcome {
@@ -184,12 +201,17 @@ impl Outcome {
             dropped_by: None,
             rejected: None,
             reply: None,
+            timers: Vec::new(),
         }
     }
 
-    /// The LOG lines of this outcome and its replies, in order, each
-    /// ending in a newline (as [`Engine::process_quiet`] writes them).
+    /// The LOG lines of this outcome's timers, itself and its replies,
+    /// in order, each ending in a newline (as [`Engine::process_quiet`]
+    /// writes them).
     pub fn all_logs(&self, into: &mut String) {
+        for t in &self.timers {
+            t.all_logs(into);
+        }
         for l in &self.logs {
             into.push_str(l);
             into.push('\n');
@@ -271,6 +293,10 @@ pub struct Engine<'a> {
     last: Option<(Handle, conntrack::CtView, f64)>,
     /// The `recent` match's lists.
     pub recent: Rc<RefCell<RecentLists>>,
+    /// The host's ipsets (`-m set`, `-j SET`).
+    pub sets: Rc<RefCell<crate::ipset::Sets>>,
+    /// Fragments being joined, half-open connections.
+    held: timers::Held,
     /// While [`Engine::process_quiet`] runs: no steps, NAT texts or
     /// packet copies are kept, LOG lines go to `log_lines`.
     quiet: bool,
@@ -355,7 +381,8 @@ fn pick_port(n: &Nat, orig: u16) -> u16 {
 
 impl<'a> Engine<'a> {
     /// Compiles every table of `rs`.
-    pub fn new(rs: &'a Ruleset, host: Host) -> Result<Self, Unsupported> {
+    pub fn new(rs: &'a Ruleset, mut host: Host) -> Result<Self, Unsupported> {
+        let sets = Rc::new(RefCell::new(std::mem::take(&mut host.sets)));
         let tables = rs
             .tables
             .iter()
@@ -377,6 +404,8 @@ impl<'a> Engine<'a> {
             host,
             last: None,
             recent: Rc::default(),
+            sets,
+            held: timers::Held::default(),
             quiet: false,
             log_lines: String::new(),
             room: Packet::default(),
@@ -443,6 +472,7 @@ impl<'a> Engine<'a> {
     fn at(&self, now: f64) -> Ctx {
         Ctx {
             recent: Some(self.recent.clone()),
+            sets: Some(self.sets.clone()),
             ..Ctx::at(now)
         }
     }
@@ -587,7 +617,28 @@ impl<'a> Engine<'a> {
             Kind::Snat | Kind::Masquerade => (status::SRC_NAT, false),
         };
         let addr = match n.kind {
-            Kind::Dnat | Kind::Snat if n.flags & MAP_IPS != 0 => Some(n.min_addr),
+            Kind::Dnat | Kind::Snat if n.flags & MAP_IPS != 0 => {
+                // An earlier connection from the same source, port and
+                // protocol keeps its source address (find_appropriate_src).
+                let earlier = (!dst_side)
+                    .then(|| {
+                        self.ct.conns().find(|o| {
+                            o.status & status::SRC_NAT != 0
+                                && (o.orig.src, o.orig.sport, o.orig.proto)
+                                    == (c.orig.src, c.orig.sport, c.orig.proto)
+                        })
+                    })
+                    .flatten()
+                    .map(|o| o.reply.dst);
+                Some(nat_range::pick_addr(
+                    n.min_addr,
+                    n.max_addr,
+                    (c.orig.src, c.orig.dst),
+                    !dst_side,
+                    n.flags & PERSISTENT != 0,
+                    earlier,
+                ))
+            }
             Kind::Redirect => Some(if pkt.iface_in.is_empty() {
                 IpAddr::V4(Ipv4Addr::LOCALHOST)
             } else {
@@ -623,7 +674,10 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Processes one packet (see the module docs).
+    /// Processes one packet (see the module docs), after the host's
+    /// timers due by its time ([`Engine::advance_to`]). A fragment is
+    /// held until its datagram is complete, which is then processed
+    /// whole ([`crate::defrag`]).
     /// A packet sent by this host (only `OUT=`) comes from a process's
     /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
@@ -632,10 +686,28 @@ impl<'a> Engine<'a> {
 
     /// [`Engine::process`], the outcome boxed.
     fn process_own(&mut self, pkt: &Packet) -> Box<Outcome> {
+        let timers = match pkt.time {
+            Some(t) => self.advance_to(t),
+            None => Vec::new(),
+        };
+        let whole;
+        let pkt = if defrag::is_fragment(pkt) {
+            match self.fragment(pkt) {
+                Some(w) => {
+                    whole = w;
+                    &whole
+                }
+                None => return self.held_outcome(pkt, timers),
+            }
+        } else {
+            pkt
+        };
         let (uid, gid) = pkt.uid_gid.unwrap_or((0, 0));
         self.root_sock =
             pkt.uid_gid.is_none() && pkt.iface_in.is_empty() && !pkt.iface_out.is_empty();
-        self.process_as(pkt, None, Sock::User(uid, gid))
+        let mut out = self.process_as(pkt, None, Sock::User(uid, gid));
+        out.timers = timers;
+        out
     }
 
     /// [`Engine::process`] for replay: the same verdicts, counters,
@@ -732,6 +804,7 @@ impl<'a> Engine<'a> {
         if let Some(r) = out.reply.take() {
             self.recycle(r);
         }
+        out.timers.clear();
         self.spare.push(out);
     }
 
@@ -779,10 +852,12 @@ impl<'a> Engine<'a> {
         if self.nat_hook(Hook::NatPrerouting, false, h, p, &mut cx, out) == Verdict::Drop {
             return Verdict::Drop;
         }
-        // Broadcasts and the all-hosts group are delivered locally.
-        let local = self.host.is_local(p.dst)
-            || self.host.addr_type(p.dst) == 3
-            || p.dst == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1));
+        // Broadcasts and the all-hosts group are delivered locally, other
+        // groups and 0/8 dropped (Host::route_input).
+        let Some(local) = self.host.route_input(p.dst, &p.iface_in) else {
+            out.dropped_by = Some("routing");
+            return Verdict::Drop;
+        };
         let forwarded = !p.iface_out.is_empty() || !local;
         if !self.host.is_local(p.src) && !self.host.rp_ok(p.src, &p.iface_in) {
             out.dropped_by = Some("rp_filter");
@@ -847,10 +922,13 @@ impl<'a> Engine<'a> {
             CtState::Invalid => self.ct.socket_of(p),
             _ => None,
         };
-        if reaches_socket(socket.as_ref().unwrap_or(&cx.ct), &p.transport) {
-            return Verdict::Accept;
-        }
-        if let Some(r) = self.host.reply(p, now) {
+        let reached = reaches_socket(socket.as_ref().unwrap_or(&cx.ct), &p.transport);
+        let reply = if reached {
+            None
+        } else {
+            self.host.reply(p, now)
+        };
+        if let Some(r) = self.handshake_seen(p, reached, reply, now) {
             // A SYN-ACK belongs to the listener (root's); the rest come
             // from kernel control sockets.
             let synack =
@@ -895,7 +973,13 @@ impl<'a> Engine<'a> {
                 return Verdict::Drop;
             }
         }
-        let Some(h) = self.postrouting(h, p, &mut cx, out) else {
+        // A multicast to a group joined there loops back (multicast.rs).
+        let looped = self.loop_copy(h, p, &mut cx, out);
+        let left = self.postrouting(h, p, &mut cx, out);
+        if let Some(copy) = looped {
+            self.loop_in(copy, &cx, out);
+        }
+        let Some(h) = left else {
             return Verdict::Drop;
         };
         if !self.host.is_own(p.dst) {
@@ -1391,6 +1475,9 @@ mod tests {
                     src: src.parse().unwrap(),
                     dst: dst.parse().unwrap(),
                     len,
+                    // Now and then a fragment (joined, held or expired).
+                    mf: typ % 5 == 0 && spt % 2 == 0,
+                    frag: if typ % 5 == 0 { dpt % 3 } else { 0 },
                     ..Packet::default()
                 };
                 p.transport = match typ % 4 {
@@ -1483,5 +1570,183 @@ mod tests {
         assert_eq!(arrows(&o), ["PREROUTING -> ACCEPT", "INPUT -> ACCEPT"]);
         assert_eq!(o.ct, CtState::Untracked);
         assert_eq!(e.ct.conns().count(), 0);
+    }
+
+    /// Fragments reach no hook until their datagram is complete, which
+    /// is then logged whole (nf_defrag_ipv4 before raw PREROUTING); a
+    /// datagram left incomplete past ipfrag_time is answered with time
+    /// exceeded (fragment reassembly) through OUTPUT.
+    #[test]
+    fn fragments_join_before_the_first_hook() {
+        let rs = rs("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j LOG --log-prefix \"raw \"\nCOMMIT\n*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j LOG --log-prefix \"out \"\nCOMMIT\n");
+        let h = host(&[
+            ("iface", "eth0=10.0.0.1/24"),
+            ("sysctl", "net.ipv4.ipfrag_time=2"),
+        ]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let f = |t: u32, id: u16, rest: &str| {
+            Packet::parse_line(&format!(
+                "[{t}.000000] IN=eth0 OUT= SRC=10.0.0.9 DST=10.0.0.1 ID={id} {rest}"
+            ))
+            .unwrap()
+        };
+        let first = f(1, 5, "LEN=36 MF PROTO=UDP SPT=1 DPT=2 LEN=28");
+        let o = e.process(&first);
+        assert_eq!(
+            (o.verdict, o.dropped_by, o.walks.len()),
+            (Verdict::Drop, Some("defrag"), 0)
+        );
+        let o = e.process(&f(1, 5, "LEN=32 FRAG:2 PROTO=UDP"));
+        assert_eq!(o.logs.len(), 1);
+        assert!(
+            o.logs[0]
+                .contains(" LEN=48 TOS=0x00 PREC=0x00 TTL=64 ID=5 PROTO=UDP SPT=1 DPT=2 LEN=28 "),
+            "{}",
+            o.logs[0]
+        );
+        // A lone first fragment: 2 s later the next packet finds the
+        // host's time exceeded sent before it.
+        e.process(&f(2, 6, "LEN=36 MF PROTO=UDP SPT=1 DPT=2 LEN=28"));
+        let o = e.process(&f(5, 7, "LEN=32 FRAG:2 PROTO=UDP"));
+        assert_eq!(o.dropped_by, Some("defrag"));
+        assert_eq!(o.timers.len(), 1);
+        let t = &o.timers[0];
+        assert_eq!(t.packet.time, Some(4.0));
+        assert!(t.logs[0].contains("PROTO=ICMP TYPE=11 CODE=1 [SRC=10.0.0.9 DST=10.0.0.1 LEN=36 TOS=0x00 PREC=0x00 TTL=64 ID=6 MF PROTO=UDP SPT=1 DPT=2 LEN=28 ]"), "{}", t.logs[0]);
+        let mut all = String::new();
+        o.all_logs(&mut all);
+        assert_eq!(all.lines().count(), 1);
+    }
+
+    /// A half-open connection's SYN-ACK is sent again through OUTPUT 1 s
+    /// and 3 s after the SYN, before the packet whose time passes them;
+    /// an ACK completing the handshake stops it (tests/live_host.rs
+    /// compares these with the kernel).
+    #[test]
+    fn synack_retransmissions() {
+        let rs =
+            rs("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j LOG --log-prefix \"out \"\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let at = |t: f64, dpt: u16, rest: &str| {
+            let mut p = tcp_in(dpt, rest);
+            p.time = Some(t);
+            p
+        };
+        let o = e.process(&at(10.0, 22, "SEQ=100 ACK=0 SYN"));
+        assert!(o.reply.is_some());
+        let o = e.process(&at(13.5, 23, "SEQ=1 ACK=0 SYN"));
+        let times: Vec<_> = o.timers.iter().map(|t| t.packet.time).collect();
+        assert_eq!(times, [Some(11.0), Some(13.0)]);
+        assert!(o.timers.iter().all(|t| t.logs.len() == 1
+            && t.logs[0].contains(" SPT=22 DPT=40000 ")
+            && t.logs[0].contains(" ACK SYN ")));
+        e.process(&at(13.6, 22, "SEQ=101 ACK=1 ACK"));
+        assert!(e.advance_to(100.0).is_empty());
+        // A repeated SYN is answered at once, restarting the interval;
+        // another within 500 ms is not answered.
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));
+        assert!(e.process(&at(0.6, 22, "SEQ=100 ACK=0 SYN")).reply.is_some());
+        assert!(e.process(&at(0.7, 22, "SEQ=100 ACK=0 SYN")).reply.is_none());
+        let times: Vec<_> = e
+            .advance_to(4.0)
+            .iter()
+            .map(|t| t.packet.time.unwrap_or(0.0))
+            .collect();
+        assert_eq!(times, [1.6, 3.6]);
+        // A SYN of another sequence number: outside the window an ACK
+        // (the request stays), inside it a reset (RELATED to nothing:
+        // conntrack lets it through as the answer to the SYN it ignored)
+        // that ends the request.
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));
+        let far = e.process(&at(0.3, 22, "SEQ=1000100 ACK=0 SYN"));
+        let ack = far.reply.expect("an ACK");
+        assert!(matches!(ack.out.transport,
+            Transport::Tcp { flags, seq: Some(1), ack: Some(101), .. } if flags == tcp_flags::ACK));
+        let near = e.process(&at(0.4, 22, "SEQ=1100 ACK=0 SYN"));
+        let rst = near.reply.expect("a reset");
+        assert!(matches!(rst.out.transport,
+            Transport::Tcp { flags, ack: Some(1101), .. } if flags == tcp_flags::RST | tcp_flags::ACK));
+        assert_eq!(
+            (rst.ct, rst.verdict),
+            (CtState::Established, Verdict::Accept)
+        );
+        assert!(e.advance_to(10.0).is_empty());
+        // Unanswered: 5 retransmissions (1, 3, 7, 15, 31 s), then none.
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        e.process(&at(0.0, 22, "SEQ=100 ACK=0 SYN"));
+        let times: Vec<_> = e
+            .advance_to(100.0)
+            .iter()
+            .map(|t| t.packet.time.unwrap_or(0.0))
+            .collect();
+        assert_eq!(times, [1.0, 3.0, 7.0, 15.0, 31.0]);
+    }
+
+    /// A multicast sent to a group this host joined there loops back
+    /// (ip_mc_output): POSTROUTING twice (the copy first), then INPUT on
+    /// the same interface with an empty MAC; to a group not joined, no
+    /// copy.
+    #[test]
+    fn multicast_to_a_joined_group_loops_back() {
+        let rs = rs("*mangle\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-prefix \"in \"\nCOMMIT\n");
+        let h = host(&[("iface", "eth0=10.0.0.1/24"), ("join", "eth0=239.1.2.4")]);
+        let mut e = Engine::new(&rs, h).unwrap();
+        let to = |g: &str| {
+            Packet::parse_line(&format!(
+                "IN= OUT=eth0 SRC=10.0.0.1 DST={g} LEN=28 TTL=1 PROTO=UDP SPT=5 DPT=6 LEN=8"
+            ))
+            .unwrap()
+        };
+        let walks = |o: &Outcome| -> Vec<String> {
+            o.walks
+                .iter()
+                .map(|w| format!("{} {}", w.table, w.chain))
+                .collect()
+        };
+        let o = e.process(&to("239.1.2.4"));
+        assert_eq!(
+            walks(&o),
+            [
+                "mangle OUTPUT",
+                "filter OUTPUT",
+                "mangle POSTROUTING",
+                "mangle POSTROUTING",
+                "mangle PREROUTING",
+                "mangle INPUT",
+                "filter INPUT"
+            ]
+        );
+        assert!(
+            o.logs[0].starts_with("in IN=eth0 OUT= MAC= SRC=10.0.0.1 DST=239.1.2.4 "),
+            "{}",
+            o.logs[0]
+        );
+        let o = e.process(&to("239.1.2.5"));
+        assert_eq!(
+            walks(&o),
+            ["mangle OUTPUT", "filter OUTPUT", "mangle POSTROUTING"]
+        );
+    }
+
+    /// nf_conntrack_tcp_max_retrans: the same ACK three more times cuts
+    /// ESTABLISHED's timeout to timeout_max_retrans (300 s).
+    #[test]
+    fn retransmissions_cut_the_timeout() {
+        let rs = rs("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+        let mut e = Engine::new(&rs, host(&SSH)).unwrap();
+        let at = |t: f64, rest: &str| {
+            let mut p = tcp_in(22, rest);
+            p.time = Some(t);
+            p
+        };
+        e.process(&at(0.0, "SEQ=100 ACK=0 WINDOW=64240 SYN"));
+        let left = |e: &Engine, now: f64| e.ct.conns().next().map(|c| c.expires - now);
+        for i in 1..=4 {
+            e.process(&at(f64::from(i), "SEQ=101 ACK=1 WINDOW=502 ACK"));
+            let expect = if i < 4 { 432_000.0 } else { 300.0 };
+            assert_eq!(left(&e, f64::from(i)), Some(expect), "ACK {i}");
+        }
     }
 }

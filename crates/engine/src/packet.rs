@@ -189,6 +189,12 @@ pub struct Packet {
     /// Whether its TCP, UDP or ICMP checksum is wrong: known only from
     /// raw bytes ([`crate::wire`]); a log line never shows it.
     pub bad_checksum: bool,
+    /// A fragment's payload sum: the ones' complement sum (folded, not
+    /// inverted) of its bytes after the IP header, known only from raw
+    /// bytes ([`crate::wire`]) and only when it can check the datagram's
+    /// transport checksum after reassembly (not for a first UDP fragment
+    /// whose checksum is zero, meaning none).
+    pub frag_sum: Option<u16>,
 }
 
 impl Clone for Packet {
@@ -223,6 +229,7 @@ impl Clone for Packet {
             uid_gid,
             mark,
             bad_checksum,
+            frag_sum,
         } = source;
         self.time = *time;
         self.prefix.clone_from(prefix);
@@ -245,6 +252,7 @@ impl Clone for Packet {
         self.uid_gid = *uid_gid;
         self.mark = *mark;
         self.bad_checksum = *bad_checksum;
+        self.frag_sum = *frag_sum;
     }
 }
 
@@ -272,6 +280,7 @@ impl Default for Packet {
             uid_gid: None,
             mark: 0,
             bad_checksum: false,
+            frag_sum: None,
         }
     }
 }

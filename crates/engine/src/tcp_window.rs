@@ -46,6 +46,11 @@ pub struct Window {
     /// The last packet let through (`last_dir`, `last_index`,
     /// `last_end`).
     pub last: Option<Last>,
+    /// The last plain ACK segment in window: direction, sequence, ack,
+    /// end and raw window (`last_seq`... of the retransmission check).
+    pub last_ack_seg: Option<(usize, u32, u32, u32, u32)>,
+    /// How often it came again in a row (`retrans`).
+    pub retrans: u32,
 }
 
 /// The last TCP packet a connection let through.
@@ -295,6 +300,17 @@ impl Window {
                 Some(m) if !after(ack, m) => m,
                 _ => ack,
             });
+        }
+        // A plain ACK segment identical to the last one is a
+        // retransmission.
+        if s.flags & (F::SYN | F::FIN | F::RST | F::ACK) == F::ACK {
+            let this = (dir, seq, ack, end, s.win);
+            if self.last_ack_seg == Some(this) {
+                self.retrans += 1;
+            } else {
+                self.last_ack_seg = Some(this);
+                self.retrans = 0;
+            }
         }
         if receiver.maxwin != 0 && after(end, sender.maxend) {
             receiver.maxwin = receiver

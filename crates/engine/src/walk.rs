@@ -27,6 +27,7 @@ use ironwall_model::ext::log::Log;
 use ironwall_model::ext::mark_tg::MarkTarget;
 use ironwall_model::ext::nat::Nat;
 use ironwall_model::ext::reject::Reject;
+use ironwall_model::ext::set_tg::SetTarget;
 use ironwall_model::ext::tcpmss_tg::{Tcpmss, CLAMP_PMTU};
 use ironwall_model::rule::{IpSpec, Rule, Target};
 use ironwall_model::ruleset::Table;
@@ -231,6 +232,8 @@ enum Action<'a> {
     Mark(&'a MarkTarget),
     /// TCPMSS: clamps or adds the MSS option.
     Tcpmss(&'a Tcpmss),
+    /// SET: adds to or deletes from ipsets.
+    Set(&'a SetTarget),
     /// Any other extension target: on.
     Other,
     /// RETURN.
@@ -302,6 +305,8 @@ fn action<'a>(target: &'a Target, index: impl Fn(&str) -> Option<usize>) -> Acti
                 Action::Mark(m)
             } else if let Some(t) = any.downcast_ref::<Tcpmss>() {
                 Action::Tcpmss(t)
+            } else if let Some(s) = any.downcast_ref::<SetTarget>() {
+                Action::Set(s)
             } else {
                 Action::Other
             }
@@ -603,6 +608,12 @@ impl<'a> Compiled<'a> {
                         out.tcp_options = Some((options, len));
                     }
                 },
+                Action::Set(s) => {
+                    if let Some(m) = crate::ipset::target(s, &cur, &cx) {
+                        cur.to_mut().mark = m;
+                        out.mark = Some(m);
+                    }
+                }
                 _ => {}
             }
             ri += 1;

@@ -101,6 +101,34 @@ pub fn header_checksum_ok(ip: &[u8]) -> bool {
     ihl >= 20 && ip.get(..ihl).is_some_and(|h| fold(0, h) == 0)
 }
 
+/// Cuts the raw IPv4 packet `whole` into fragments as a sender would:
+/// for each piece (start and end of its data, more fragments, don't
+/// fragment) the header copied with its total length, flags, offset
+/// (start / 8) and header checksum written; the data `whole` holds there
+/// (a range beyond it is cut short). The pieces may overlap or leave
+/// gaps, as crafted fragments do.
+pub fn split(whole: &[u8], pieces: &[(usize, usize, bool, bool)]) -> Vec<Vec<u8>> {
+    let ihl = usize::from(whole.first().map_or(5, |b| b & 0x0F)) * 4;
+    let (hdr, data) = whole.split_at(ihl.min(whole.len()));
+    pieces
+        .iter()
+        .map(|&(from, to, more, df)| {
+            let mut b = hdr.to_vec();
+            b.extend_from_slice(data.get(from..to.min(data.len())).unwrap_or(&[]));
+            if b.len() >= 20 {
+                let tot = (b.len() as u16).to_be_bytes();
+                b[2..4].copy_from_slice(&tot);
+                let flags = (u16::from(df) << 14) | (u16::from(more) << 13);
+                b[6..8].copy_from_slice(&(flags | (from / 8) as u16 & 0x1FFF).to_be_bytes());
+                b[10..12].copy_from_slice(&[0, 0]);
+                let sum = fold(0, &b[..ihl]);
+                b[10..12].copy_from_slice(&sum.to_be_bytes());
+            }
+            b
+        })
+        .collect()
+}
+
 /// The raw IPv4 packet for `pkt`, with right checksums.
 pub fn to_ipv4(pkt: &Packet) -> Result<Vec<u8>, WireError> {
     to_ipv4_with(pkt, Corrupt::default())
@@ -317,6 +345,12 @@ fn ipv4_at(input: &[u8], base: usize, whole: bool) -> Result<Packet, WireError> 
             _ => false,
         };
     }
+    // A fragment's payload sum, for the datagram's checksum once joined
+    // (none for a first UDP fragment whose checksum is zero: no checksum).
+    if whole && !cut && frag & 0x3FFF != 0 {
+        let no_udp_sum = proto == 17 && frag & 0x1FFF == 0 && be16(l4, 6) == Some(0);
+        pkt.frag_sum = (!no_udp_sum).then(|| !fold(0, l4));
+    }
     pkt.transport = if pkt.frag != 0 {
         Transport::Other(proto)
     } else {
@@ -426,63 +460,20 @@ fn transport_at(
     })
 }
 
-/// Reassembles the fragments of one IPv4 packet (raw packets, any order),
-/// as the kernel does before a packet to this host reaches INPUT
-/// (`ip_local_deliver`): the first fragment's header (options included)
-/// with the total length of the whole and the fragment bits cleared, the
-/// header checksum written anew. `None` while a piece is missing, when
-/// fragments overlap (the kernel drops such a queue) or when they are not
-/// of one packet (source, destination, ID, protocol).
-pub fn reassemble(frags: &[&[u8]]) -> Option<Vec<u8>> {
-    struct Piece<'a> {
-        start: usize,
-        more: bool,
-        ihl: usize,
-        data: &'a [u8],
-        whole: &'a [u8],
-    }
-    let mut pieces = Vec::new();
-    for f in frags {
-        let ihl = usize::from(f.first()? & 0x0F) * 4;
-        let tot = usize::from(be16(f, 2)?);
-        let frag = be16(f, 6)?;
-        pieces.push(Piece {
-            start: usize::from(frag & 0x1FFF) * 8,
-            more: frag & 0x2000 != 0,
-            ihl,
-            data: f.get(ihl..tot)?,
-            whole: f.get(..tot)?,
-        });
-    }
-    pieces.sort_by_key(|p| p.start);
-    let key = |p: &Piece| {
-        (
-            p.whole.get(12..20).map(<[u8]>::to_vec),
-            p.whole.get(4..6).map(<[u8]>::to_vec),
-            p.whole.get(9).copied(),
-        )
+/// Whether a datagram joined from fragments has a right transport
+/// checksum: `sum` is the sum of its pieces' [`Packet::frag_sum`]s
+/// (8-byte aligned, so they add up), `l4_len` its transport length.
+/// TCP and UDP sum the pseudo header too; ICMP does not; other
+/// protocols have none the kernel checks.
+pub fn joined_checksum_ok(src: IpAddr, dst: IpAddr, proto: u8, l4_len: usize, sum: u32) -> bool {
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+        return true;
     };
-    let first = pieces.first()?;
-    if first.start != 0 || pieces.iter().any(|p| key(p) != key(first)) {
-        return None;
+    match proto {
+        6 | 17 => fold(sum + pseudo(s, d, proto, l4_len), &[]) == 0,
+        1 => fold(sum, &[]) == 0,
+        _ => true,
     }
-    let mut out = first.whole.get(..first.ihl)?.to_vec();
-    let mut next = 0;
-    for (i, p) in pieces.iter().enumerate() {
-        let last = i + 1 == pieces.len();
-        if p.start != next || p.more == last {
-            return None;
-        }
-        out.extend_from_slice(p.data);
-        next = p.start + p.data.len();
-    }
-    let tot = u16::try_from(out.len()).ok()?;
-    out[2..4].copy_from_slice(&tot.to_be_bytes());
-    out[6..8].copy_from_slice(&[0, 0]);
-    out[10..12].copy_from_slice(&[0, 0]);
-    let sum = fold(0, &out[..first.ihl]);
-    out[10..12].copy_from_slice(&sum.to_be_bytes());
-    Some(out)
 }
 
 /// An Ethernet frame: destination, source, EtherType 0x0800, then the
@@ -612,7 +603,9 @@ mod tests {
         assert_eq!(b.len(), usize::from(p.len), "{s}");
         let ihl = usize::from(b[0] & 0x0F) * 4;
         assert_eq!(fold(0, &b[..ihl]), 0, "IP checksum of {s}");
-        let q = from_ipv4(&b).unwrap();
+        let mut q = from_ipv4(&b).unwrap();
+        assert_eq!(q.frag_sum.is_some(), p.mf || p.frag != 0, "{s}");
+        q.frag_sum = None;
         assert_eq!(q, p, "{s}");
     }
 
@@ -765,35 +758,6 @@ mod tests {
     }
 
     #[test]
-    fn fragments_reassemble() {
-        let a = to_ipv4(&line("IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=36 TTL=9 ID=40 MF PROTO=UDP SPT=5 DPT=1500 LEN=28")).unwrap();
-        let b = to_ipv4(&line(
-            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=32 TTL=9 ID=40 FRAG:2 PROTO=UDP",
-        ))
-        .unwrap();
-        let whole = reassemble(&[&b, &a]).unwrap();
-        assert!(header_checksum_ok(&whole));
-        let p = from_ipv4(&whole).unwrap();
-        assert_eq!((p.len, p.mf, p.frag, p.ttl), (48, false, 0, 9));
-        assert!(matches!(
-            p.transport,
-            Transport::Udp {
-                dpt: 1500,
-                len: 28,
-                ..
-            }
-        ));
-        assert_eq!(reassemble(&[&a]), None);
-        assert_eq!(reassemble(&[&b]), None);
-        let other = to_ipv4(&line(
-            "IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=32 TTL=9 ID=41 FRAG:2 PROTO=UDP",
-        ))
-        .unwrap();
-        assert_eq!(reassemble(&[&a, &other]), None);
-        assert_eq!(reassemble(&[&a, &a, &b]), None);
-    }
-
-    #[test]
     fn errors_name_offsets() {
         assert_eq!(from_ipv4(&[]).unwrap_err().offset, 0);
         assert_eq!(from_ipv4(&[0x60; 40]).unwrap_err().offset, 0);
@@ -900,7 +864,6 @@ mod tests {
             let _ = from_ipv4(&b);
             let _ = from_ethernet(&b);
             let _ = read_pcap(&b);
-            let _ = reassemble(&[&b, &b]);
         }
 
         #[test]

@@ -29,7 +29,8 @@
 //! errors quoting known and unknown flows; a flow forwarded both ways.
 //!
 //! The server keeps its kernel from doing what the engine does not model:
-//! no SYN-ACK retransmissions (`tcp_synack_retries` 0), no redirects, no
+//! no SYN-ACK retransmissions (`tcp_synack_retries` 0, in the engine's
+//! host too), no redirects, no
 //! ICMP rate limit (`icmp_ratemask` 0); the sending thread stays on one
 //! CPU, so that the server's stack takes the frames in the order they
 //! were sent and stamped. Not sent: SCTP, ESP and AH (the engine has no
@@ -294,7 +295,15 @@ fn server_ip(lab: &Lab, args: &[&str]) {
 }
 
 /// The kernel settings the server gets (and the engine's host).
-const SYSCTLS: [&str; 2] = ["net.ipv4.ip_forward=1", "net.ipv4.icmp_ratemask=0"];
+/// The server's settings the engine's host mirrors. No SYN-ACK
+/// retransmissions: a handshake the firewall cut short must not send its
+/// SYN-ACK again within the capture (the timers are compared in
+/// `live_host.rs`).
+const SYSCTLS: [&str; 3] = [
+    "net.ipv4.ip_forward=1",
+    "net.ipv4.icmp_ratemask=0",
+    "net.ipv4.tcp_synack_retries=0",
+];
 
 /// Adapts the lab's server to `edges`: interface names, addresses, the
 /// default route, forwarding on without redirects, no ICMP rate limit;
@@ -330,10 +339,6 @@ fn adapt(lab: &Lab, edges: &Edges) -> Server {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    // No SYN-ACK retransmissions (the engine has no timers): a handshake
-    // the firewall cut short must not send its SYN-ACK again within the
-    // capture.
-    set.push(("net.ipv4.tcp_synack_retries".into(), "0".into()));
     for dev in ["all", "default", &c, &s] {
         // sysctl writes a dot of an interface name as a slash.
         let dev = dev.replace('.', "/");
@@ -711,7 +716,7 @@ fn differential(
     rng: &mut Rng,
     tally: &mut Tally,
 ) -> Result<(), String> {
-    let ruleset = model(rules, false);
+    let ruleset = model(rules, false, &[]);
     let edges = Edges::of(&ruleset);
     let lab = Lab::new(tag, &Controls::default());
     let server = adapt(&lab, &edges);
@@ -817,7 +822,7 @@ fn shared_rulesets_agree_with_the_engine() {
         }
         let prefix = unique_prefix();
         let canonical =
-            ironwall_model::save::save(&model(&text, false), None, false, "iptables-save", "");
+            ironwall_model::save::save(&model(&text, false, &[]), None, false, "iptables-save", "");
         let rules = prefixed(&canonical, &prefix);
         let before = tally.disagreements;
         // Each ruleset's packets depend on the seed and its name only, so

@@ -25,8 +25,9 @@ mod dump;
 #[path = "common/trace.rs"]
 mod trace;
 
-use common::{model, multiset_diff, reassembled};
+use common::{model, multiset_diff};
 use dump::dump_case;
+use ironwall_engine::defrag::{is_fragment, Defrag};
 use ironwall_engine::eval::Ctx;
 use ironwall_engine::netfilter::trace_events;
 use ironwall_engine::packet::{tcp_flags, Packet};
@@ -367,7 +368,10 @@ fn differential(
     // What the server received and sent, as the engine's packets.
     let mut seen = Vec::new();
     let mut sent = Vec::new();
-    let mut frags = Vec::new();
+    // Fragments reach INPUT as one packet once all are there (the
+    // engine's defragmentation, as conntrack's joins them).
+    let mut defrag = Defrag::default();
+    let mut joined = Vec::new();
     for (end, tap) in &taps {
         for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
             if f.data.get(12..14) != Some(&[8, 0]) {
@@ -378,8 +382,8 @@ fn differential(
                 PACKET_HOST => {
                     p.iface_in = end.iface.to_string();
                     let reaches = reaches_input(&p, &f.data[14..]);
-                    if (p.mf || p.frag != 0) && wire::header_checksum_ok(&f.data[14..]) {
-                        frags.push((p.clone(), f.data.clone()));
+                    if is_fragment(&p) && wire::header_checksum_ok(&f.data[14..]) {
+                        joined.extend(defrag.add(&p, false, 0.0, 30.0));
                     }
                     seen.push((p, reaches));
                 }
@@ -392,8 +396,7 @@ fn differential(
             }
         }
     }
-    // Fragments reach INPUT as one packet once all are there.
-    seen.extend(reassembled(&frags).into_iter().map(|p| (p, true)));
+    seen.extend(joined.into_iter().map(|p| (p, true)));
     let mut out = Outcome {
         packets_in: seen.len(),
         packets_out: sent.len(),
@@ -418,6 +421,7 @@ fn differential(
             let unfragmented = !s.pkt.mf && s.pkt.frag == 0;
             p.bad_checksum == (s.corrupt.transport && unfragmented) && {
                 p.bad_checksum = false;
+                p.frag_sum = None;
                 p == s.pkt
             }
         });
@@ -428,7 +432,7 @@ fn differential(
     }
 
     // ironwall's walk of the same packets.
-    let rs = model(rules, false);
+    let rs = model(rules, false, &[]);
     let table = rs.table("filter").expect("filter");
     let mut walk = Compiled::new(table).expect("the engine models every match");
     let mut logs = Vec::new();

@@ -25,8 +25,8 @@
 //! numbers of that connection are shifted to the engine's), and any other
 //! sent frame (a socket's data, ACKs, FIN) is processed as a sent packet.
 //! Packets the server sends from a raw socket are fed as the test wrote
-//! them (OUTPUT may drop them before the wire); fragments are joined first,
-//! as conntrack's defragmentation does; changes the test makes to the
+//! them (OUTPUT may drop them before the wire); fragments are fed as they
+//! came (the engine joins them, as conntrack's defragmentation does); changes the test makes to the
 //! server mid-run (tcp_loose, ip_forward, an address) are made to the
 //! engine's host at the same point of the capture. The server's conntrack
 //! timeouts for UDP and established TCP are short (1 s, 2 s) and the same
@@ -47,13 +47,14 @@ use dump::dump_case;
 use ironwall_engine::host::Iface;
 use ironwall_engine::netfilter::Engine;
 use ironwall_engine::packet::Packet;
-use ironwall_engine::wire::{self, Corrupt};
+use ironwall_engine::wire::Corrupt;
 use ironwall_lab::kmsg::{log_guard, unique_prefix, Kmsg};
 use ironwall_lab::topo::{
     server_ifaces, talk, Controls, End, Lab, Monitor, RawLink, CLIENT, SERVER_C, SERVER_S, STRANGER,
 };
 use stateful::{
-    captured, compare_with_kernel, inject, lab_host, now, replay, syn_ack, Change, Seen, Tally,
+    captured, client_drops, compare_with_kernel, handshake, inject, lab_host, now, replay, send,
+    send_with, Change, Seen, Tally,
 };
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -99,53 +100,6 @@ fn guide_host(lab: &Lab) -> ironwall_engine::host::Host {
         &format!("tcp/22,tcp/8443,udp/{UDP_OPEN}"),
         &sysctls,
     )
-}
-
-/// A crafted frame: who sends it and the packet.
-fn send(lab: &Lab, from: End, line: &str) {
-    send_with(lab, from, line, Corrupt::default());
-}
-
-/// [`send`] with the checksums `corrupt` names written wrong.
-fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
-    let pkt = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let (ns, to) = lab.peer(from);
-    let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
-    RawLink::open(ns, from.iface)
-        .expect("sender")
-        .send(&frame)
-        .expect("send");
-    std::thread::sleep(Duration::from_millis(2));
-}
-
-/// The trusted client's own firewall drops TCP to its `port` (the
-/// server's answers to segments the test writes for that port, which the
-/// client's kernel would otherwise reset).
-fn client_drops(lab: &Lab, port: u16) {
-    let (code, _, err) = lab.client.iptables(&[
-        "-A",
-        "INPUT",
-        "-p",
-        "tcp",
-        "--dport",
-        &port.to_string(),
-        "-j",
-        "DROP",
-    ]);
-    assert_eq!(code, 0, "client firewall: {err}");
-}
-
-/// Opens a connection from the trusted client's `port` to 22 segment by
-/// segment: the client's firewall drops what comes back to `port` (so its
-/// kernel does not reset it), the SYN (IP ID `id`, sequence `seq`) goes
-/// out, and the server's SYN-ACK is read off its interface. Returns the
-/// server's ISN + 1, what the client acks.
-fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
-    client_drops(lab, port);
-    let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
-    send(lab, CLIENT, &format!("SRC=10.137.0.16 DST=10.137.0.1 TTL=64 LEN=48 ID={id} PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
-    syn_ack(&peek, port, Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no SYN-ACK to port {port}"))
 }
 
 /// A connection the test writes segment by segment from the trusted
@@ -560,7 +514,7 @@ fn check(
     monitor: Monitor,
 ) {
     let mut tally = Tally::default();
-    let ruleset = model(rules, false);
+    let ruleset = model(rules, false, &[]);
     let mut engine = Engine::new(&ruleset, guide_host(lab)).expect("the engine models the ruleset");
     let mut paths = Vec::new();
     let logs = replay(&mut engine, seen, changes, &mut tally, &mut |o| {

@@ -360,6 +360,10 @@ const SIOCGSTAMP: libc::c_ulong = 0x8906;
 
 /// `PACKET_HOST`: a frame addressed to this host.
 pub const PACKET_HOST: u8 = 0;
+/// `PACKET_BROADCAST`: a frame to the link-layer broadcast address.
+pub const PACKET_BROADCAST: u8 = 1;
+/// `PACKET_MULTICAST`: a frame to a link-layer multicast address.
+pub const PACKET_MULTICAST: u8 = 2;
 /// `PACKET_OUTGOING`: a frame this host sent.
 pub const PACKET_OUTGOING: u8 = 4;
 
@@ -464,6 +468,12 @@ impl RawLink {
                 &mut len,
             );
             if n < 0 {
+                // A socket bound to an interface that was down when it
+                // came up reports ENETDOWN once; the frames after it
+                // still come.
+                if io::Error::last_os_error().raw_os_error() == Some(libc::ENETDOWN) {
+                    return self.recv(wait);
+                }
                 return None;
             }
             buf.truncate(n as usize);

@@ -1,17 +1,24 @@
 //! Helpers shared by the stateful differential tests (`live_stateful.rs`,
-//! `live_engine_random.rs`): the engine's host mirroring the lab server,
-//! the server's capture in time order, its replay through ONE
-//! `netfilter::Engine` (the host's answers and forwarded packets compared
-//! frame by frame), and the comparison of every counter and LOG line.
+//! `live_engine_random.rs`, `live_host.rs`): crafted frames and
+//! handshakes from the lab's client, the engine's host mirroring the lab
+//! server, the server's capture in time order, its replay through ONE
+//! `netfilter::Engine` (the host's answers, its timers' packets and
+//! forwarded packets compared frame by frame), and the comparison of
+//! every counter and LOG line.
 
-use crate::common::{model, multiset_diff, reassembled, ALL};
+// Each test crate that includes this module uses its own part of it
+// (live_host.rs captures its frames itself, for one): what one crate
+// leaves unused another uses.
+#![allow(dead_code)]
+
+use crate::common::{model, multiset_diff, ALL};
 use ironwall_engine::host::Host;
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
 use ironwall_engine::walk::Verdict;
-use ironwall_engine::wire;
+use ironwall_engine::wire::{self, Corrupt};
 use ironwall_lab::kmsg::Kmsg;
-use ironwall_lab::topo::{Lab, RawLink, PACKET_HOST, PACKET_OUTGOING};
+use ironwall_lab::topo::{End, Lab, RawLink, CLIENT, PACKET_HOST, PACKET_OUTGOING, SERVER_C};
 use ironwall_model::ruleset::Ruleset;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -100,10 +107,13 @@ pub fn inject(lab: &Lab, line: &str, iface: &str) -> Packet {
     p
 }
 
-/// A frame the server saw, as the engine's packet, and whether it sent it.
+/// A frame the server saw, as the engine's packet, and whether it sent it;
+/// for a packet the test sent from the server's raw socket, the frame the
+/// kernel sent for it (after NAT), when one left.
 pub struct Seen {
-    pkt: Packet,
-    sent: bool,
+    pub pkt: Packet,
+    pub sent: bool,
+    pub leaves: Option<Packet>,
 }
 
 /// Every IPv4 frame the taps (each on the named interface of the server)
@@ -115,9 +125,9 @@ pub fn captured(taps: &[(&str, RawLink)], injected: &[Packet]) -> Vec<Seen> {
         .map(|p| Seen {
             pkt: p.clone(),
             sent: true,
+            leaves: None,
         })
         .collect();
-    let mut frags = Vec::new();
     for (iface, tap) in taps {
         for f in tap.drain(Duration::from_millis(300), Duration::from_secs(5)) {
             if f.data.get(12..14) != Some(&[8, 0]) {
@@ -129,14 +139,8 @@ pub fn captured(taps: &[(&str, RawLink)], injected: &[Packet]) -> Vec<Seen> {
                 // On lo each packet shows twice: the engine takes the
                 // sent copy through its way back in.
                 PACKET_HOST if *iface == "lo" => continue,
-                // Fragments: conntrack's defragmentation (nf_defrag_ipv4)
-                // joins them before the first hook; the engine takes
-                // whole packets, so the test joins them as it does.
-                PACKET_HOST if p.mf || p.frag != 0 => {
-                    p.iface_in = iface.to_string();
-                    frags.push((p, f.data));
-                    continue;
-                }
+                // Fragments come as they came: the engine joins them as
+                // conntrack's defragmentation (nf_defrag_ipv4) does.
                 PACKET_HOST => {
                     p.iface_in = iface.to_string();
                     false
@@ -152,14 +156,13 @@ pub fn captured(taps: &[(&str, RawLink)], injected: &[Packet]) -> Vec<Seen> {
                 }
                 _ => continue,
             };
-            v.push(Seen { pkt: p, sent });
+            v.push(Seen {
+                pkt: p,
+                sent,
+                leaves: None,
+            });
         }
     }
-    v.extend(
-        reassembled(&frags)
-            .into_iter()
-            .map(|pkt| Seen { pkt, sent: false }),
-    );
     v.sort_by(|a, b| {
         a.pkt
             .time
@@ -286,7 +289,7 @@ fn answers_of(o: &Outcome, answer: bool, logs: &mut Vec<String>, into: &mut Vec<
     let start = logs.len();
     logs.extend(o.logs.iter().cloned());
     if answer && o.verdict == Verdict::Accept {
-        into.push((o.out.clone(), start..logs.len()));
+        into.push((o.out.clone(), start..logs.len(), None));
     } else if answer {
         for l in &mut logs[start..] {
             *l = l.replacen(&format!(" ID={} ", o.out.id), ANY_ID, 1);
@@ -319,7 +322,17 @@ fn any_id(line: &str) -> String {
 
 /// A packet the engine predicts the server sends, with the range of the
 /// run's LOG lines its own walk wrote.
-type Predicted = (Packet, std::ops::Range<usize>);
+/// A timer's packet also has the time the engine sent it.
+type Predicted = (Packet, std::ops::Range<usize>, Option<f64>);
+
+/// How much earlier than the engine's time a packet of the kernel's
+/// timers may leave (seconds): the capture's clock and the timer's differ
+/// a little.
+pub const TOLERANCE: f64 = 0.3;
+
+/// How much later: the kernel's timer wheel fires a 1-2 s timer some tens
+/// of milliseconds late, more on a loaded box.
+pub const LATE: f64 = 1.0;
 
 /// A LOG line the engine wrote for `ours`, with the fields the kernel
 /// chose at random taken from the kernel's `theirs`: for an answer the IP
@@ -374,6 +387,9 @@ pub struct Tally {
     pub answers: usize,
     /// Forwarded packets compared field by field.
     pub forwarded: usize,
+    /// Packets from the server's raw socket whose frame on the wire (after
+    /// NAT) was compared.
+    pub translated: usize,
     /// Rule and policy counters compared.
     pub counters: usize,
     /// LOG lines compared.
@@ -390,11 +406,12 @@ impl Tally {
     /// The numbers, as the tests print them.
     pub fn report(&self) -> String {
         format!(
-            "{} packets in, {} out ({} of them the host's answers and {} forwarded packets, compared), {} rule and policy counters, {} LOG lines, {} TRACE paths compared; {} disagreements",
+            "{} packets in, {} out ({} of them the host's answers and {} forwarded packets, compared), {} translations on the wire, {} rule and policy counters, {} LOG lines, {} TRACE paths compared; {} disagreements",
             self.packets_in,
             self.packets_out,
             self.answers,
             self.forwarded,
+            self.translated,
             self.counters,
             self.logs,
             self.paths,
@@ -415,7 +432,7 @@ fn predicted(
     same: impl Fn(&Packet, &Packet) -> bool,
     tally: &mut Tally,
 ) -> Option<Predicted> {
-    let (a, lines) = from.remove(from.iter().position(|(a, _)| same(a, pkt))?);
+    let (a, lines, at) = from.remove(from.iter().position(|(a, ..)| same(a, pkt))?);
     if answer_text(&a) != answer_text(pkt) {
         tally.disagreements += 1;
         eprintln!(
@@ -424,7 +441,27 @@ fn predicted(
             answer_text(pkt)
         );
     }
-    Some((a, lines))
+    Some((a, lines, at))
+}
+
+/// What the host's timers sent (a SYN-ACK again, a reassembly timeout's
+/// error): predicted like answers, with the time they went.
+fn timer_outcomes(
+    timers: &[Outcome],
+    logs: &mut Vec<String>,
+    pending: &mut Vec<Predicted>,
+    each: &mut dyn FnMut(&Outcome),
+) {
+    for o in timers {
+        let from = pending.len();
+        answers_of(o, true, logs, pending);
+        if o.verdict == Verdict::Accept {
+            if let Some(p) = pending.get_mut(from) {
+                p.2 = o.packet.time;
+            }
+        }
+        each(o);
+    }
 }
 
 /// Feeds the capture through one engine, making each change to it from
@@ -441,11 +478,24 @@ pub fn replay(
     let mut pending: Vec<Predicted> = Vec::new();
     let mut through: Vec<Predicted> = Vec::new();
     let mut shifts: Vec<Shift> = Vec::new();
+    let mut last = 0.0;
     changes.reverse();
-    for Seen { mut pkt, sent } in seen {
+    for Seen {
+        mut pkt,
+        sent,
+        leaves,
+    } in seen
+    {
         while let Some((_, change)) = changes.pop_if(|(t, _)| pkt.time.is_some_and(|p| p >= *t)) {
             change(e);
         }
+        // The host's timers up to this frame (a sent frame's time and
+        // TOLERANCE: the kernel's timer may fire a little before the
+        // engine's reaches it).
+        let t = pkt.time.unwrap_or(last);
+        last = t;
+        let due = e.advance_to(if sent { t + TOLERANCE } else { t });
+        timer_outcomes(&due, &mut logs, &mut pending, each);
         let before = pkt.clone();
         shifted(&mut pkt, &shifts);
         if sent {
@@ -455,9 +505,9 @@ pub fn replay(
                 tally.forwarded += 1;
                 continue;
             }
-            if let Some(i) = pending.iter().position(|(a, _)| kind(a) == kind(&pkt)) {
+            if let Some(i) = pending.iter().position(|(a, ..)| kind(a) == kind(&pkt)) {
                 tally.answers += 1;
-                let (ours, lines) = &pending[i];
+                let (ours, lines, _) = &pending[i];
                 for l in &mut logs[lines.clone()] {
                     *l = adopt(l, ours, &pkt);
                 }
@@ -478,7 +528,18 @@ pub fn replay(
                         shifted(&mut pkt, &shifts[shifts.len() - 1..]);
                     }
                 }
-                predicted(&pkt, &mut pending, |a, p| kind(a) == kind(p), tally);
+                let sent_at = predicted(&pkt, &mut pending, |a, p| kind(a) == kind(p), tally)
+                    .and_then(|(.., at)| at);
+                if let Some(at) = sent_at {
+                    eprintln!(
+                        "timer: {} sent {:+.3} s after ironwall's time",
+                        kind(&pkt),
+                        t - at
+                    );
+                    if !(-TOLERANCE..=LATE).contains(&(t - at)) {
+                        tally.disagreements += 1;
+                    }
+                }
                 continue;
             }
             if is_answer(&pkt) {
@@ -492,15 +553,27 @@ pub fn replay(
             tally.packets_in += 1;
         }
         let o = e.process(&pkt);
+        timer_outcomes(&o.timers, &mut logs, &mut pending, each);
         each(&o);
         tally.fed.push(pkt.clone());
+        if let Some(k) = leaves {
+            tally.translated += 1;
+            if kind(&o.out) != kind(&k) {
+                tally.disagreements += 1;
+                eprintln!(
+                    "left differently:\n ironwall {}\n kernel   {}",
+                    kind(&o.out),
+                    kind(&k)
+                );
+            }
+        }
         let out = &o.out;
         if !sent
             && o.verdict == Verdict::Accept
             && !out.iface_in.is_empty()
             && !out.iface_out.is_empty()
         {
-            through.push((out.clone(), 0..0));
+            through.push((out.clone(), 0..0, None));
         }
         let start = logs.len();
         answers_of(&o, false, &mut logs, &mut pending);
@@ -510,8 +583,10 @@ pub fn replay(
             }
         }
     }
+    let due = e.advance_to(last);
+    timer_outcomes(&due, &mut logs, &mut pending, each);
     for (what, left) in [("answered", pending), ("forwarded", through)] {
-        for (a, _) in left {
+        for (a, ..) in left {
             tally.disagreements += 1;
             eprintln!("ironwall {what}, the kernel did not: {}", a.log_line(ALL));
         }
@@ -521,7 +596,7 @@ pub fn replay(
 
 /// Compares every rule's and policy's counters of every table of `ours`
 /// with the kernel's save.
-fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
+pub fn compare_counters(ours: &Ruleset, kernel: &Ruleset, tally: &mut Tally) {
     for t in &ours.tables {
         let kt = kernel.table(t.name()).expect("the table in the kernel");
         for c in &t.chains {
@@ -568,14 +643,14 @@ pub fn compare_with_kernel(
     logs: &[String],
     tally: &mut Tally,
 ) {
-    let mut ours = model(rules, false);
+    let mut ours = model(rules, false, &[]);
     engine.add_counters_to(&mut ours);
     let (code, save, err) = ironwall_lab::triple(lab.server.run("iptables-save", &["-c"], None));
     assert_eq!(code, 0, "iptables-save: {err}");
     if std::env::var_os("IRONWALL_LAB_SHOW").is_some() {
         eprintln!("{save}");
     }
-    compare_counters(&ours, &model(&save, true), tally);
+    compare_counters(&ours, &model(&save, true, &[]), tally);
     let klogs = kmsg.lines(
         logs.len(),
         Duration::from_millis(200),
@@ -599,4 +674,51 @@ pub fn compare_with_kernel(
         }
     }
     tally.disagreements += multiset_diff("LOG line", &ours, &klogs);
+}
+
+/// A crafted frame: who sends it and the packet.
+pub fn send(lab: &Lab, from: End, line: &str) {
+    send_with(lab, from, line, Corrupt::default());
+}
+
+/// [`send`] with the checksums `corrupt` names written wrong.
+pub fn send_with(lab: &Lab, from: End, line: &str, corrupt: Corrupt) {
+    let pkt = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    let (ns, to) = lab.peer(from);
+    let frame = wire::to_ethernet_with(&pkt, to.mac, from.mac, corrupt).expect("encode");
+    RawLink::open(ns, from.iface)
+        .expect("sender")
+        .send(&frame)
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(2));
+}
+
+/// The trusted client's own firewall drops TCP to its `port` (the
+/// server's answers to segments the test writes for that port, which the
+/// client's kernel would otherwise reset).
+pub fn client_drops(lab: &Lab, port: u16) {
+    let (code, _, err) = lab.client.iptables(&[
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        &port.to_string(),
+        "-j",
+        "DROP",
+    ]);
+    assert_eq!(code, 0, "client firewall: {err}");
+}
+
+/// Opens a connection from the trusted client's `port` to 22 segment by
+/// segment: the client's firewall drops what comes back to `port` (so its
+/// kernel does not reset it), the SYN (IP ID `id`, sequence `seq`) goes
+/// out, and the server's SYN-ACK is read off its interface. Returns the
+/// server's ISN + 1, what the client acks.
+pub fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
+    client_drops(lab, port);
+    let peek = RawLink::open(&lab.server, SERVER_C.iface).expect("peek");
+    send(lab, CLIENT, &format!("SRC=10.137.0.16 DST=10.137.0.1 TTL=64 LEN=48 ID={id} PROTO=TCP SPT={port} DPT=22 SEQ={seq} ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B401030307)"));
+    syn_ack(&peek, port, Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no SYN-ACK to port {port}"))
 }
