@@ -93,6 +93,9 @@ pub fn syn_ack(peek: &RawLink, port: u16, wait: Duration) -> Option<u32> {
 /// this copy (with the time it was sent) instead of a captured one.
 pub fn inject(lab: &Lab, line: &str, iface: &str) -> Packet {
     let mut p = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    // The frames sent before are taken by the stack first (the raw
+    // socket's packet goes through OUTPUT at once, from another thread).
+    std::thread::sleep(Duration::from_millis(2));
     p.time = Some(now());
     p.iface_out = iface.to_string();
     // EPERM: dropped by OUTPUT.
