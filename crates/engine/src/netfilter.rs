@@ -32,10 +32,14 @@
 //! of one seen both ways, reaches its socket and gets no answer, except
 //! after an RST closed it and during the handshake (see
 //! `reaches_socket`). A packet a
-//! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
-//! way; the reset or ICMP error carries the rejected packet's connection
-//! as RELATED (`nf_ct_attach`; `icmp_glue_bits` attaches every ICMP
-//! error), confirmed or not, as does a time exceeded on the way through.
+//! REJECT rule drops on its way in or out is answered ([`Host::reject`])
+//! the same way (the host's own packet: to itself through lo); the reset
+//! or ICMP error carries the rejected packet's connection as RELATED
+//! (`nf_ct_attach`; `icmp_glue_bits` attaches every ICMP error), confirmed
+//! or not, as does a time exceeded on the way through. A RELATED packet
+//! other than an ICMP error walks the nat chains while its connection has
+//! no binding; a new connection whose tuples clash with a live one's is
+//! dropped at confirmation when NAT has no port or id to change.
 
 use crate::conntrack::{self, status, CtState, Handle, Tuple};
 use crate::eval::{Ctx, RecentLists, Sock, Unsupported};
