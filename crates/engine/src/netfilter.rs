@@ -486,6 +486,9 @@ impl<'a> Engine<'a> {
             (verdict, out.rejected, self.last.clone())
         {
             if let Some(r) = self.host.reject(&p, with, now) {
+                // The connection as the rules left it (a NAT binding made
+                // since it was tracked: ctstate DNAT/SNAT).
+                let view = self.ct.view(h, view.state, view.reply_dir);
                 let attached = related_to(h, view);
                 out.reply = Some(Box::new(self.process_as(&r, attached, Sock::None)));
             }
