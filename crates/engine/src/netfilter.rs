@@ -38,13 +38,14 @@
 //! of one seen both ways, reaches its socket and gets no answer, except
 //! after an RST closed it and during the handshake (see
 //! `reaches_socket`). A packet a
-//! REJECT rule drops on its way in is answered ([`Host::reject`]) the same
-//! way (one rejected on its way out answers this host, through lo); the
-//! reset or ICMP error carries the rejected packet's connection as
-//! RELATED (`nf_ct_attach`; `icmp_glue_bits` attaches every ICMP error),
-//! confirmed or not, as does a time exceeded on the way through; a reset
-//! (not an ICMP error) walks the nat chains of the manips that connection
-//! has not set up yet.
+//! REJECT rule drops on its way in or out is answered ([`Host::reject`])
+//! the same way (the host's own packet: to itself through lo); the reset
+//! or ICMP error carries the rejected packet's connection as RELATED
+//! (`nf_ct_attach`; `icmp_glue_bits` attaches every ICMP error), confirmed
+//! or not, as does a time exceeded on the way through. A RELATED packet
+//! other than an ICMP error walks the nat chains while its connection has
+//! no binding; a new connection whose tuples clash with a live one's is
+//! dropped at confirmation when NAT has no port or id to change.
 
 mod multicast;
 mod timers;
@@ -767,6 +768,9 @@ impl<'a> Engine<'a> {
                 }
                 // Both the reset and the ICMP error carry the rejected
                 // packet's connection (live: RELATED in OUTPUT).
+                // The connection as the rules left it (a NAT binding made
+                // since it was tracked: ctstate DNAT/SNAT).
+                let view = self.ct.view(h, view.state, view.reply_dir);
                 let attached = related_to(h, view);
                 out.reply = Some(self.process_as(&r, attached, Sock::None));
             }

@@ -341,3 +341,25 @@ fn masquerade_clash_without_ports_drops() {
     );
     assert_eq!(o.verdict, ironwall_engine::walk::Verdict::Drop);
 }
+
+/// REJECT's error carries the rejected packet's connection as the rules
+/// left it: a DNAT binding made in PREROUTING shows (`--ctstate DNAT` in
+/// OUTPUT), and the error leaves translated back. Kernel: the port
+/// unreachable for a UDP datagram DNATed to a local address left from the
+/// original destination, accepted by `-m conntrack --ctstate DNAT`.
+#[test]
+fn reject_error_sees_the_dnat_binding() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -m udp --dport 7000 -j DNAT --to-destination 10.99.0.1:5353\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p udp -j REJECT\n-A OUTPUT -m conntrack --ctstate DNAT -j ACCEPT\nCOMMIT\n";
+    let o = run(
+        rules,
+        "IN=eth1 OUT= SRC=10.99.0.5 DST=10.98.255.255 LEN=28 TTL=64 ID=19 PROTO=UDP SPT=7000 DPT=7000 LEN=8",
+    );
+    let r = o.reply.as_ref().expect("port unreachable");
+    assert_eq!(
+        (r.verdict, r.out.src.to_string()),
+        (
+            ironwall_engine::walk::Verdict::Accept,
+            "10.98.255.255".to_string()
+        )
+    );
+}

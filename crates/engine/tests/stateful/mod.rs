@@ -92,6 +92,9 @@ pub fn syn_ack(peek: &RawLink, port: u16, wait: Duration) -> Option<u32> {
 /// this copy (with the time it was sent) instead of a captured one.
 pub fn inject(lab: &Lab, line: &str, iface: &str) -> Packet {
     let mut p = Packet::parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    // The frames sent before are taken by the stack first (the raw
+    // socket's packet goes through OUTPUT at once, from another thread).
+    std::thread::sleep(Duration::from_millis(2));
     p.time = Some(now());
     p.iface_out = iface.to_string();
     // EPERM: dropped by OUTPUT.
@@ -246,8 +249,13 @@ fn answer_text(p: &Packet) -> String {
 type Shift = (IpAddr, u16, IpAddr, u16, u32);
 
 /// Moves the server's sequence numbers of a shifted connection into the
-/// engine's space (the server's SEQ, the peer's ACK).
+/// engine's space (the server's SEQ, the peer's ACK), also in a quoted
+/// segment.
 fn shifted(p: &mut Packet, shifts: &[Shift]) {
+    // An ICMP error quotes a segment of the connection: moved the same way.
+    if let Transport::Icmp { inner: Some(q), .. } = &mut p.transport {
+        return shifted(q, shifts);
+    }
     let Transport::Tcp {
         spt,
         dpt,
@@ -345,6 +353,11 @@ fn adopt(line: &str, ours: &Packet, theirs: &Packet) -> String {
         &format!(" ID={} ", theirs.id),
         1,
     );
+    // An ICMP error's numbers are its quoted segment's.
+    let quoted = |p: &Packet| match &p.transport {
+        Transport::Icmp { inner: Some(q), .. } => q.transport.clone(),
+        t => t.clone(),
+    };
     if let (
         Transport::Tcp {
             seq: Some(a),
@@ -358,7 +371,7 @@ fn adopt(line: &str, ours: &Packet, theirs: &Packet) -> String {
             options: ob,
             ..
         },
-    ) = (&ours.transport, &theirs.transport)
+    ) = (&quoted(ours), &quoted(theirs))
     {
         l = l.replacen(&format!(" SEQ={a} "), &format!(" SEQ={b} "), 1);
         if let (Some(x), Some(y)) = (ack_a, ack_b) {
