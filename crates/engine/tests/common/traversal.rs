@@ -139,7 +139,9 @@ fn packet_key(p: &Packet) -> String {
 /// A packet the host sends to itself is two: its way out, and its way
 /// back in through lo.
 pub fn engine_paths(o: &Outcome, into: &mut Vec<String>) {
-    if untraced(&o.packet) {
+    // A fragment the engine holds never reached a hook (the kernel's
+    // defragmentation, before the tracing table, holds it too).
+    if untraced(&o.packet) || o.dropped_by == Some("defrag") {
         return;
     }
     let back_in = o

@@ -267,8 +267,11 @@ fn shifted(p: &mut Packet, shifts: &[Shift]) {
     else {
         return;
     };
+    // A reset answering a segment without ACK has sequence 0, outside
+    // the connection's space.
+    let fixed = *flags & F::RST != 0 && *seq == Some(0);
     for (sa, sp, pa, pp, d) in shifts {
-        if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) {
+        if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) && !fixed {
             *seq = seq.map(|s| s.wrapping_sub(*d));
         } else if (p.src, *spt, p.dst, *dpt) == (*pa, *pp, *sa, *sp) && *flags & F::ACK != 0 {
             *ack = ack.map(|a| a.wrapping_sub(*d));
