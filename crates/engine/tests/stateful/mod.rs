@@ -267,9 +267,10 @@ fn shifted(p: &mut Packet, shifts: &[Shift]) {
     else {
         return;
     };
-    // A reset answering a segment without ACK has sequence 0, outside
-    // the connection's space.
-    let fixed = *flags & F::RST != 0 && *seq == Some(0);
+    // A reset answering a segment without ACK (tcp_v4_send_reset: RST|ACK)
+    // has sequence 0, outside the connection's space; one answering a
+    // segment with ACK takes that ACK, inside it.
+    let fixed = *flags & (F::RST | F::ACK) == F::RST | F::ACK && *seq == Some(0);
     for (sa, sp, pa, pp, d) in shifts {
         if (p.src, *spt, p.dst, *dpt) == (*sa, *sp, *pa, *pp) && !fixed {
             *seq = seq.map(|s| s.wrapping_sub(*d));
