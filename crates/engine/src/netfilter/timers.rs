@@ -95,20 +95,34 @@ pub(super) struct Held {
     defrag: Defrag,
     requests: FxHashMap<ReqKey, Request>,
     timers: BTreeSet<(i64, ReqKey)>,
+    /// When the first request's timer fires: kept with `timers`, so that
+    /// the check every packet makes ([`Held::next_due`]) reads one number.
+    first_due: Option<f64>,
 }
 
 impl Held {
     /// When the next timer fires.
     fn next_due(&self) -> Option<f64> {
-        let req = self
+        match (self.first_due, self.defrag.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Recomputes [`Held::first_due`] after `timers` changed.
+    fn timers_changed(&mut self) {
+        self.first_due = self
             .timers
             .first()
             .and_then(|(_, k)| self.requests.get(k))
             .map(|r| r.due);
-        match (req, self.defrag.next_expiry()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+    }
+
+    /// Holds a new request, its timer at `request.due`.
+    fn add(&mut self, key: ReqKey, request: Request) {
+        self.timers.insert((tick(request.due), key));
+        self.requests.insert(key, request);
+        self.timers_changed();
     }
 
     /// Sets a request's timer.
@@ -117,6 +131,7 @@ impl Held {
             self.timers.remove(&(tick(r.due), key));
             r.due = due;
             self.timers.insert((tick(due), key));
+            self.timers_changed();
         }
     }
 
@@ -124,6 +139,7 @@ impl Held {
     fn forget(&mut self, key: ReqKey) {
         if let Some(r) = self.requests.remove(&key) {
             self.timers.remove(&(tick(r.due), key));
+            self.timers_changed();
         }
     }
 }
@@ -209,41 +225,43 @@ impl Engine<'_> {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
-        if let Some(r) = self.held.requests.get_mut(&key) {
-            // A SYN with another sequence number: a reset ending the
-            // request, or (outside the window) a rate-limited ACK.
-            if let Some((answer, ends)) = self.host.other_syn(p, &r.synack) {
-                if ends {
-                    self.held.forget(key);
-                    return Some(answer);
-                }
-                return r.oow_allowed(now).then_some(answer);
-            }
+        let rst = flags & tcp_flags::RST != 0;
+        // Only these touch a request: one lookup for them, none for the
+        // rest (a segment the listener ignored).
+        if !(synack || reached || rst || *flags == tcp_flags::SYN) {
+            return reply;
         }
-        match (self.held.requests.get_mut(&key), synack) {
-            (Some(r), true) => {
-                if !r.oow_allowed(now) {
-                    return None;
-                }
-                let due = now + r.interval();
-                self.held.schedule(key, due);
+        let Some(r) = self.held.requests.get_mut(&key) else {
+            if let (true, Some(s)) = (synack, &reply) {
+                self.held.add(
+                    key,
+                    Request {
+                        synack: s.clone(),
+                        due: now + 1.0,
+                        timeouts: 0,
+                        last_oow: None,
+                    },
+                );
             }
-            (None, true) => {
-                if let Some(s) = &reply {
-                    self.held.requests.insert(
-                        key,
-                        Request {
-                            synack: s.clone(),
-                            due: now + 1.0,
-                            timeouts: 0,
-                            last_oow: None,
-                        },
-                    );
-                    self.held.timers.insert((tick(now + 1.0), key));
-                }
+            return reply;
+        };
+        // A SYN with another sequence number: a reset ending the request,
+        // or (outside the window) a rate-limited ACK.
+        if let Some((answer, ends)) = self.host.other_syn(p, &r.synack) {
+            if ends {
+                self.held.forget(key);
+                return Some(answer);
             }
-            (Some(_), false) if reached || flags & tcp_flags::RST != 0 => self.held.forget(key),
-            _ => {}
+            return r.oow_allowed(now).then_some(answer);
+        }
+        if synack {
+            if !r.oow_allowed(now) {
+                return None;
+            }
+            let due = now + r.interval();
+            self.held.schedule(key, due);
+        } else if reached || rst {
+            self.held.forget(key);
         }
         reply
     }
