@@ -59,7 +59,9 @@ impl HostArgs {
                 sets.push(IpSet::new(&name, None));
             }
         }
-        Ok((store::load(&self.rules, &sets, Family::V4)?, host))
+        let rules = store::load(&self.rules, &sets, Family::V4)
+            .context("trace and simulate take IPv4 rules (an iptables-save text)")?;
+        Ok((rules, host))
     }
 
     fn host(&self) -> Result<Host> {

@@ -499,9 +499,9 @@ fn tcp_next(reply: bool, idx: TcpIndex, s: TcpState) -> Next {
     row[col]
 }
 
-/// The tuple of a packet, or `None` for packets conntrack cannot track
-/// (a later fragment is reassembled by the kernel first; here it has no
-/// ports and is tracked generically).
+/// The tuple of a packet (a protocol without ports is tracked
+/// generically; fragments never get here: [`crate::defrag`] joins them
+/// first).
 pub fn tuple_of(pkt: &Packet) -> Tuple {
     let (sport, dport) = match &pkt.transport {
         Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } => (*spt, *dpt),

@@ -6,10 +6,14 @@
 //! bytes and back (pcap too); [`eval`] and [`walk`] run one table;
 //! [`conntrack`] (with [`tcp_window`]) classifies packets into connections;
 //! [`host`] is the machine the rules run on and its answers; [`defrag`]
-//! joins fragments as conntrack does before the first hook;
-//! [`netfilter::Engine`] runs a packet through every hook and table, with
-//! counters, LOG lines and NAT. `tests/live_kernel.rs` checks the engine
-//! against the kernel. See the README for the contract.
+//! joins fragments as conntrack does before the first hook; [`header`]
+//! reads the syslog or dmesg header of a log line and its time;
+//! [`ipset`] holds the host's sets; [`nat_range`] picks an address of a
+//! NAT range as the kernel does; [`netfilter::Engine`] runs a packet
+//! through every hook and table, with counters, LOG lines, NAT and the
+//! host's timers. The live tests under `tests/` compare all of it with
+//! the kernel (the README's "Agreement with the kernel"); see the README
+//! for the contract.
 //!
 //! # Example
 //!

@@ -679,6 +679,7 @@ impl<'a> Engine<'a> {
     /// timers due by its time ([`Engine::advance_to`]). A fragment is
     /// held until its datagram is complete, which is then processed
     /// whole ([`crate::defrag`]).
+    ///
     /// A packet sent by this host (only `OUT=`) comes from a process's
     /// socket owned by its logged `UID=`/`GID=`, else by root.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
@@ -965,7 +966,9 @@ impl<'a> Engine<'a> {
         }
         let h = self.connect(raw, attached, p, &mut cx);
         out.ct = cx.ct.state;
-        self.last = Some((h, cx.ct.clone(), now));
+        if self.rejects {
+            self.last = Some((h, cx.ct.clone(), now));
+        }
         if self.stop(Hook::MangleOutput, p, &cx, out) {
             return Verdict::Drop;
         }

@@ -28,10 +28,10 @@
 //! own UDP query and echo request (from a raw socket) answered, and ICMP
 //! errors quoting known and unknown flows; a flow forwarded both ways.
 //!
-//! The server keeps its kernel from doing what the engine does not model:
-//! no SYN-ACK retransmissions (`tcp_synack_retries` 0, in the engine's
-//! host too), no redirects, no
-//! ICMP rate limit (`icmp_ratemask` 0); the sending thread stays on one
+//! The server keeps its kernel from doing what this test does not compare
+//! or the engine does not model: no SYN-ACK retransmissions
+//! (`tcp_synack_retries` 0, in the engine's host too; the timers are
+//! compared in `live_host.rs`), no redirects, no ICMP rate limit (`icmp_ratemask` 0); the sending thread stays on one
 //! CPU, so that the server's stack takes the frames in the order they
 //! were sent and stamped. Not sent: SCTP, ESP and AH (the engine has no
 //! SCTP conntrack and logs no SPI).
@@ -294,7 +294,6 @@ fn server_ip(lab: &Lab, args: &[&str]) {
     assert_eq!(code, 0, "ip {}: {err}", args.join(" "));
 }
 
-/// The kernel settings the server gets (and the engine's host).
 /// The server's settings the engine's host mirrors. No SYN-ACK
 /// retransmissions: a handshake the firewall cut short must not send its
 /// SYN-ACK again within the capture (the timers are compared in
@@ -461,8 +460,8 @@ impl<'a> Driver<'a> {
     }
 
     /// A TCP segment; a SYN the listener would answer is followed by an
-    /// RST in its window, so that no half-open connection retransmits
-    /// its SYN-ACK (a timer the engine does not model).
+    /// RST in its window, so that no half-open connection is left
+    /// (retransmissions are off here; `live_host.rs` compares them).
     #[allow(clippy::too_many_arguments)]
     fn tcp(&mut self, from: End, ip: &str, sp: u16, dp: u16, seq: u32, ack: u32, f: u16) {
         let line = format!("{ip} LEN=40 PROTO=TCP SPT={sp} DPT={dp} SEQ={seq} ACK={ack} WINDOW=1024 RES=0x00 {} URGP=0", flag_names(f));

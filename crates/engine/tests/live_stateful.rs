@@ -265,8 +265,8 @@ fn guide_ruleset_stateful_agrees_with_the_kernel() {
     // A new SYN on the first connection's tuple, in conntrack's TIME_WAIT
     // (the client's firewall drops the SYN-ACK so that its kernel does
     // not reset it): the connection is reopened. Then an RST ends the
-    // server's half-open connection before it retransmits its SYN-ACK (a
-    // timer the engine does not model).
+    // server's half-open connection before it retransmits its SYN-ACK
+    // (the timers are compared in live_host.rs).
     client_drops(&lab, port);
     send(&lab, CLIENT, &format!("{c} LEN=40 ID=80 PROTO=TCP SPT={port} DPT=22 SEQ=7 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0"));
     send(

@@ -29,7 +29,8 @@ use crate::eval::Sock;
 use crate::fasthash::FxHashMap;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::Verdict;
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
 /// `tcp_invalid_ratelimit`, seconds.
@@ -94,9 +95,12 @@ fn tick(t: f64) -> i64 {
 pub(super) struct Held {
     defrag: Defrag,
     requests: FxHashMap<ReqKey, Request>,
-    timers: BTreeSet<(i64, ReqKey)>,
-    /// When the first request's timer fires: kept with `timers`, so that
-    /// the check every packet makes ([`Held::next_due`]) reads one number.
+    /// Timers, earliest first. An entry whose request is gone or was
+    /// given another time is stale: dropped when it comes to the top
+    /// ([`Held::timers_changed`]), so the top is always a live timer.
+    timers: BinaryHeap<Reverse<(i64, ReqKey)>>,
+    /// When the top timer fires: the check every packet makes
+    /// ([`Held::next_due`]) reads one number.
     first_due: Option<f64>,
 }
 
@@ -109,18 +113,26 @@ impl Held {
         }
     }
 
-    /// Recomputes [`Held::first_due`] after `timers` changed.
+    /// The request whose timer is at the top.
+    fn first(&self) -> Option<ReqKey> {
+        self.timers.peek().map(|Reverse((_, k))| *k)
+    }
+
+    /// Drops stale timers from the top and notes when the top one fires.
     fn timers_changed(&mut self) {
-        self.first_due = self
-            .timers
-            .first()
-            .and_then(|(_, k)| self.requests.get(k))
-            .map(|r| r.due);
+        while let Some(Reverse((t, k))) = self.timers.peek() {
+            if let Some(r) = self.requests.get(k).filter(|r| tick(r.due) == *t) {
+                self.first_due = Some(r.due);
+                return;
+            }
+            self.timers.pop();
+        }
+        self.first_due = None;
     }
 
     /// Holds a new request, its timer at `request.due`.
     fn add(&mut self, key: ReqKey, request: Request) {
-        self.timers.insert((tick(request.due), key));
+        self.timers.push(Reverse((tick(request.due), key)));
         self.requests.insert(key, request);
         self.timers_changed();
     }
@@ -128,17 +140,15 @@ impl Held {
     /// Sets a request's timer.
     fn schedule(&mut self, key: ReqKey, due: f64) {
         if let Some(r) = self.requests.get_mut(&key) {
-            self.timers.remove(&(tick(r.due), key));
             r.due = due;
-            self.timers.insert((tick(due), key));
+            self.timers.push(Reverse((tick(due), key)));
             self.timers_changed();
         }
     }
 
     /// Forgets a request.
     fn forget(&mut self, key: ReqKey) {
-        if let Some(r) = self.requests.remove(&key) {
-            self.timers.remove(&(tick(r.due), key));
+        if self.requests.remove(&key).is_some() {
             self.timers_changed();
         }
     }
@@ -153,12 +163,13 @@ impl Engine<'_> {
             if self.held.defrag.next_expiry() == Some(due) {
                 for head in self.held.defrag.expire(due) {
                     if let Some(r) = self.host.reassembly_timeout(&head, due) {
-                        sent.push(*self.process_as(&r, None, Sock::Kernel));
+                        let o = self.process_as(&r, None, Sock::Kernel);
+                        self.keep(o, &mut sent);
                     }
                 }
                 continue;
             }
-            let Some(&(_, key)) = self.held.timers.first() else {
+            let Some(key) = self.held.first() else {
                 break;
             };
             let Some(req) = self.held.requests.get_mut(&key) else {
@@ -173,13 +184,23 @@ impl Engine<'_> {
             let mut synack = req.synack.clone();
             synack.time = Some(due);
             self.held.schedule(key, next);
-            let o = *self.process_as(&synack, None, Sock::User(0, 0));
+            let o = self.process_as(&synack, None, Sock::User(0, 0));
             if o.verdict != Verdict::Accept {
                 self.held.forget(key);
             }
-            sent.push(o);
+            self.keep(o, &mut sent);
         }
         sent
+    }
+
+    /// A timer's outcome goes to `sent`; a quiet replay, which keeps no
+    /// outcomes, reuses its room instead.
+    fn keep(&mut self, o: Box<Outcome>, sent: &mut Vec<Outcome>) {
+        if self.quiet {
+            self.recycle(o);
+        } else {
+            sent.push(*o);
+        }
     }
 
     /// A fragment: the whole datagram when it completes one, else `None`

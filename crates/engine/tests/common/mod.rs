@@ -1,5 +1,5 @@
 //! Helpers shared by the live differential tests (`live_kernel.rs`,
-//! `live_stateful.rs`).
+//! `live_stateful.rs`, `live_engine_random.rs`, `live_host.rs`).
 
 use ironwall_engine::packet::LogFlags;
 use ironwall_model::addr::Family;

@@ -112,7 +112,8 @@ pub fn inject(lab: &Lab, line: &str, iface: &str) -> Packet {
 
 /// A frame the server saw, as the engine's packet, and whether it sent it;
 /// for a packet the test sent from the server's raw socket, the frame the
-/// kernel sent for it (after NAT), when one left.
+/// kernel sent for it (after NAT), when a test pairs them (`live_host.rs`;
+/// [`captured`] leaves it `None`).
 pub struct Seen {
     pub pkt: Packet,
     pub sent: bool,
