@@ -10,8 +10,9 @@
 //! The stream is a busy host's (10.137.0.2 on eth0, serving 22 and 8443):
 //! mostly packets of established flows both ways (clients of the web UI,
 //! the trusted ssh client, the host's own https and DNS), with new
-//! connections (web UI clients, DNS queries) and dropped probes (closed
-//! ports, strangers knocking on ssh, which the guide logs) mixed in.
+//! connections (web UI clients completing their handshakes, DNS queries)
+//! and dropped probes (closed ports, strangers knocking on ssh, which the
+//! guide logs) mixed in.
 //! Packets are parsed before the clock starts; each ruleset gets the best
 //! of three runs, each with a fresh engine.
 
@@ -72,11 +73,14 @@ fn stream() -> (Vec<Packet>, Mix) {
     for i in 0..N {
         let (c, port) = client(i % FLOWS);
         let s = match i % 20 {
-            // New connections: a web UI client, a DNS query.
-            0 => {
+            // New connections: a web UI client (its SYN, and two packets
+            // later its ACK of the host's SYN-ACK: a busy host's clients
+            // complete their handshakes), a DNS query.
+            0 | 2 => {
                 mix.new += 1;
-                let (c, port) = client(FLOWS + i);
-                format!("{inbound} SRC={c} DST=10.137.0.2 LEN=60 TTL=64 PROTO=TCP SPT={} DPT=8443 WINDOW=64240 SYN", port % 60000)
+                let (c, port) = client(FLOWS + i - i % 20);
+                let flags = if i % 20 == 0 { "SYN" } else { "ACK" };
+                format!("{inbound} SRC={c} DST=10.137.0.2 LEN=60 TTL=64 PROTO=TCP SPT={} DPT=8443 WINDOW=64240 {flags}", port % 60000)
             }
             10 => {
                 mix.new += 1;
