@@ -31,7 +31,7 @@ use ironwall_lab::topo::{
     PACKET_MULTICAST, PACKET_OUTGOING, SERVER_C, SERVER_S,
 };
 use ironwall_model::ext::set::IpSet;
-use stateful::{compare_counters, handshake, lab_host, replay, send, Change, Seen, Tally};
+use stateful::{compare_counters, handshake, lab_host, now, replay, send, Change, Seen, Tally};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -410,7 +410,7 @@ fn host_effects_agree_with_the_kernel() {
             );
             let mut p = Packet::parse_line(&line).expect("packet");
             p.iface_out = SERVER_C.iface.to_string();
-            p.time = Some(wire_now());
+            p.time = Some(now());
             send_ipv4(&lab.server, &wire::to_ipv4(&p).expect("encode")).expect("raw send");
             injected.push(p);
         }
@@ -469,7 +469,7 @@ fn host_effects_agree_with_the_kernel() {
     lab.server
         .sysctl(&[("net.ipv4.icmp_echo_ignore_broadcasts", "0")])
         .expect("sysctl");
-    let echo_on = wire_now();
+    let echo_on = now();
     for (mac, line) in casts(20).into_iter().skip(4) {
         send_ip(mac, &bytes(&line), &link);
     }
@@ -535,7 +535,7 @@ fn host_effects_agree_with_the_kernel() {
         None,
     ));
     assert_eq!(code, 0, "conntrack -L: {err}");
-    let at = wire_now();
+    let at = now();
     let kernel_left: Option<f64> = list.split_whitespace().nth(2).and_then(|w| w.parse().ok());
     let ours_left = engine
         .ct
@@ -592,11 +592,4 @@ fn without_sent_ids(lines: &[String]) -> Vec<String> {
             _ => l.clone(),
         })
         .collect()
-}
-
-/// The time now on the capture's clock (seconds since the epoch).
-fn wire_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
