@@ -50,15 +50,16 @@ pub struct HostArgs {
 
 impl HostArgs {
     /// The host, and the ruleset read from `--rules` with the host's sets
-    /// known (their families from `--sets`).
+    /// known (the engine takes IPv4 sets only, so no family check is left
+    /// to make).
     fn load(&self) -> Result<(Ruleset, Host)> {
         let host = self.host()?;
-        let mut sets = store::load_sets(self.sets.as_deref())?;
-        for name in host.sets.names() {
-            if !sets.iter().any(|s| s.name == name) {
-                sets.push(IpSet::new(&name, None));
-            }
-        }
+        let sets: Vec<IpSet> = host
+            .sets
+            .names()
+            .iter()
+            .map(|n| IpSet::new(n, None))
+            .collect();
         let rules = store::load(&self.rules, &sets, Family::V4)
             .context("trace and simulate take IPv4 rules (an iptables-save text)")?;
         Ok((rules, host))
