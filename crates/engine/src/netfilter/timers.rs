@@ -27,6 +27,7 @@ use crate::conntrack::CtState;
 use crate::defrag::Defrag;
 use crate::eval::Sock;
 use crate::fasthash::FxHashMap;
+use crate::host::CheckReq;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::Verdict;
 use std::cmp::Reverse;
@@ -246,10 +247,10 @@ impl Engine<'_> {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
-        let rst = flags & tcp_flags::RST != 0;
         // Only these touch a request: one lookup for them, none for the
-        // rest (a segment the listener ignored).
-        if !(synack || reached || rst || *flags == tcp_flags::SYN) {
+        // rest (a segment the listener ignored: without ACK, the request
+        // would drop it too unless it came outside the window).
+        if !(reached || reply.is_some() || flags & (tcp_flags::RST | tcp_flags::SYN) != 0) {
             return reply;
         }
         let Some(r) = self.held.requests.get_mut(&key) else {
@@ -266,24 +267,39 @@ impl Engine<'_> {
             }
             return reply;
         };
-        // A SYN with another sequence number: a reset ending the request,
-        // or (outside the window) a rate-limited ACK.
-        if let Some((answer, ends)) = self.host.other_syn(p, &r.synack) {
-            if ends {
+        // Anything reaches the request socket, whatever conntrack made of
+        // it (the handshake's ACK may have been dropped).
+        match self.host.check_req(p, &r.synack) {
+            // The SYN again (or numbers unknown): its SYN-ACK again (rate
+            // limited), the timer restarted.
+            Some(CheckReq::Retransmit) | None if synack => {
+                if !r.oow_allowed(now) {
+                    return None;
+                }
+                let due = now + r.interval();
+                self.held.schedule(key, due);
+                reply
+            }
+            Some(CheckReq::Retransmit) => reply,
+            Some(CheckReq::Listener) => reply.or_else(|| self.host.reply(p, now)),
+            Some(CheckReq::OutOfWindow(answer, limited)) => {
+                answer.filter(|_| !limited || r.oow_allowed(now))
+            }
+            Some(CheckReq::Ends(answer)) => {
                 self.held.forget(key);
-                return Some(answer);
+                answer
             }
-            return r.oow_allowed(now).then_some(answer);
-        }
-        if synack {
-            if !r.oow_allowed(now) {
-                return None;
+            Some(CheckReq::Dropped) => None,
+            Some(CheckReq::Child) => {
+                self.held.forget(key);
+                None
             }
-            let due = now + r.interval();
-            self.held.schedule(key, due);
-        } else if reached || rst {
-            self.held.forget(key);
+            None => {
+                if reached || flags & tcp_flags::RST != 0 {
+                    self.held.forget(key);
+                }
+                reply
+            }
         }
-        reply
     }
 }
