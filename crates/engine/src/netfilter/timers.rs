@@ -247,12 +247,6 @@ impl Engine<'_> {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
-        // Only these touch a request: one lookup for them, none for the
-        // rest (a segment the listener ignored: without ACK, the request
-        // would drop it too unless it came outside the window).
-        if !(reached || reply.is_some() || flags & (tcp_flags::RST | tcp_flags::SYN) != 0) {
-            return reply;
-        }
         let Some(r) = self.held.requests.get_mut(&key) else {
             if let (true, Some(s)) = (synack, &reply) {
                 self.held.add(
