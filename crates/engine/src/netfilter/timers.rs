@@ -12,7 +12,10 @@
 //!   doubling, at most `TCP_RTO_MAX`), `tcp_synack_retries` times; one more
 //!   timeout drops the request. A repeated SYN, answered at once, restarts
 //!   the current interval (`tcp_check_req`); within 500 ms of the last
-//!   such answer it gets none (`tcp_oow_rate_limited`). The request ends when an ACK
+//!   such answer it gets none (`tcp_oow_rate_limited`). Every other
+//!   segment of the connection meets the request too (`tcp_check_req`,
+//!   see [`Host::check_req`](crate::host::Host::check_req)), whatever
+//!   conntrack made of it. The request ends when an ACK
 //!   completes the handshake (it reaches the socket) or an RST reaches it,
 //!   and when OUTPUT drops a retransmission (`inet_rtx_syn_ack` fails with
 //!   EPERM and the timer handler drops the request; the first SYN-ACK's
@@ -225,11 +228,16 @@ impl Engine<'_> {
     }
 
     /// An arriving TCP segment `p` reached the host's stack at `now`
-    /// (`reached`: its connection's socket; else the listener, which
-    /// answers `reply`): starts, restarts or ends its half-open
-    /// connection's timer. Returns the answer to send: a SYN-ACK for a
-    /// repeated SYN is rate limited (`tcp_oow_rate_limited`: none within
-    /// `tcp_invalid_ratelimit`, 500 ms, of the last one so sent).
+    /// (`reached`: its connection's socket as conntrack sees it; else the
+    /// listener, which answers `reply`): starts, restarts or ends its
+    /// half-open connection's timer. A segment of a half-open connection
+    /// meets the request socket whatever conntrack made of it (the
+    /// firewall may have dropped the handshake's ACK): answered as
+    /// [`Host::check_req`](crate::host::Host::check_req) says. Returns the
+    /// answer to send: a SYN-ACK for a repeated SYN, and an ACK to a
+    /// segment outside the window without data, are rate limited
+    /// (`tcp_oow_rate_limited`: none within `tcp_invalid_ratelimit`,
+    /// 500 ms, of the last one so sent).
     pub(super) fn handshake_seen(
         &mut self,
         p: &Packet,
