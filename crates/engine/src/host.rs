@@ -983,4 +983,51 @@ mod tests {
         assert_eq!(sent(&mut h, 1.03), 3);
         assert_eq!(sent(&mut h, 1.06), 3);
     }
+
+    /// tcp_check_req's order: the SYN again, a wrong ACK (to the listener),
+    /// outside the window (an ACK, rate limited without data), an RST or
+    /// SYN in the window (the end), no ACK (dropped), else the child.
+    /// Live: the corpus case half-open-request.
+    #[test]
+    fn request_segments() {
+        let mut h = host();
+        let seg = |len: u16, seq: u32, ack: u32, flags: &str| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 LEN={len} PROTO=TCP SPT=40000 DPT=22 SEQ={seq} ACK={ack} WINDOW=512 {flags}"
+            ))
+            .unwrap()
+        };
+        let sa = h.reply(&seg(40, 100, 0, "SYN"), 0.0).unwrap();
+        let fate = |len, seq, ack, flags| h.check_req(&seg(len, seq, ack, flags), &sa);
+        assert_eq!(fate(40, 100, 0, "SYN"), Some(CheckReq::Retransmit));
+        assert_eq!(fate(40, 101, 7, "ACK"), Some(CheckReq::Listener));
+        let far = 101 + 2_000_000_000;
+        let Some(CheckReq::OutOfWindow(Some(ack), true)) = fate(40, far, 1, "ACK") else {
+            panic!("a bare ACK outside the window");
+        };
+        assert!(matches!(
+            ack.transport,
+            Transport::Tcp {
+                flags: F::ACK,
+                seq: Some(1),
+                ack: Some(101),
+                ..
+            }
+        ));
+        assert!(matches!(
+            fate(50, far, 0, "PSH"),
+            Some(CheckReq::OutOfWindow(Some(_), false))
+        ));
+        assert_eq!(
+            fate(40, far, 0, "RST"),
+            Some(CheckReq::OutOfWindow(None, false))
+        );
+        assert_eq!(fate(40, 101, 0, "RST"), Some(CheckReq::Ends(None)));
+        assert!(matches!(
+            fate(40, 102, 0, "SYN"),
+            Some(CheckReq::Ends(Some(_)))
+        ));
+        assert_eq!(fate(50, 101, 0, "PSH"), Some(CheckReq::Dropped));
+        assert_eq!(fate(50, 101, 1, "ACK PSH"), Some(CheckReq::Child));
+    }
 }
