@@ -35,6 +35,7 @@
 use crate::conntrack::Sysctl as CtSysctl;
 use crate::eval::tcp_has_option;
 use crate::packet::{tcp_flags as F, Packet, Transport};
+use crate::tcp_window::{before, Segment};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -430,7 +431,7 @@ impl Host {
     /// host's own addresses), not by the way the packet came: a packet
     /// with a foreign source on one link is answered through the default
     /// route.
-    fn routed(&self, mut r: Packet) -> Packet {
+    pub(crate) fn routed(&self, mut r: Packet) -> Packet {
         if self.is_own(r.dst) {
             r.iface_out = "lo".into();
         } else if let Some(i) = self.route(r.dst) {
@@ -589,64 +590,86 @@ impl Host {
         self.icmp_error(head, 11, 1, now)
     }
 
-    /// `tcp_check_req` for a segment with SYN alone and a sequence number
-    /// other than the SYN of the half-open connection whose SYN-ACK is
-    /// `synack`: inside the receive window (`tcp_in_window` from the
-    /// SYN's next sequence number, the SYN-ACK's window wide) the reset
-    /// that ends the request (`true`); outside it the ACK
-    /// `tcp_v4_reqsk_send_ack` sends (its sequence the SYN-ACK's next, its
-    /// window the SYN-ACK's scaled down, timestamps when the handshake
-    /// has them). `None` when `syn` is not such a segment.
-    pub fn other_syn(&self, syn: &Packet, synack: &Packet) -> Option<(Packet, bool)> {
-        let (
-            Transport::Tcp {
-                seq: Some(seq),
-                flags,
-                ..
-            },
-            Transport::Tcp {
-                seq: our,
-                ack: Some(rcv_nxt),
-                window,
-                options,
-                ..
-            },
-        ) = (&syn.transport, &synack.transport)
+    /// `tcp_check_req`: what the half-open connection whose SYN-ACK is
+    /// `synack` makes of the segment `seg` (anything but the SYN it
+    /// answered, which the listener answers again). `None` when the
+    /// numbers are unknown.
+    /// In order: that SYN again (its sequence number, SYN without ACK or
+    /// RST) is answered with the SYN-ACK again; an ACK of anything but the SYN-ACK goes to the listener
+    /// (`return sk`: LISTEN resets it); a segment outside the receive
+    /// window (`tcp_in_window` from the SYN's next sequence number, the
+    /// SYN-ACK's window wide) is answered with the ACK
+    /// `tcp_v4_reqsk_send_ack` sends (its sequence the SYN-ACK's next,
+    /// its window the SYN-ACK's scaled down, timestamps when the
+    /// handshake has them), an RST with none; in the window an RST ends
+    /// the request, a SYN ends it with a reset; a segment without ACK is
+    /// dropped; else the handshake completes (the child socket takes the
+    /// segment).
+    pub fn check_req(&self, seg: &Packet, synack: &Packet) -> Option<CheckReq> {
+        let Transport::Tcp {
+            seq: our,
+            ack: Some(rcv_nxt),
+            window,
+            options,
+            ..
+        } = &synack.transport
         else {
             return None;
         };
-        if *flags != F::SYN || *seq == rcv_nxt.wrapping_sub(1) {
-            return None;
+        let s = Segment::of(seg)?;
+        let rcv_isn = rcv_nxt.wrapping_sub(1);
+        if s.seq == rcv_isn && s.flags & (F::SYN | F::ACK | F::RST) == F::SYN {
+            return Some(CheckReq::Retransmit);
         }
-        let (seq, rcv_nxt) = (*seq, *rcv_nxt);
+        if s.flags & F::ACK != 0 && Some(s.ack) != our.map(|o| o.wrapping_add(1)) {
+            return Some(CheckReq::Listener);
+        }
+        let rcv_nxt = *rcv_nxt;
         let end_win = rcv_nxt.wrapping_add(u32::from(*window));
-        // after(end_seq, rcv_nxt) && before(seq, end of the window).
-        let in_window = seq == rcv_nxt
-            || ((seq.wrapping_add(1).wrapping_sub(rcv_nxt) as i32) > 0
-                && (seq.wrapping_sub(end_win) as i32) < 0);
-        if in_window {
-            return Some((tcp_reset(syn)?, true));
-        }
-        let mut ack = tcp_answer(syn, our.map(|s| s.wrapping_add(1)), Some(rcv_nxt), F::ACK)?;
-        let wscale = if tcp_has_option(options, 3) {
-            self.wscale()
-        } else {
-            0
-        };
-        let ts = tcp_has_option(options, 8);
-        if let Transport::Tcp {
-            window: w,
-            options: o,
-            ..
-        } = &mut ack.transport
-        {
-            *w = window.checked_shr(u32::from(wscale)).unwrap_or(0);
-            if ts {
-                *o = vec![1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+        let in_window = s.seq == rcv_nxt
+            || (before(rcv_nxt, s.end) && before(s.seq, end_win))
+            || (s.seq == end_win && s.seq == s.end);
+        if !in_window {
+            if s.flags & F::RST != 0 {
+                return Some(CheckReq::OutOfWindow(None, false));
             }
+            let mut ack = tcp_answer(seg, our.map(|o| o.wrapping_add(1)), Some(rcv_nxt), F::ACK)
+                .map(|a| self.routed(a))?;
+            let wscale = if tcp_has_option(options, 3) {
+                self.wscale()
+            } else {
+                0
+            };
+            let ts = tcp_has_option(options, 8);
+            if let Transport::Tcp {
+                window: w,
+                options: o,
+                ..
+            } = &mut ack.transport
+            {
+                *w = window.checked_shr(u32::from(wscale)).unwrap_or(0);
+                if ts {
+                    *o = vec![1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+                }
+            }
+            ack.len = 40 + if ts { 12 } else { 0 };
+            // tcp_oow_rate_limited: a segment with data (or FIN) and no
+            // SYN is never limited.
+            let limited = s.seq == s.end || s.flags & F::SYN != 0;
+            return Some(CheckReq::OutOfWindow(Some(ack), limited));
         }
-        ack.len = 40 + if ts { 12 } else { 0 };
-        Some((ack, false))
+        // A SYN at the request's own sequence number is cut off (out of
+        // the window, which starts after it).
+        let syn = s.flags & F::SYN != 0 && s.seq != rcv_isn;
+        Some(if s.flags & F::RST != 0 {
+            CheckReq::Ends(None)
+        } else if syn {
+            CheckReq::Ends(tcp_reset(seg).map(|r| self.routed(r)))
+        } else if s.flags & F::ACK == 0 {
+            CheckReq::Dropped
+        } else {
+            CheckReq::Child
+        })
     }
 
     /// `icmp_send`: an ICMP error quoting `pkt` (at most 576 bytes in
@@ -704,6 +727,26 @@ impl Host {
         };
         Some(r)
     }
+}
+
+/// What a half-open connection makes of a segment ([`Host::check_req`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckReq {
+    /// The SYN again: answered with the SYN-ACK again.
+    Retransmit,
+    /// A wrong ACK number: the listener answers it (a reset).
+    Listener,
+    /// Outside the window: the answer (none for an RST), and whether it
+    /// is rate limited (`tcp_oow_rate_limited`).
+    OutOfWindow(Option<Packet>, bool),
+    /// An RST or a SYN in the window ends the request (a SYN answered
+    /// with a reset).
+    Ends(Option<Packet>),
+    /// No ACK: dropped, the request stays.
+    Dropped,
+    /// The handshake completes: the request ends, the new socket takes
+    /// the segment.
+    Child,
 }
 
 /// The bare answer to `pkt`: addresses swapped, out by its way in.
@@ -939,5 +982,52 @@ mod tests {
         assert_eq!(sent(&mut h, 1.01), 0);
         assert_eq!(sent(&mut h, 1.03), 3);
         assert_eq!(sent(&mut h, 1.06), 3);
+    }
+
+    /// tcp_check_req's order: the SYN again, a wrong ACK (to the listener),
+    /// outside the window (an ACK, rate limited without data), an RST or
+    /// SYN in the window (the end), no ACK (dropped), else the child.
+    /// Live: the corpus case half-open-request.
+    #[test]
+    fn request_segments() {
+        let mut h = host();
+        let seg = |len: u16, seq: u32, ack: u32, flags: &str| {
+            Packet::parse_line(&format!(
+                "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.2 LEN={len} PROTO=TCP SPT=40000 DPT=22 SEQ={seq} ACK={ack} WINDOW=512 {flags}"
+            ))
+            .unwrap()
+        };
+        let sa = h.reply(&seg(40, 100, 0, "SYN"), 0.0).unwrap();
+        let fate = |len, seq, ack, flags| h.check_req(&seg(len, seq, ack, flags), &sa);
+        assert_eq!(fate(40, 100, 0, "SYN"), Some(CheckReq::Retransmit));
+        assert_eq!(fate(40, 101, 7, "ACK"), Some(CheckReq::Listener));
+        let far = 101 + 2_000_000_000;
+        let Some(CheckReq::OutOfWindow(Some(ack), true)) = fate(40, far, 1, "ACK") else {
+            panic!("a bare ACK outside the window");
+        };
+        assert!(matches!(
+            ack.transport,
+            Transport::Tcp {
+                flags: F::ACK,
+                seq: Some(1),
+                ack: Some(101),
+                ..
+            }
+        ));
+        assert!(matches!(
+            fate(50, far, 0, "PSH"),
+            Some(CheckReq::OutOfWindow(Some(_), false))
+        ));
+        assert_eq!(
+            fate(40, far, 0, "RST"),
+            Some(CheckReq::OutOfWindow(None, false))
+        );
+        assert_eq!(fate(40, 101, 0, "RST"), Some(CheckReq::Ends(None)));
+        assert!(matches!(
+            fate(40, 102, 0, "SYN"),
+            Some(CheckReq::Ends(Some(_)))
+        ));
+        assert_eq!(fate(50, 101, 0, "PSH"), Some(CheckReq::Dropped));
+        assert_eq!(fate(50, 101, 1, "ACK PSH"), Some(CheckReq::Child));
     }
 }

@@ -12,7 +12,10 @@
 //!   doubling, at most `TCP_RTO_MAX`), `tcp_synack_retries` times; one more
 //!   timeout drops the request. A repeated SYN, answered at once, restarts
 //!   the current interval (`tcp_check_req`); within 500 ms of the last
-//!   such answer it gets none (`tcp_oow_rate_limited`). The request ends when an ACK
+//!   such answer it gets none (`tcp_oow_rate_limited`). Every other
+//!   segment of the connection meets the request too (`tcp_check_req`,
+//!   see [`Host::check_req`](crate::host::Host::check_req)), whatever
+//!   conntrack made of it. The request ends when an ACK
 //!   completes the handshake (it reaches the socket) or an RST reaches it,
 //!   and when OUTPUT drops a retransmission (`inet_rtx_syn_ack` fails with
 //!   EPERM and the timer handler drops the request; the first SYN-ACK's
@@ -27,6 +30,7 @@ use crate::conntrack::CtState;
 use crate::defrag::Defrag;
 use crate::eval::Sock;
 use crate::fasthash::FxHashMap;
+use crate::host::CheckReq;
 use crate::packet::{tcp_flags, Packet, Transport};
 use crate::walk::Verdict;
 use std::cmp::Reverse;
@@ -224,11 +228,16 @@ impl Engine<'_> {
     }
 
     /// An arriving TCP segment `p` reached the host's stack at `now`
-    /// (`reached`: its connection's socket; else the listener, which
-    /// answers `reply`): starts, restarts or ends its half-open
-    /// connection's timer. Returns the answer to send: a SYN-ACK for a
-    /// repeated SYN is rate limited (`tcp_oow_rate_limited`: none within
-    /// `tcp_invalid_ratelimit`, 500 ms, of the last one so sent).
+    /// (`reached`: its connection's socket as conntrack sees it; else the
+    /// listener, which answers `reply`): starts, restarts or ends its
+    /// half-open connection's timer. A segment of a half-open connection
+    /// meets the request socket whatever conntrack made of it (the
+    /// firewall may have dropped the handshake's ACK): answered as
+    /// [`Host::check_req`](crate::host::Host::check_req) says. Returns the
+    /// answer to send: a SYN-ACK for a repeated SYN, and an ACK to a
+    /// segment outside the window without data, are rate limited
+    /// (`tcp_oow_rate_limited`: none within `tcp_invalid_ratelimit`,
+    /// 500 ms, of the last one so sent).
     pub(super) fn handshake_seen(
         &mut self,
         p: &Packet,
@@ -246,12 +255,6 @@ impl Engine<'_> {
             matches!(r.transport, Transport::Tcp { flags, .. }
                 if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK)
         });
-        let rst = flags & tcp_flags::RST != 0;
-        // Only these touch a request: one lookup for them, none for the
-        // rest (a segment the listener ignored).
-        if !(synack || reached || rst || *flags == tcp_flags::SYN) {
-            return reply;
-        }
         let Some(r) = self.held.requests.get_mut(&key) else {
             if let (true, Some(s)) = (synack, &reply) {
                 self.held.add(
@@ -266,24 +269,39 @@ impl Engine<'_> {
             }
             return reply;
         };
-        // A SYN with another sequence number: a reset ending the request,
-        // or (outside the window) a rate-limited ACK.
-        if let Some((answer, ends)) = self.host.other_syn(p, &r.synack) {
-            if ends {
+        // Anything reaches the request socket, whatever conntrack made of
+        // it (the handshake's ACK may have been dropped).
+        match self.host.check_req(p, &r.synack) {
+            // The SYN again (or numbers unknown): its SYN-ACK again (rate
+            // limited), the timer restarted.
+            Some(CheckReq::Retransmit) | None if synack => {
+                if !r.oow_allowed(now) {
+                    return None;
+                }
+                let due = now + r.interval();
+                self.held.schedule(key, due);
+                reply
+            }
+            Some(CheckReq::Retransmit) => reply,
+            Some(CheckReq::Listener) => reply.or_else(|| self.host.reply(p, now)),
+            Some(CheckReq::OutOfWindow(answer, limited)) => {
+                answer.filter(|_| !limited || r.oow_allowed(now))
+            }
+            Some(CheckReq::Ends(answer)) => {
                 self.held.forget(key);
-                return Some(answer);
+                answer
             }
-            return r.oow_allowed(now).then_some(answer);
-        }
-        if synack {
-            if !r.oow_allowed(now) {
-                return None;
+            Some(CheckReq::Dropped) => None,
+            Some(CheckReq::Child) => {
+                self.held.forget(key);
+                None
             }
-            let due = now + r.interval();
-            self.held.schedule(key, due);
-        } else if reached || rst {
-            self.held.forget(key);
+            None => {
+                if reached || flags & tcp_flags::RST != 0 {
+                    self.held.forget(key);
+                }
+                reply
+            }
         }
-        reply
     }
 }
