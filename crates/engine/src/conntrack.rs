@@ -759,10 +759,19 @@ impl Table {
     /// outside the window has no connection attached) as its socket sees
     /// it: the stack finds the socket by addresses and ports whatever
     /// conntrack decided, so such a segment reaches the connection's
-    /// socket and is not answered by a listener.
+    /// socket and is not answered by a listener. Not when NAT changed the
+    /// connection's tuple: only a packet that has the connection is
+    /// translated (`nf_nat_inet_fn`), so an INVALID one keeps the
+    /// addresses and ports it came with, which are not its socket's (a
+    /// segment to 443 REDIRECTed to 22 meets port 443: a listener there or
+    /// none, reset either way).
     pub fn socket_of(&mut self, pkt: &Packet) -> Option<CtView> {
         let (id, reply) = self.find(&tuple_of(pkt))?;
-        let seen = self.conns.get(id)?.status & status::SEEN_REPLY != 0;
+        let bits = self.conns.get(id)?.status;
+        if bits & (status::SRC_NAT | status::DST_NAT) != 0 {
+            return None;
+        }
+        let seen = bits & status::SEEN_REPLY != 0;
         let state = if seen || reply {
             CtState::Established
         } else {

@@ -5,6 +5,7 @@
 
 use ironwall_engine::host::Host;
 use ironwall_engine::netfilter::{Engine, Outcome};
+use ironwall_engine::packet::{tcp_flags, Transport};
 use ironwall_engine::Packet;
 use ironwall_model::addr::Family;
 use ironwall_model::ruleset::Ruleset;
@@ -130,6 +131,42 @@ fn invalid_segment_of_a_connection_meets_its_socket() {
     );
     assert_eq!(o.ct, ironwall_engine::conntrack::CtState::Invalid);
     assert!(o.reply.is_none(), "{:?}", o.reply);
+}
+
+/// Not when NAT changed the connection: an INVALID segment has no
+/// connection, so nat does not translate it (`nf_nat_inet_fn`), and it
+/// meets the port it was sent to. Kernel (`IRONWALL_LAB_SEED=5`,
+/// random/007: REDIRECT of 443 to 22): after the handshake, data far
+/// outside the window and an ACK of data never sent were each reset
+/// from port 443 (sequence = their ACK), and nothing was translated.
+#[test]
+fn invalid_segment_of_a_redirected_connection_meets_the_original_port() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 80\nCOMMIT\n";
+    let c = "IN=eth0 OUT= SRC=10.137.0.16 DST=10.137.0.1 TTL=64 PROTO=TCP SPT=43000 DPT=443";
+    let mut lines = vec![
+        format!("{c} LEN=44 ID=5 SEQ=1000 ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 OPT (020405B4)"),
+        format!("{c} LEN=40 ID=6 SEQ=1001 ACK=1 WINDOW=502 RES=0x00 ACK URGP=0"),
+    ];
+    for (len, seq, ack, flags) in [
+        (50, 2_000_001_001u32, 1u32, "ACK PSH"),
+        (40, 1001, 1_000_001, "ACK"),
+    ] {
+        lines.push(format!(
+            "{c} LEN={len} ID=7 SEQ={seq} ACK={ack} WINDOW=502 RES=0x00 {flags} URGP=0"
+        ));
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let o = run_all(rules, &refs);
+        assert_eq!(o.ct, ironwall_engine::conntrack::CtState::Invalid);
+        assert!(o.nat.is_empty(), "{:?}", o.nat);
+        let r = &o.reply.as_ref().expect("a reset").out;
+        let Transport::Tcp {
+            spt, seq, flags, ..
+        } = r.transport
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!((spt, seq, flags), (443, Some(ack), tcp_flags::RST));
+    }
 }
 
 /// REJECT's ICMP error carries the rejected packet's (unconfirmed)

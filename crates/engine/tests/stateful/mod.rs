@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 use crate::common::{model, multiset_diff, ALL};
+use ironwall_engine::conntrack;
 use ironwall_engine::host::Host;
 use ironwall_engine::netfilter::{Engine, Outcome};
 use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
@@ -567,6 +568,9 @@ pub fn replay(
                     pkt.log_line(ALL)
                 );
             }
+            if leaves.is_none() {
+                as_its_socket_sent(e, &mut pkt);
+            }
         } else {
             tally.packets_in += 1;
         }
@@ -610,6 +614,31 @@ pub fn replay(
         }
     }
     logs
+}
+
+/// A frame the server sent, captured after POSTROUTING, back as its
+/// socket sent it into OUTPUT: a connection's NAT undone (the listener's
+/// ACK of a connection to 443 REDIRECTed to 22 leaves from 443 but was
+/// sent from 22).
+fn as_its_socket_sent(e: &Engine, p: &mut Packet) {
+    let Some(t) = conntrack::invert(&conntrack::tuple_of(p)) else {
+        return;
+    };
+    let sent = e.ct.conns().find_map(|c| {
+        if c.orig == t {
+            Some(c.reply)
+        } else if c.reply == t {
+            Some(c.orig)
+        } else {
+            None
+        }
+    });
+    let Some(s) = sent else {
+        return;
+    };
+    if let Transport::Tcp { spt, dpt, .. } | Transport::Udp { spt, dpt, .. } = &mut p.transport {
+        (p.src, *spt, p.dst, *dpt) = (s.src, s.sport, s.dst, s.dport);
+    }
 }
 
 /// Compares every rule's and policy's counters of every table of `ours`
