@@ -10,7 +10,8 @@
 use crate::trace;
 use ironwall_engine::netfilter::Outcome;
 use ironwall_engine::packet::{tcp_flags as F, Packet, Transport};
-use ironwall_lab::topo::{Lab, Monitor};
+use ironwall_lab::topo::{Lab, Monitor, CLIENT};
+use std::net::IpAddr;
 
 /// Loads the tracing table ([`trace_table`]) into the lab's server, gives
 /// the trusted client its ephemeral ports ([`CLIENT_PORTS`]) and starts
@@ -31,11 +32,16 @@ pub fn start(lab: &Lab) -> Monitor {
 const CLIENT_PORTS: (u16, u16) = (50000, 50999);
 
 /// Whether TRACE leaves a packet out ([`trace_table`]): the bulk
-/// connection's, whose bursts would overflow xtables-monitor's socket.
+/// connection's, whose bursts would overflow xtables-monitor's socket
+/// (the trusted client's, by address too: the server's own connections
+/// may take a port of the same range).
 fn untraced(p: &Packet) -> bool {
     let client = |port: &u16| (CLIENT_PORTS.0..=CLIENT_PORTS.1).contains(port);
+    let from_client = p.src == IpAddr::V4(CLIENT.addr);
+    let to_client = p.dst == IpAddr::V4(CLIENT.addr);
     matches!(&p.transport, Transport::Tcp { spt, dpt, .. }
-        if (*dpt == 8443 && client(spt)) || (*spt == 8443 && client(dpt)))
+        if (from_client && *dpt == 8443 && client(spt))
+            || (to_client && *spt == 8443 && client(dpt)))
 }
 
 /// Sets `nftrace` on every packet the server sends or receives but the
@@ -46,12 +52,13 @@ fn untraced(p: &Packet) -> bool {
 /// before raw.
 fn trace_table() -> String {
     let (lo, hi) = CLIENT_PORTS;
+    let client = CLIENT.addr;
     format!(
         "table ip iwtrace {{
   chain pre {{ type filter hook prerouting priority -350; policy accept;
-    iifname \"lo\" return; tcp dport 8443 tcp sport {lo}-{hi} return; meta nftrace set 1; }}
+    iifname \"lo\" return; ip saddr {client} tcp dport 8443 tcp sport {lo}-{hi} return; meta nftrace set 1; }}
   chain out {{ type filter hook output priority -350; policy accept;
-    tcp sport 8443 tcp dport {lo}-{hi} return; meta nftrace set 1; }}
+    ip daddr {client} tcp sport 8443 tcp dport {lo}-{hi} return; meta nftrace set 1; }}
 }}
 "
     )
