@@ -60,7 +60,9 @@ use ironwall_lab::topo::{
 };
 use ironwall_model::ruleset::Ruleset;
 use rng::Rng;
-use stateful::{captured, compare_with_kernel, inject, lab_host, replay, syn_ack, Tally};
+use stateful::{
+    captured, compare_with_kernel, inject, lab_host, one_at_a_time, replay, syn_ack, Tally,
+};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::Duration;
 
@@ -777,6 +779,7 @@ fn seed() -> u64 {
 #[test]
 fn shared_rulesets_agree_with_the_engine() {
     let what = "shared_rulesets_agree_with_the_engine";
+    let _turn = one_at_a_time();
     let Some(_logs) = log_guard(what) else {
         return;
     };
@@ -1147,6 +1150,7 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
 #[test]
 fn random_stateful_rulesets_agree_with_the_engine() {
     let what = "random_stateful_rulesets_agree_with_the_engine";
+    let _turn = one_at_a_time();
     let Some(_logs) = log_guard(what) else {
         return;
     };

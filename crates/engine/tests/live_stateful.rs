@@ -53,8 +53,8 @@ use ironwall_lab::topo::{
     server_ifaces, talk, Controls, End, Lab, Monitor, RawLink, CLIENT, SERVER_C, SERVER_S, STRANGER,
 };
 use stateful::{
-    captured, client_drops, compare_with_kernel, handshake, inject, lab_host, now, replay, send,
-    send_with, Change, Seen, Tally,
+    captured, client_drops, compare_with_kernel, handshake, inject, lab_host, now, one_at_a_time,
+    replay, send, send_with, Change, Seen, Tally,
 };
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -217,6 +217,7 @@ fn bulk(lab: &Lab, listener: &TcpListener, addr: SocketAddr, n: usize) {
 #[test]
 fn guide_ruleset_stateful_agrees_with_the_kernel() {
     let what = "guide_ruleset_stateful_agrees_with_the_kernel";
+    let _turn = one_at_a_time();
     let Some(_logs) = log_guard(what) else {
         return;
     };
@@ -600,6 +601,7 @@ COMMIT
 #[test]
 fn all_tables_trace_agrees_with_the_kernel() {
     let what = "all_tables_trace_agrees_with_the_kernel";
+    let _turn = one_at_a_time();
     let Some(_logs) = log_guard(what) else {
         return;
     };

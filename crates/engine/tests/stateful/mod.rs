@@ -769,3 +769,12 @@ pub fn handshake(lab: &Lab, port: u16, id: u16, seq: u32) -> u32 {
     syn_ack(&peek, port, Duration::from_secs(2))
         .unwrap_or_else(|| panic!("no SYN-ACK to port {port}"))
 }
+
+/// Held by each test of a file for its whole run: the tests of one file
+/// take turns, so that one's traffic and CPU do not reorder or delay the
+/// frames of another's lab (the kernel's order of the frames is the
+/// engine's input).
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
