@@ -53,8 +53,11 @@ enum Command {
     /// iptables-save of a rules file: --rules FILE [-c] [-t TABLE]
     #[command(name = "iptables-save", disable_help_flag = true)]
     IptablesSave(Words),
-    /// iptables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
-    #[command(name = "iptables-restore", disable_help_flag = true)]
+    #[command(
+        name = "iptables-restore",
+        disable_help_flag = true,
+        about = "iptables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]"
+    )]
     IptablesRestore(Words),
     /// ip6tables on a rules file: --rules FILE [--sets FILE] ARGS...
     #[command(disable_help_flag = true)]
@@ -62,8 +65,11 @@ enum Command {
     /// ip6tables-save of a rules file: --rules FILE [-c] [-t TABLE]
     #[command(name = "ip6tables-save", disable_help_flag = true)]
     Ip6tablesSave(Words),
-    /// ip6tables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]
-    #[command(name = "ip6tables-restore", disable_help_flag = true)]
+    #[command(
+        name = "ip6tables-restore",
+        disable_help_flag = true,
+        about = "ip6tables-restore into a rules file: --rules FILE [-c] [-n] [-T TABLE] [-t] [INPUT]"
+    )]
     Ip6tablesRestore(Words),
     /// Replay the guide's commands on a fresh ruleset.
     Demo,
