@@ -963,15 +963,6 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
     let ports = [
         0u16, 21, 22, 23, 53, 79, 80, 81, 443, 1023, 1024, 5353, 7000, 8080, 65535,
     ];
-    let range = |rng: &mut Rng| {
-        let (a, b) = (rng.pick(&ports), rng.pick(&ports));
-        if a == b {
-            a.to_string()
-        } else {
-            format!("{}:{}", a.min(b), a.max(b))
-        }
-    };
-    let bang = |rng: &mut Rng| if rng.one_in(5) { "! " } else { "" };
     let states = [
         "NEW",
         "ESTABLISHED",
@@ -999,24 +990,24 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
                     "192.0.2.0/24",
                     "203.0.113.0/25",
                 ]);
-                r.push_str(&format!(" {}-{} {a}", bang(rng), rng.pick(&['s', 'd'])));
+                r.push_str(&format!(" {}-{} {a}", rng.bang(), rng.pick(&['s', 'd'])));
             }
             if rng.one_in(5) {
                 let i = rng.pick(&["srv-c", "srv-s", "srv+", "lo"]);
                 let dir = if output { 'o' } else { rng.pick(&['i', 'o']) };
                 let dir = if chain == "INPUT" { 'i' } else { dir };
-                r.push_str(&format!(" {}-{dir} {i}", bang(rng)));
+                r.push_str(&format!(" {}-{dir} {i}", rng.bang()));
             }
             match rng.next() % 6 {
                 0 | 1 => {
                     r.push_str(" -p tcp -m tcp");
                     if rng.one_in(2) {
-                        r.push_str(&format!(" {}--dport {}", bang(rng), range(rng)));
+                        r.push_str(&format!(" {}--dport {}", rng.bang(), rng.port_spec(&ports)));
                     }
                     match rng.next() % 4 {
                         0 => r.push_str(&format!(
                             " {}--tcp-flags {} {}",
-                            bang(rng),
+                            rng.bang(),
                             rng.pick(&["SYN,RST,ACK,FIN", "ALL", "SYN,ACK"]),
                             rng.pick(&["SYN", "NONE", "SYN,ACK", "ACK"])
                         )),
@@ -1026,12 +1017,12 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
                 }
                 2 => r.push_str(&format!(
                     " -p udp -m udp {}--dport {}",
-                    bang(rng),
-                    range(rng)
+                    rng.bang(),
+                    rng.port_spec(&ports)
                 )),
                 3 => r.push_str(&format!(
                     " -p icmp -m icmp {}--icmp-type {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&[
                         "echo-request",
                         "echo-reply",
@@ -1045,7 +1036,7 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
                     " -p {} -m multiport --dports {},{}",
                     rng.pick(&["tcp", "udp"]),
                     rng.pick(&ports),
-                    range(rng)
+                    rng.port_spec(&ports)
                 )),
                 _ => {}
             }
@@ -1057,7 +1048,7 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
                     picked.dedup();
                     r.push_str(&format!(
                         " -m conntrack {}--ctstate {}",
-                        bang(rng),
+                        rng.bang(),
                         picked.join(",")
                     ));
                 }
@@ -1068,7 +1059,7 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
                     picked.dedup();
                     r.push_str(&format!(
                         " -m state {}--state {}",
-                        bang(rng),
+                        rng.bang(),
                         picked.join(",")
                     ));
                 }
@@ -1093,12 +1084,12 @@ fn random_stateful(rng: &mut Rng, prefix: &str) -> String {
                 ])),
                 6 => r.push_str(&format!(
                     " -m mark {}--mark {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&["0x1/0x1", "0x0", "0x3"])
                 )),
                 7 => r.push_str(&format!(
                     " -m addrtype {}--{}-type {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&["src", "dst"]),
                     rng.pick(&["LOCAL", "UNICAST", "BROADCAST"])
                 )),

@@ -560,15 +560,6 @@ fn random_rules(rng: &mut Rng, prefix: &str) -> String {
     let ports = [
         0u16, 1, 21, 22, 23, 79, 80, 90, 91, 1000, 1023, 1024, 2000, 8443, 65535,
     ];
-    let range = |rng: &mut Rng| {
-        let (a, b) = (rng.pick(&ports), rng.pick(&ports));
-        if a == b {
-            a.to_string()
-        } else {
-            format!("{}:{}", a.min(b), a.max(b))
-        }
-    };
-    let bang = |rng: &mut Rng| if rng.one_in(5) { "! " } else { "" };
     let mut logs = 0;
     for (ci, chain) in ["INPUT", "U0", "U1", "U2", "OUTPUT"]
         .into_iter()
@@ -590,7 +581,7 @@ fn random_rules(rng: &mut Rng, prefix: &str) -> String {
                     "10.137.0.0/24",
                     "10.0.0.0/8",
                 ]);
-                r.push_str(&format!(" {}-s {a}", bang(rng)));
+                r.push_str(&format!(" {}-s {a}", rng.bang()));
             }
             if rng.one_in(4) {
                 let a = rng.pick(&[
@@ -600,41 +591,41 @@ fn random_rules(rng: &mut Rng, prefix: &str) -> String {
                     "10.99.0.1",
                     "10.137.0.14/31",
                 ]);
-                r.push_str(&format!(" {}-d {a}", bang(rng)));
+                r.push_str(&format!(" {}-d {a}", rng.bang()));
             }
             if rng.one_in(5) {
                 let i = rng.pick(&["srv-c", "srv-s", "srv+"]);
                 let dir = if output { 'o' } else { 'i' };
-                r.push_str(&format!(" {}-{dir} {i}", bang(rng)));
+                r.push_str(&format!(" {}-{dir} {i}", rng.bang()));
             }
             match rng.next() % 6 {
                 0 | 1 => {
                     r.push_str(" -p tcp -m tcp");
                     if rng.one_in(2) {
-                        r.push_str(&format!(" {}--dport {}", bang(rng), range(rng)));
+                        r.push_str(&format!(" {}--dport {}", rng.bang(), rng.port_spec(&ports)));
                     }
                     if rng.one_in(3) {
-                        r.push_str(&format!(" {}--sport {}", bang(rng), range(rng)));
+                        r.push_str(&format!(" {}--sport {}", rng.bang(), rng.port_spec(&ports)));
                     }
                     match rng.next() % 4 {
                         0 => r.push_str(&format!(
                             " {}--tcp-flags {} {}",
-                            bang(rng),
+                            rng.bang(),
                             rng.pick(&["SYN,RST,ACK,FIN", "ALL", "SYN,ACK", "FIN,URG,PSH", "NONE"]),
                             rng.pick(&["SYN", "NONE", "ALL", "SYN,ACK", "FIN,URG,PSH", "ACK"])
                         )),
-                        1 => r.push_str(&format!(" {}--syn", bang(rng))),
+                        1 => r.push_str(&format!(" {}--syn", rng.bang())),
                         _ => {}
                     }
                 }
                 2 => r.push_str(&format!(
                     " -p udp -m udp {}--dport {}",
-                    bang(rng),
-                    range(rng)
+                    rng.bang(),
+                    rng.port_spec(&ports)
                 )),
                 3 => r.push_str(&format!(
                     " -p icmp -m icmp {}--icmp-type {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&[
                         "echo-request",
                         "8/0",
@@ -649,16 +640,16 @@ fn random_rules(rng: &mut Rng, prefix: &str) -> String {
                 4 => r.push_str(&format!(
                     " -p {} -m multiport {}--dports {},{}",
                     rng.pick(&["tcp", "udp"]),
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&ports),
-                    range(rng)
+                    rng.port_spec(&ports)
                 )),
                 _ => r.push_str(rng.pick(&["", " ! -p tcp", " -p 47", " -p all", " ! -p icmp"])),
             }
             if rng.one_in(10) {
                 r.push_str(&format!(
                     " -m iprange {}--src-range {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&[
                         "10.99.0.2-10.99.0.4",
                         "10.99.0.0-10.99.0.5",
@@ -669,21 +660,21 @@ fn random_rules(rng: &mut Rng, prefix: &str) -> String {
             if rng.one_in(12) && !output {
                 r.push_str(&format!(
                     " -m mac {}--mac-source {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&["02:69:77:00:00:05", "02:69:77:00:00:16"])
                 ));
             }
             if rng.one_in(12) {
                 r.push_str(&format!(
                     " -m mark {}--mark {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&["0x0", "0x1/0x1", "0"])
                 ));
             }
             if rng.one_in(6) && !r.contains(" -p ") {
                 r.push_str(&format!(
                     " -p tcp -m tcp {}--tcp-option {}",
-                    bang(rng),
+                    rng.bang(),
                     rng.pick(&[1u8, 2, 4, 8])
                 ));
             }

@@ -22,4 +22,23 @@ impl Rng {
     pub fn pick<T: Copy>(&mut self, from: &[T]) -> T {
         from[(self.next() % from.len() as u64) as usize]
     }
+
+    /// `! ` (an inverted option) once in five times, else nothing.
+    pub fn bang(&mut self) -> &'static str {
+        if self.one_in(5) {
+            "! "
+        } else {
+            ""
+        }
+    }
+
+    /// A port of `ports`, or the range `A:B` between two of them.
+    pub fn port_spec(&mut self, ports: &[u16]) -> String {
+        let (a, b) = (self.pick(ports), self.pick(ports));
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{}:{}", a.min(b), a.max(b))
+        }
+    }
 }
